@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Everything CI checks, in order: formatting, vet, staticcheck, then the
+# Go tests with the race detector against the embedded store and, through
+# FerretDB, the MongoDB backend.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATICCHECK_VERSION=v0.7.0
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "gofmt"
+unformatted=$(gofmt -l cmd internal tools 2>/dev/null || true)
+if [ -n "$unformatted" ]; then
+	echo "these files need gofmt:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "staticcheck $STATICCHECK_VERSION"
+go run "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ./...
+
+if [ -z "${ATOLL_TEST_MONGODB_URI:-}" ]; then
+	step "FerretDB (MongoDB backend for the store tests)"
+	source scripts/ferretdb.sh
+	start_ferretdb
+fi
+
+step "go test -race"
+go test -race -count=1 -timeout 30m ./...
