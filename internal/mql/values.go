@@ -449,3 +449,24 @@ func cmpUint32(a, b uint32) int {
 	}
 	return 0
 }
+
+// Truthy reports whether v counts as true in aggregation expressions and
+// $expr: false, null, Missing, undefined and numeric zero are false;
+// everything else (including empty strings, arrays and documents) is true.
+func Truthy(v any) bool {
+	switch x := v.(type) {
+	case nil, missingType, bson.Undefined, bson.Null:
+		return false
+	case bool:
+		return x
+	case int32:
+		return x != 0
+	case int64:
+		return x != 0
+	case float64:
+		return x != 0
+	case bson.Decimal128:
+		return !x.IsZero()
+	}
+	return true
+}
