@@ -118,11 +118,17 @@ func Normalize(v any) any {
 	panic(fmt.Sprintf("mql.Normalize: unsupported Go type %T", v))
 }
 
-// sameValue reports whether normalizing left a value untouched; only
-// containers and converted scalars can differ.
+// sameValue reports whether normalizing left v untouched: containers that
+// come back as the same backing array, and scalars already in normal form.
 func sameValue(n, v any) bool {
-	switch v.(type) {
-	case bson.D, bson.A, bson.M, map[string]any, []any, bson.Null, int, int8, int16, uint8, uint16, uint32, float32:
+	switch x := v.(type) {
+	case bson.D:
+		y, ok := n.(bson.D)
+		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
+	case bson.A:
+		y, ok := n.(bson.A)
+		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
+	case bson.M, map[string]any, []any, bson.Null, int, int8, int16, uint8, uint16, uint32, float32, time.Time:
 		return false
 	}
 	return true

@@ -466,7 +466,9 @@ func Truthy(v any) bool {
 	case float64:
 		return x != 0
 	case bson.Decimal128:
-		return !x.IsZero()
+		// IsZero only recognises one encoding of zero; 0E+5 is zero too.
+		c := classify(x)
+		return c.nan || c.inf != 0 || c.rat.Sign() != 0
 	}
 	return true
 }
