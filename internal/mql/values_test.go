@@ -1,6 +1,7 @@
 package mql
 
 import (
+	"errors"
 	"math"
 	"sort"
 	"testing"
@@ -226,15 +227,7 @@ func TestCheckDepth(t *testing.T) {
 	}
 	err := CheckDepth(nest(MaxDepth + 1))
 	var e *Error
-	if err == nil || !asError(err, &e) || e.Code != CodeOverflow {
+	if !errors.As(err, &e) || e.Code != CodeOverflow {
 		t.Errorf("depth %d: got %v, want code %d", MaxDepth+1, err, CodeOverflow)
 	}
-}
-
-func asError(err error, target **Error) bool {
-	e, ok := err.(*Error)
-	if ok {
-		*target = e
-	}
-	return ok
 }
