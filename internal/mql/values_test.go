@@ -198,6 +198,10 @@ func TestNormalize(t *testing.T) {
 	if Compare(got, want) != 0 {
 		t.Fatalf("Normalize = %#v, want %#v", got, want)
 	}
+	nested := Normalize(bson.D{{Key: "n", Value: []int{1, 2}}})
+	if Compare(nested, bson.D{{Key: "n", Value: bson.A{int32(1), int32(2)}}}) != 0 {
+		t.Errorf("typed slice inside a document: %#v", nested)
+	}
 	// Values already in normal form come back as they are.
 	d := bson.D{{Key: "x", Value: bson.A{int32(1)}}}
 	if n := Normalize(d).(bson.D); &n[0] != &d[0] {
