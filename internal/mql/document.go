@@ -106,6 +106,8 @@ func Normalize(v any) any {
 		return out
 	case time.Time:
 		return bson.NewDateTimeFromTime(x)
+	case []byte:
+		return bson.Binary{Data: x}
 	}
 	rv := reflect.ValueOf(v)
 	if rv.Kind() == reflect.Slice {
@@ -128,10 +130,8 @@ func sameValue(n, v any) bool {
 	case bson.A:
 		y, ok := n.(bson.A)
 		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
-	case bson.M, map[string]any, []any, []bson.D, bson.Null, int, int8, int16, uint8, uint16, uint32, float32, time.Time:
+	case bson.M, map[string]any, []any, []bson.D, []byte, bson.Null, int, int8, int16, uint8, uint16, uint32, float32, time.Time:
 		return false
-	case []byte:
-		return true
 	}
 	// Typed slices such as []int become bson.A.
 	return reflect.ValueOf(v).Kind() != reflect.Slice
