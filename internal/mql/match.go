@@ -23,7 +23,7 @@ func CompileFilter(filter bson.D) (f *Filter, err error) {
 	if err := CheckDepth(norm); err != nil {
 		return nil, err
 	}
-	root, err := compileFilterDoc(norm)
+	root, err := compileFilterDoc(norm, false)
 	if err != nil {
 		return nil, err
 	}

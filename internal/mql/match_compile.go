@@ -11,8 +11,11 @@ import (
 
 // MongoDB's numbered ("Location") error codes for regular expressions.
 const (
-	matchCodeInvalidRegex     = 51091
-	matchCodeInvalidRegexFlag = 51108
+	matchCodeInvalidRegex      = 51091
+	matchCodeInvalidRegexFlag  = 51108
+	matchCodeRegexOptionsTwice = 51074 // options in the regex, then $options
+	matchCodeOptionsTwice      = 51075 // $options, then options in the regex
+	matchCodePathTooLong       = 5729100
 )
 
 func matchLocationError(code int, msg string) *Error {
@@ -24,13 +27,16 @@ func matchLocationError(code int, msg string) *Error {
 
 // compileFilterDoc compiles a query document: the conjunction of its
 // top-level operators and field predicates.
-func compileFilterDoc(d bson.D) (matchNode, error) {
+//
+// sub is set inside the query form of $elemMatch, where the query applies
+// to array elements and operators on whole documents are refused.
+func compileFilterDoc(d bson.D, sub bool) (matchNode, error) {
 	nodes := make([]matchNode, 0, len(d))
 	for _, e := range d {
 		var n matchNode
 		var err error
 		if strings.HasPrefix(e.Key, "$") {
-			n, err = compileTopLevel(e.Key, e.Value)
+			n, err = compileTopLevel(e.Key, e.Value, sub)
 		} else {
 			n, err = compileField(e.Key, e.Value)
 		}
@@ -64,12 +70,15 @@ var matchUnsupported = map[string]bool{
 	"$box": true, "$center": true, "$centerSphere": true, "$polygon": true, "$geometry": true,
 }
 
-func compileTopLevel(name string, v any) (matchNode, error) {
+func compileTopLevel(name string, v any, sub bool) (matchNode, error) {
 	switch name {
 	case "$and", "$or", "$nor":
 		arr, ok := v.(bson.A)
-		if !ok || len(arr) == 0 {
-			return nil, Errorf(CodeBadValue, "%s must be a nonempty array", name)
+		if !ok {
+			return nil, Errorf(CodeBadValue, "%s must be an array", name)
+		}
+		if len(arr) == 0 {
+			return nil, Errorf(CodeBadValue, "$and/$or/$nor must be a nonempty array")
 		}
 		children := make([]matchNode, 0, len(arr))
 		for _, x := range arr {
@@ -77,7 +86,7 @@ func compileTopLevel(name string, v any) (matchNode, error) {
 			if !ok {
 				return nil, Errorf(CodeBadValue, "$or/$and/$nor entries need to be full objects")
 			}
-			n, err := compileFilterDoc(d)
+			n, err := compileFilterDoc(d, sub)
 			if err != nil {
 				return nil, err
 			}
@@ -95,6 +104,12 @@ func compileTopLevel(name string, v any) (matchNode, error) {
 		return &notNode{child: &orNode{children: children}}, nil
 	case "$comment":
 		return nil, nil
+	case "$expr", "$where", "$text", "$sampleRate":
+		if sub {
+			return nil, Errorf(CodeBadValue, "%s can only be applied to the top-level document", name)
+		}
+	}
+	switch name {
 	case "$expr":
 		ex, err := CompileExpression(v)
 		if err != nil {
@@ -110,24 +125,42 @@ func compileTopLevel(name string, v any) (matchNode, error) {
 	if matchUnsupported[name] {
 		return nil, errUnsupported("query operator", name)
 	}
-	return nil, Errorf(CodeBadValue, "unknown top level operator: %s", name)
+	hint := ". If you have a field name that starts with a '$' symbol, consider using $getField or $setField."
+	if name == "$not" {
+		hint = ". If you are trying to negate an entire expression, use $nor."
+	}
+	return nil, Errorf(CodeBadValue, "unknown top level operator: %s%s", name, hint)
 }
 
 // isOperatorDoc reports whether a field's operand is a document of query
-// operators rather than a literal document: MongoDB decides by the first
-// field name alone, and DBRef fields ($ref, $id, $db) are literal.
-func isOperatorDoc(d bson.D) bool {
+// operators rather than a literal document. MongoDB decides by the first
+// field name, except that a DBRef ($ref and $id, or with incomplete set
+// any of $ref, $id, $db) is literal.
+func isOperatorDoc(d bson.D, incomplete bool) bool {
 	if len(d) == 0 || !strings.HasPrefix(d[0].Key, "$") {
 		return false
 	}
-	switch d[0].Key {
-	case "$ref", "$id", "$db":
-		return false
+	var ref, id, db bool
+	for _, e := range d {
+		switch e.Key {
+		case "$ref":
+			ref = true
+		case "$id":
+			id = true
+		case "$db":
+			db = true
+		}
 	}
-	return true
+	if incomplete {
+		return !(ref || id || db)
+	}
+	return !(ref && id)
 }
 
 func compileField(path string, v any) (matchNode, error) {
+	if strings.Count(path, ".") >= MaxDepth {
+		return nil, matchLocationError(matchCodePathTooLong, "FieldPath is too long")
+	}
 	parts := parseMatchPath(path)
 	switch x := v.(type) {
 	case bson.Regex:
@@ -137,8 +170,8 @@ func compileField(path string, v any) (matchNode, error) {
 		}
 		return &pathNode{path: parts, pred: p}, nil
 	case bson.D:
-		if isOperatorDoc(x) {
-			specs, err := compileOperators(x)
+		if isOperatorDoc(x, false) {
+			specs, err := compileOperators(path, x)
 			if err != nil {
 				return nil, err
 			}
@@ -218,7 +251,7 @@ func (s opSpec) valuePred() valuePred {
 // compileOperators parses a document of field operators such as
 // {$gt: 1, $lt: 5}. Each operator is a separate spec: MongoDB applies each
 // to the path on its own, so {a: [0, 10]} matches {a: {$gt: 1, $lt: 5}}.
-func compileOperators(d bson.D) ([]opSpec, error) {
+func compileOperators(path string, d bson.D) ([]opSpec, error) {
 	specs := make([]opSpec, 0, len(d))
 	regexDone := false
 	for _, e := range d {
@@ -229,15 +262,16 @@ func compileOperators(d bson.D) ([]opSpec, error) {
 		case "$eq":
 			s = opSpec{pred: &eqPred{value: v}}
 		case "$ne":
+			if _, ok := v.(bson.Regex); ok {
+				return nil, Errorf(CodeBadValue, "Can't have regex as arg to $ne.")
+			}
 			s = opSpec{kind: specNegPred, pred: &eqPred{value: v}}
-		case "$gt":
-			s = opSpec{pred: newCmpPred(cmpGT, v)}
-		case "$gte":
-			s = opSpec{pred: newCmpPred(cmpGTE, v)}
-		case "$lt":
-			s = opSpec{pred: newCmpPred(cmpLT, v)}
-		case "$lte":
-			s = opSpec{pred: newCmpPred(cmpLTE, v)}
+		case "$gt", "$gte", "$lt", "$lte":
+			if _, ok := v.(bson.Regex); ok {
+				return nil, Errorf(CodeBadValue, "Can't have RegEx as arg to predicate over field '%s'.", path)
+			}
+			op := map[string]int{"$gt": cmpGT, "$gte": cmpGTE, "$lt": cmpLT, "$lte": cmpLTE}[name]
+			s = opSpec{pred: newCmpPred(op, v)}
 		case "$in", "$nin":
 			var p *inPred
 			p, err = compileIn(name, v)
@@ -252,16 +286,16 @@ func compileOperators(d bson.D) ([]opSpec, error) {
 			}
 		case "$type":
 			var p *typePred
-			p, err = compileType(v)
+			p, err = compileType(path, v)
 			s = opSpec{pred: p}
 		case "$size":
 			var p *sizePred
 			p, err = compileSize(v)
 			s = opSpec{pred: p, noExpand: true}
 		case "$all":
-			s, err = compileAll(v)
+			s, err = compileAll(path, v)
 		case "$elemMatch":
-			s, err = compileElemMatch(v)
+			s, err = compileElemMatch(path, v)
 		case "$regex", "$options":
 			if regexDone {
 				continue
@@ -279,7 +313,9 @@ func compileOperators(d bson.D) ([]opSpec, error) {
 			p, err = compileBits(name, v)
 			s = opSpec{pred: p}
 		case "$not":
-			s, err = compileNot(v)
+			s, err = compileNot(path, v)
+		case "$where":
+			return nil, Errorf(CodeBadValue, "$where cannot be applied to a field")
 		default:
 			if matchUnsupported[name] {
 				return nil, errUnsupported("query operator", name)
@@ -294,7 +330,7 @@ func compileOperators(d bson.D) ([]opSpec, error) {
 	return specs, nil
 }
 
-func compileNot(v any) (opSpec, error) {
+func compileNot(path string, v any) (opSpec, error) {
 	switch x := v.(type) {
 	case bson.Regex:
 		p, err := newRegexPred(x.Pattern, x.Options)
@@ -306,7 +342,7 @@ func compileNot(v any) (opSpec, error) {
 		if len(x) == 0 {
 			return opSpec{}, Errorf(CodeBadValue, "$not cannot be empty")
 		}
-		children, err := compileOperators(x)
+		children, err := compileOperators(path, x)
 		if err != nil {
 			return opSpec{}, err
 		}
@@ -331,8 +367,8 @@ func compileIn(name string, v any) (*inPred, error) {
 			p.regexes = append(p.regexes, r)
 			continue
 		case bson.D:
-			if isOperatorDoc(y) {
-				return nil, Errorf(CodeBadValue, "cannot nest $ under %s", name)
+			if isOperatorDoc(y, false) {
+				return nil, Errorf(CodeBadValue, "cannot nest $ under $in")
 			}
 		}
 		p.values = append(p.values, x)
@@ -340,7 +376,7 @@ func compileIn(name string, v any) (*inPred, error) {
 	return p, nil
 }
 
-func compileAll(v any) (opSpec, error) {
+func compileAll(path string, v any) (opSpec, error) {
 	arr, ok := v.(bson.A)
 	if !ok {
 		return opSpec{}, Errorf(CodeBadValue, "$all needs an array")
@@ -358,7 +394,7 @@ func compileAll(v any) (opSpec, error) {
 			if !ok || len(d) != 1 || d[0].Key != "$elemMatch" {
 				return opSpec{}, Errorf(CodeBadValue, "$all/$elemMatch has to be consistent")
 			}
-			c, err := compileElemMatch(d[0].Value)
+			c, err := compileElemMatch(path, d[0].Value)
 			if err != nil {
 				return opSpec{}, err
 			}
@@ -374,7 +410,7 @@ func compileAll(v any) (opSpec, error) {
 			s.children = append(s.children, opSpec{pred: r})
 			continue
 		case bson.D:
-			if isOperatorDoc(y) {
+			if len(y) > 0 && matchFieldOperators[y[0].Key] {
 				return opSpec{}, Errorf(CodeBadValue, "no $ expressions in $all")
 			}
 		}
@@ -383,28 +419,39 @@ func compileAll(v any) (opSpec, error) {
 	return s, nil
 }
 
+// matchFieldOperators are the operators that apply to a field; a document
+// starting with one of them inside $all is an error rather than a literal.
+var matchFieldOperators = map[string]bool{
+	"$eq": true, "$ne": true, "$gt": true, "$gte": true, "$lt": true, "$lte": true,
+	"$in": true, "$nin": true, "$exists": true, "$type": true, "$size": true,
+	"$all": true, "$elemMatch": true, "$regex": true, "$options": true, "$mod": true,
+	"$bitsAllSet": true, "$bitsAnySet": true, "$bitsAllClear": true, "$bitsAnyClear": true,
+	"$not": true, "$near": true, "$nearSphere": true, "$geoWithin": true,
+	"$geoIntersects": true, "$within": true, "$maxDistance": true, "$minDistance": true,
+}
+
 // matchTopLevelNames are the operators that make an $elemMatch operand a
 // query on document elements even though its first field starts with $.
 var matchTopLevelNames = map[string]bool{
 	"$and": true, "$or": true, "$nor": true, "$expr": true, "$where": true,
 	"$text": true, "$comment": true, "$jsonSchema": true,
-	"$alwaysTrue": true, "$alwaysFalse": true,
+	"$alwaysTrue": true, "$alwaysFalse": true, "$sampleRate": true,
 }
 
-func compileElemMatch(v any) (opSpec, error) {
+func compileElemMatch(path string, v any) (opSpec, error) {
 	d, ok := v.(bson.D)
 	if !ok {
 		return opSpec{}, Errorf(CodeBadValue, "$elemMatch needs an Object")
 	}
 	em := &elemMatchPred{}
-	if len(d) > 0 && strings.HasPrefix(d[0].Key, "$") && !matchTopLevelNames[d[0].Key] {
-		specs, err := compileOperators(d)
+	if isOperatorDoc(d, true) && !matchTopLevelNames[d[0].Key] {
+		specs, err := compileOperators("", d)
 		if err != nil {
 			return opSpec{}, err
 		}
 		em.values = opSpec{kind: specAll, children: specs}.valuePred()
 	} else {
-		n, err := compileFilterDoc(d)
+		n, err := compileFilterDoc(d, true)
 		if err != nil {
 			return opSpec{}, err
 		}
@@ -413,13 +460,13 @@ func compileElemMatch(v any) (opSpec, error) {
 	return opSpec{pred: em, noExpand: true, em: em}, nil
 }
 
-func compileType(v any) (*typePred, error) {
+func compileType(path string, v any) (*typePred, error) {
 	items := bson.A{v}
 	if a, ok := v.(bson.A); ok {
 		items = a
 	}
 	if len(items) == 0 {
-		return nil, Errorf(CodeFailedToParse, "$type must match at least one type")
+		return nil, Errorf(CodeFailedToParse, "%s must match at least one type", path)
 	}
 	p := &typePred{}
 	for _, x := range items {
@@ -463,6 +510,9 @@ func compileSize(v any) (*sizePred, error) {
 	}
 	if n < 0 {
 		return nil, Errorf(CodeBadValue, "Failed to parse $size. Expected a non-negative number in: $size: %v", v)
+	}
+	if n > math.MaxInt32 {
+		return nil, Errorf(CodeBadValue, "Failed to parse $size. Cannot represent as a 32-bit integer: $size: %v", v)
 	}
 	return &sizePred{n: n}, nil
 }
@@ -544,14 +594,14 @@ func compileBits(name string, v any) (*bitsPred, error) {
 	case bson.A:
 		for _, e := range x {
 			if !IsNumber(e) {
-				return nil, Errorf(CodeBadValue, "%s: bit positions must be numbers, found %v", name, e)
+				return nil, Errorf(CodeBadValue, "Failed to parse bit position. Expected a number: %v", e)
 			}
 			n, ok := ToInt64(e)
 			if !ok {
-				return nil, Errorf(CodeBadValue, "%s: bit position %v must be an integer", name, e)
+				return nil, Errorf(CodeBadValue, "Failed to parse bit position. Expected an integer: %v", e)
 			}
-			if n < 0 {
-				return nil, Errorf(CodeBadValue, "%s: bit position %v must be non-negative", name, e)
+			if n < 0 || n > math.MaxInt32 {
+				return nil, Errorf(CodeBadValue, "Failed to parse bit position. Expected a non-negative 32-bit integer: %v", e)
 			}
 			p.positions = append(p.positions, uint64(n))
 		}
@@ -565,7 +615,7 @@ func compileBits(name string, v any) (*bitsPred, error) {
 // document they share.
 func compileRegexOperator(d bson.D) (*regexPred, error) {
 	var pattern, options string
-	var haveRegex, haveOptions, regexHasOptions bool
+	haveRegex := false
 	for _, e := range d {
 		switch e.Key {
 		case "$regex":
@@ -575,8 +625,10 @@ func compileRegexOperator(d bson.D) (*regexPred, error) {
 			case bson.Regex:
 				pattern = x.Pattern
 				if x.Options != "" {
+					if options != "" {
+						return nil, matchLocationError(matchCodeRegexOptionsTwice, "options set in both $regex and $options")
+					}
 					options = x.Options
-					regexHasOptions = true
 				}
 			default:
 				return nil, Errorf(CodeBadValue, "$regex has to be a string")
@@ -587,19 +639,14 @@ func compileRegexOperator(d bson.D) (*regexPred, error) {
 			if !ok {
 				return nil, Errorf(CodeBadValue, "$options has to be a string")
 			}
-			if s != "" {
-				haveOptions = true
+			if options != "" {
+				return nil, matchLocationError(matchCodeOptionsTwice, "options set in both $regex and $options")
 			}
-			if !regexHasOptions {
-				options = s
-			}
+			options = s
 		}
 	}
 	if !haveRegex {
 		return nil, Errorf(CodeBadValue, "$options needs a $regex")
-	}
-	if haveOptions && regexHasOptions {
-		return nil, Errorf(CodeBadValue, "options set in both $regex and $options")
 	}
 	return newRegexPred(pattern, options)
 }

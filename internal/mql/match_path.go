@@ -112,7 +112,7 @@ func (n *pathNode) walk(v any, i int, outer int) (bool, int) {
 				}
 			}
 			if j == part.index {
-				if ok, pos := n.walk(e, i+1, o); ok {
+				if ok, pos := n.walkIndex(e, i+1, outer); ok {
 					return true, pos
 				}
 			}
@@ -123,17 +123,23 @@ func (n *pathNode) walk(v any, i int, outer int) (bool, int) {
 	return n.leaf(Missing, outer)
 }
 
-func (n *pathNode) leaf(v any, outer int) (bool, int) {
-	if n.em != nil {
-		idx := n.em.matchIndex(v)
-		switch {
-		case idx < 0:
-			return false, -1
-		case outer >= 0:
-			return true, outer
-		}
-		return true, idx
+// walkIndex continues the path inside element e of an array addressed by
+// a numeric component. Addressing an element is not an implicit traversal:
+// it keeps the outer position, a path ending there sees the element itself
+// (an array element is not expanded), and a scalar element cannot hold the
+// rest of the path, so it yields nothing (not even Missing).
+func (n *pathNode) walkIndex(e any, i int, outer int) (bool, int) {
+	if i == len(n.path) {
+		return n.leafValue(e, outer)
 	}
+	switch e.(type) {
+	case bson.D, bson.A:
+		return n.walk(e, i, outer)
+	}
+	return false, -1
+}
+
+func (n *pathNode) leaf(v any, outer int) (bool, int) {
 	if arr, ok := v.(bson.A); ok && !n.noExpand {
 		for j, e := range arr {
 			if n.pred.matchValue(e) {
@@ -143,6 +149,21 @@ func (n *pathNode) leaf(v any, outer int) (bool, int) {
 				return true, outer
 			}
 		}
+	}
+	return n.leafValue(v, outer)
+}
+
+// leafValue applies the predicate to v itself, without expanding arrays.
+func (n *pathNode) leafValue(v any, outer int) (bool, int) {
+	if n.em != nil {
+		idx := n.em.matchIndex(v)
+		switch {
+		case idx < 0:
+			return false, -1
+		case outer >= 0:
+			return true, outer
+		}
+		return true, idx
 	}
 	if n.pred.matchValue(v) {
 		return true, outer
