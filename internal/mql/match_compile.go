@@ -182,6 +182,9 @@ func compileField(path string, v any) (matchNode, error) {
 			return matchAllOf(nodes), nil
 		}
 	}
+	if _, ok := v.(bson.Undefined); ok {
+		return nil, Errorf(CodeBadValue, "cannot compare to undefined")
+	}
 	return &pathNode{path: parts, pred: &eqPred{value: v}}, nil
 }
 
@@ -260,15 +263,24 @@ func compileOperators(path string, d bson.D) ([]opSpec, error) {
 		var err error
 		switch name {
 		case "$eq":
+			if _, ok := v.(bson.Undefined); ok {
+				return nil, Errorf(CodeBadValue, "cannot compare to undefined")
+			}
 			s = opSpec{pred: &eqPred{value: v}}
 		case "$ne":
 			if _, ok := v.(bson.Regex); ok {
 				return nil, Errorf(CodeBadValue, "Can't have regex as arg to $ne.")
 			}
+			if _, ok := v.(bson.Undefined); ok {
+				return nil, Errorf(CodeBadValue, "cannot compare to undefined")
+			}
 			s = opSpec{kind: specNegPred, pred: &eqPred{value: v}}
 		case "$gt", "$gte", "$lt", "$lte":
-			if _, ok := v.(bson.Regex); ok {
+			switch v.(type) {
+			case bson.Regex:
 				return nil, Errorf(CodeBadValue, "Can't have RegEx as arg to predicate over field '%s'.", path)
+			case bson.Undefined:
+				return nil, Errorf(CodeBadValue, "cannot compare to undefined")
 			}
 			op := map[string]int{"$gt": cmpGT, "$gte": cmpGTE, "$lt": cmpLT, "$lte": cmpLTE}[name]
 			s = opSpec{pred: newCmpPred(op, v)}
@@ -356,7 +368,8 @@ func compileIn(name string, v any) (*inPred, error) {
 	if !ok {
 		return nil, Errorf(CodeBadValue, "%s needs an array", name)
 	}
-	p := &inPred{}
+	var values []any
+	var regexes []*regexPred
 	for _, x := range arr {
 		switch y := x.(type) {
 		case bson.Regex:
@@ -364,16 +377,19 @@ func compileIn(name string, v any) (*inPred, error) {
 			if err != nil {
 				return nil, err
 			}
-			p.regexes = append(p.regexes, r)
+			regexes = append(regexes, r)
 			continue
 		case bson.D:
 			if isOperatorDoc(y, false) {
 				return nil, Errorf(CodeBadValue, "cannot nest $ under $in")
 			}
 		}
-		p.values = append(p.values, x)
+		if _, ok := x.(bson.Undefined); ok {
+			return nil, Errorf(CodeBadValue, "InMatchExpression equality cannot be undefined")
+		}
+		values = append(values, x)
 	}
-	return p, nil
+	return newInPred(values, regexes), nil
 }
 
 func compileAll(path string, v any) (opSpec, error) {
@@ -413,6 +429,9 @@ func compileAll(path string, v any) (opSpec, error) {
 			if len(y) > 0 && matchFieldOperators[y[0].Key] {
 				return opSpec{}, Errorf(CodeBadValue, "no $ expressions in $all")
 			}
+		}
+		if _, ok := x.(bson.Undefined); ok {
+			return opSpec{}, Errorf(CodeBadValue, "cannot compare to undefined")
 		}
 		s.children = append(s.children, opSpec{pred: &eqPred{value: x}})
 	}
@@ -534,11 +553,11 @@ func compileMod(v any) (*modPred, error) {
 	if !IsNumber(arr[1]) {
 		return nil, Errorf(CodeBadValue, "malformed mod, remainder not a number")
 	}
-	div, ok := matchTruncateOperand(arr[0])
+	div, ok := matchTruncate(arr[0])
 	if !ok {
 		return nil, Errorf(CodeBadValue, "malformed mod, divisor value is invalid :: caused by :: %v cannot be converted to a 64-bit integer", arr[0])
 	}
-	rem, ok := matchTruncateOperand(arr[1])
+	rem, ok := matchTruncate(arr[1])
 	if !ok {
 		return nil, Errorf(CodeBadValue, "malformed mod, remainder value is invalid :: caused by :: %v cannot be converted to a 64-bit integer", arr[1])
 	}
@@ -546,17 +565,6 @@ func compileMod(v any) (*modPred, error) {
 		return nil, Errorf(CodeBadValue, "divisor cannot be 0")
 	}
 	return &modPred{divisor: div, remainder: rem}, nil
-}
-
-// matchTruncateOperand truncates a $mod operand, refusing values outside
-// the int64 range instead of saturating.
-func matchTruncateOperand(v any) (int64, bool) {
-	if f, ok := ToFloat64(v); ok {
-		if math.IsNaN(f) || f >= 9.223372036854775807e18 || f < -9.223372036854775807e18 {
-			return 0, false
-		}
-	}
-	return matchTruncate(v)
 }
 
 func compileBits(name string, v any) (*bitsPred, error) {

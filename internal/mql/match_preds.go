@@ -3,6 +3,7 @@ package mql
 import (
 	"math"
 	"regexp"
+	"sort"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -73,14 +74,40 @@ func matchIsNaN(v any) bool {
 }
 
 // inPred is $in: equal to any listed value or matching any listed regex.
+// values is sorted in Compare order so that long lists are searched by
+// bisection.
 type inPred struct {
 	values  []any
 	regexes []*regexPred
 }
 
+// inLinearMax is the list length up to which a linear scan beats bisection.
+const inLinearMax = 8
+
+func newInPred(values []any, regexes []*regexPred) *inPred {
+	sorted := append([]any(nil), values...)
+	sort.SliceStable(sorted, func(i, j int) bool { return Compare(sorted[i], sorted[j]) < 0 })
+	return &inPred{values: sorted, regexes: regexes}
+}
+
 func (p *inPred) matchValue(v any) bool {
-	for _, x := range p.values {
-		if Compare(v, x) == 0 {
+	if len(p.values) <= inLinearMax {
+		for _, x := range p.values {
+			if Compare(v, x) == 0 {
+				return true
+			}
+		}
+	} else {
+		lo, hi := 0, len(p.values)
+		for lo < hi {
+			mid := int(uint(lo+hi) >> 1)
+			if Compare(p.values[mid], v) < 0 {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
+		}
+		if lo < len(p.values) && Compare(p.values[lo], v) == 0 {
 			return true
 		}
 	}
@@ -156,8 +183,8 @@ func (p *modPred) matchValue(v any) bool {
 	return ok && n%p.divisor == p.remainder
 }
 
-// matchTruncate converts a number to int64 by truncating toward zero,
-// saturating at the int64 range; NaN, infinities and non-numbers fail.
+// matchTruncate converts a number to int64 by truncating toward zero; NaN,
+// infinities, values outside the int64 range and non-numbers fail.
 func matchTruncate(v any) (int64, bool) {
 	switch x := v.(type) {
 	case int32:
@@ -168,18 +195,11 @@ func matchTruncate(v any) (int64, bool) {
 		if i, ok := ToInt64(v); ok {
 			return i, true
 		}
-		f, ok := ToFloat64(x)
-		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+		f, _ := ToFloat64(x)
+		if math.IsNaN(f) || f >= 9.223372036854775807e18 || f < -9.223372036854775807e18 {
 			return 0, false
 		}
-		f = math.Trunc(f)
-		switch {
-		case f >= 9.223372036854775807e18:
-			return math.MaxInt64, true
-		case f <= -9.223372036854775807e18:
-			return math.MinInt64, true
-		}
-		return int64(f), true
+		return int64(math.Trunc(f)), true
 	}
 	return 0, false
 }

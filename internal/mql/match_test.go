@@ -562,3 +562,35 @@ func TestMatchGolden(t *testing.T) {
 		}
 	}
 }
+
+func TestMatchInLongList(t *testing.T) {
+	list := bson.A{nil, "x", bson.D{{Key: "k", Value: int32(1)}}, bson.A{int32(1), int32(2)}, true}
+	for i := 0; i < 50; i++ {
+		list = append(list, float64(i)*2)
+	}
+	f, err := CompileFilter(bson.D{{Key: "a", Value: bson.D{{Key: "$in", Value: list}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		doc  bson.D
+		want bool
+	}{
+		{bson.D{{Key: "a", Value: int32(4)}}, true},
+		{bson.D{{Key: "a", Value: int64(98)}}, true},
+		{bson.D{{Key: "a", Value: int32(5)}}, false},
+		{bson.D{{Key: "a", Value: "x"}}, true},
+		{bson.D{{Key: "a", Value: "y"}}, false},
+		{bson.D{}, true},
+		{bson.D{{Key: "a", Value: bson.A{int32(1), int32(2)}}}, true},
+		{bson.D{{Key: "a", Value: bson.A{int32(7), int32(9)}}}, false},
+		{bson.D{{Key: "a", Value: bson.D{{Key: "k", Value: 1.0}}}}, true},
+		{bson.D{{Key: "a", Value: false}}, false},
+		{bson.D{{Key: "a", Value: true}}, true},
+	}
+	for _, c := range cases {
+		if got := f.Match(c.doc); got != c.want {
+			t.Errorf("doc %v: got %v, want %v", c.doc, got, c.want)
+		}
+	}
+}
