@@ -104,6 +104,10 @@ func compileTopLevel(name string, v any, sub bool) (matchNode, error) {
 		return &notNode{child: &orNode{children: children}}, nil
 	case "$comment":
 		return nil, nil
+	case "$ref", "$id", "$db":
+		// DBRef fields, which MongoDB matches by plain equality on the
+		// field of that name (they reach here inside $elemMatch).
+		return &pathNode{path: parseMatchPath(name), pred: &eqPred{value: v}}, nil
 	case "$expr", "$where", "$text", "$sampleRate":
 		if sub {
 			return nil, Errorf(CodeBadValue, "%s can only be applied to the top-level document", name)
