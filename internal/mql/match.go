@@ -1,10 +1,6 @@
 package mql
 
-import (
-	"fmt"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-)
+import "go.mongodb.org/mongo-driver/v2/bson"
 
 // Filter is a compiled query filter. It is a tree of small matcher nodes
 // built once by CompileFilter; matching walks the tree without allocating
@@ -59,7 +55,3 @@ func (f *Filter) MatchPosition(doc bson.D) (bool, int) {
 	}
 	return true, pos
 }
-
-// String describes the compiled tree; it exists for debugging and test
-// failure messages.
-func (f *Filter) String() string { return fmt.Sprint(f.root) }
