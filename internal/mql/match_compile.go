@@ -64,7 +64,7 @@ func matchAllOf(nodes []matchNode) matchNode {
 // server-side JavaScript, text and geospatial search, and schemas.
 var matchUnsupported = map[string]bool{
 	"$where": true, "$function": true, "$accumulator": true, "$text": true,
-	"$jsonSchema": true, "$sampleRate": true,
+	"$sampleRate": true,
 	"$near": true, "$nearSphere": true, "$geoWithin": true, "$geoIntersects": true,
 	"$within": true, "$maxDistance": true, "$minDistance": true,
 	"$box": true, "$center": true, "$centerSphere": true, "$polygon": true, "$geometry": true,
@@ -104,6 +104,8 @@ func compileTopLevel(name string, v any, sub bool) (matchNode, error) {
 		return &notNode{child: &orNode{children: children}}, nil
 	case "$comment":
 		return nil, nil
+	case "$jsonSchema":
+		return compileJSONSchema(v)
 	case "$ref", "$id", "$db":
 		// DBRef fields, which MongoDB matches by plain equality on the
 		// field of that name (they reach here inside $elemMatch).

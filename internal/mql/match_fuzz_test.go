@@ -19,6 +19,7 @@ var matchFuzzSeeds = [][2]string{
 	{`{"a": {"$regex": "a b", "$options": "xi"}}`, `{"a": "AB"}`},
 	{`{"$nor": [{"a": {"$lt": {"$maxKey": 1}}}]}`, `{"a": {"$minKey": 1}}`},
 	{`{"a": {"$eq": {"$numberDouble": "NaN"}}}`, `{"a": [{"$numberDouble": "NaN"}]}`},
+	{`{"$jsonSchema": {"required": ["a"], "properties": {"a": {"bsonType": ["int", "string"], "minimum": 2, "multipleOf": 0.5}, "b": {"items": [{"enum": [1]}], "additionalItems": false}}, "additionalProperties": {"type": "object", "minProperties": 1}}}`, `{"a": 4, "b": [1], "c": {"d": 1}}`},
 }
 
 // FuzzMatch checks that compiling and matching arbitrary filters and

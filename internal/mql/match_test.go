@@ -399,7 +399,15 @@ func TestMatchErrors(t *testing.T) {
 		{`{"$text": {"$search": "x"}}`, CodeNotImplemented},
 		{`{"a": {"$near": [0, 0]}}`, CodeNotImplemented},
 		{`{"a": {"$geoWithin": {}}}`, CodeNotImplemented},
-		{`{"$jsonSchema": {}}`, CodeNotImplemented},
+		{`{"$jsonSchema": 1}`, CodeTypeMismatch},
+		{`{"$jsonSchema": {"foo": 1}}`, CodeFailedToParse},
+		{`{"$jsonSchema": {"type": "integer"}}`, CodeBadValue},
+		{`{"$jsonSchema": {"required": []}}`, CodeFailedToParse},
+		{`{"$jsonSchema": {"exclusiveMinimum": true}}`, CodeFailedToParse},
+		{`{"$jsonSchema": {"multipleOf": 0}}`, CodeFailedToParse},
+		{`{"$jsonSchema": {"properties": {"a": 1}}}`, CodeTypeMismatch},
+		{`{"$jsonSchema": {"type": "object", "bsonType": "object"}}`, CodeFailedToParse},
+		{`{"$jsonSchema": {"encrypt": {}}}`, CodeNotImplemented},
 	}
 	for _, c := range cases {
 		_, err := CompileFilter(ejson(t, c.filter))
