@@ -65,7 +65,7 @@ func matchAllOf(nodes []matchNode) matchNode {
 var matchUnsupported = map[string]bool{
 	"$where": true, "$function": true, "$accumulator": true, "$text": true,
 	"$sampleRate": true,
-	"$near": true, "$nearSphere": true, "$geoWithin": true, "$geoIntersects": true,
+	"$near":       true, "$nearSphere": true, "$geoWithin": true, "$geoIntersects": true,
 	"$within": true, "$maxDistance": true, "$minDistance": true,
 	"$box": true, "$center": true, "$centerSphere": true, "$polygon": true, "$geometry": true,
 }
