@@ -61,13 +61,18 @@ func matchAllOf(nodes []matchNode) matchNode {
 }
 
 // matchUnsupported lists operators MongoDB has that this package refuses:
-// server-side JavaScript, text and geospatial search, and schemas.
-var matchUnsupported = map[string]bool{
-	"$where": true, "$function": true, "$accumulator": true, "$text": true,
-	"$sampleRate": true,
-	"$near":       true, "$nearSphere": true, "$geoWithin": true, "$geoIntersects": true,
-	"$within": true, "$maxDistance": true, "$minDistance": true,
-	"$box": true, "$center": true, "$centerSphere": true, "$polygon": true, "$geometry": true,
+// server-side JavaScript, text search, sampling and geospatial queries.
+var matchUnsupported = map[string]bool{}
+
+func init() {
+	for _, name := range []string{
+		"$where", "$function", "$accumulator", "$text", "$sampleRate",
+		"$near", "$nearSphere", "$geoWithin", "$geoIntersects", "$within",
+		"$maxDistance", "$minDistance", "$box", "$center", "$centerSphere",
+		"$polygon", "$geometry",
+	} {
+		matchUnsupported[name] = true
+	}
 }
 
 func compileTopLevel(name string, v any, sub bool) (matchNode, error) {

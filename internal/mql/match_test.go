@@ -602,3 +602,28 @@ func TestMatchInLongList(t *testing.T) {
 		}
 	}
 }
+
+func TestMatchConcurrent(t *testing.T) {
+	f, err := CompileFilter(ejson(t, `{"a": {"$in": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}, "b": {"$regex": "^x"}, "c": {"$elemMatch": {"d": {"$gt": 1}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := ejson(t, `{"a": 7, "b": "xy", "c": [{"d": 0}, {"d": 2}]}`)
+	no := ejson(t, `{"a": 7, "b": "xy", "c": [{"d": 0}]}`)
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func() {
+			ok := true
+			for i := 0; i < 1000; i++ {
+				m, pos := f.MatchPosition(yes)
+				ok = ok && m && pos == 1 && !f.Match(no)
+			}
+			done <- ok
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if !<-done {
+			t.Error("concurrent matching gave a wrong result")
+		}
+	}
+}
