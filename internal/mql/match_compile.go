@@ -698,6 +698,7 @@ func newRegexPred(pattern, options string) (*regexPred, error) {
 	if extended {
 		src = stripExtendedRegex(src)
 	}
+	src = pcreAnchors(src, strings.ContainsRune(flags, 'm') || regexInlineMultiline.MatchString(src))
 	if flags != "" {
 		src = "(?" + flags + ")" + src
 	}
@@ -706,6 +707,65 @@ func newRegexPred(pattern, options string) (*regexPred, error) {
 		return nil, matchLocationError(matchCodeInvalidRegex, "Regular expression is invalid: "+err.Error())
 	}
 	return &regexPred{re: re, value: bson.Regex{Pattern: pattern, Options: options}}, nil
+}
+
+// regexInlineMultiline finds an inline (?m) flag group, which makes $ a
+// line anchor from there on; pcreAnchors then leaves $ alone.
+var regexInlineMultiline = regexp.MustCompile(`\(\?[a-zA-Z]*m`)
+
+// pcreAnchors rewrites the end anchors whose PCRE meaning Go lacks: outside
+// multiline mode PCRE's $, and always its \Z, also match before a final
+// newline. Go has no lookahead, so they become \n?\z, which consumes that
+// newline; nothing can follow an end anchor in a useful pattern, so the
+// set of matching strings is the same.
+func pcreAnchors(p string, multiline bool) string {
+	if !strings.ContainsAny(p, "$Z") {
+		return p
+	}
+	const end = `(?:\n?\z)`
+	var b strings.Builder
+	inClass := false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '\\' && i+1 < len(p):
+			if p[i+1] == 'Z' && !inClass {
+				b.WriteString(end)
+			} else {
+				b.WriteByte(c)
+				b.WriteByte(p[i+1])
+			}
+			i++
+		case inClass:
+			if c == '[' && i+1 < len(p) && p[i+1] == ':' {
+				if j := strings.Index(p[i:], ":]"); j > 0 {
+					b.WriteString(p[i : i+j+2])
+					i += j + 1
+					continue
+				}
+			}
+			if c == ']' {
+				inClass = false
+			}
+			b.WriteByte(c)
+		case c == '[':
+			inClass = true
+			b.WriteByte(c)
+			if i+1 < len(p) && p[i+1] == '^' {
+				b.WriteByte('^')
+				i++
+			}
+			if i+1 < len(p) && p[i+1] == ']' {
+				b.WriteByte(']')
+				i++
+			}
+		case c == '$' && !multiline:
+			b.WriteString(end)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // stripExtendedRegex applies PCRE's x option: unescaped whitespace outside
