@@ -89,6 +89,15 @@ func matchLookup(doc bson.D, key string) any {
 	return Missing
 }
 
+// matchLookupM reads a field of a bson.M, which hand-built documents may
+// contain even though decoded ones never do.
+func matchLookupM(doc bson.M, key string) any {
+	if v, ok := doc[key]; ok {
+		return v
+	}
+	return Missing
+}
+
 // walk continues the path at component i with v, the value reached by the
 // components before it. outer is the index into the outermost array
 // traversed so far, or -1.
@@ -99,6 +108,8 @@ func (n *pathNode) walk(v any, i int, outer int) (bool, int) {
 	switch x := v.(type) {
 	case bson.D:
 		return n.walk(matchLookup(x, n.path[i].name), i+1, outer)
+	case bson.M:
+		return n.walk(matchLookupM(x, n.path[i].name), i+1, outer)
 	case bson.A:
 		part := n.path[i]
 		for j, e := range x {
@@ -106,8 +117,13 @@ func (n *pathNode) walk(v any, i int, outer int) (bool, int) {
 			if o < 0 {
 				o = j
 			}
-			if d, ok := e.(bson.D); ok {
+			switch d := e.(type) {
+			case bson.D:
 				if ok, pos := n.walk(matchLookup(d, part.name), i+1, o); ok {
+					return true, pos
+				}
+			case bson.M:
+				if ok, pos := n.walk(matchLookupM(d, part.name), i+1, o); ok {
 					return true, pos
 				}
 			}
@@ -133,7 +149,7 @@ func (n *pathNode) walkIndex(e any, i int, outer int) (bool, int) {
 		return n.leafValue(e, outer)
 	}
 	switch e.(type) {
-	case bson.D, bson.A:
+	case bson.D, bson.M, bson.A:
 		return n.walk(e, i, outer)
 	}
 	return false, -1

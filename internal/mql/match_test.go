@@ -627,3 +627,20 @@ func TestMatchConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestMatchHandBuiltDocuments(t *testing.T) {
+	f, err := CompileFilter(bson.D{{Key: "a.b", Value: int32(1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Match(bson.D{{Key: "a", Value: bson.M{"b": int32(1)}}}) {
+		t.Error("a path should look into a bson.M")
+	}
+	if !f.Match(bson.D{{Key: "a", Value: bson.A{bson.M{"b": int32(1)}}}}) {
+		t.Error("a path should look into bson.M array elements")
+	}
+	all, err := CompileFilter(nil)
+	if err != nil || !all.Match(nil) {
+		t.Errorf("a nil filter should match everything: %v", err)
+	}
+}
