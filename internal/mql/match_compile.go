@@ -18,6 +18,11 @@ const (
 	matchCodePathTooLong       = 5729100
 )
 
+// matchMaxPathComponents is MongoDB's limit on the components of a field
+// path in a query: its BSON depth for user storage (200 less 20 levels
+// reserved for the system).
+const matchMaxPathComponents = 180
+
 func matchLocationError(code int, msg string) *Error {
 	e := Errorf(CodeBadValue, "%s", msg)
 	e.Code = code
@@ -169,7 +174,7 @@ func isOperatorDoc(d bson.D, incomplete bool) bool {
 }
 
 func compileField(path string, v any) (matchNode, error) {
-	if strings.Count(path, ".") >= MaxDepth {
+	if strings.Count(path, ".")+1 > matchMaxPathComponents {
 		return nil, matchLocationError(matchCodePathTooLong, "FieldPath is too long")
 	}
 	parts := parseMatchPath(path)
