@@ -3,6 +3,7 @@ package mql
 import (
 	"math/big"
 	"regexp"
+	"sort"
 	"strconv"
 	"unicode/utf8"
 
@@ -317,11 +318,13 @@ func compileSchema(d bson.D) (*schemaNode, error) {
 					if !ok {
 						return true
 					}
-					for i := range a {
-						for j := i + 1; j < len(a); j++ {
-							if Compare(a[i], a[j]) == 0 {
-								return false
-							}
+					// Sorting finds equal neighbours in n log n; large arrays
+					// would make the pairwise check quadratic.
+					sorted := append(bson.A(nil), a...)
+					sort.Slice(sorted, func(i, j int) bool { return Compare(sorted[i], sorted[j]) < 0 })
+					for i := 1; i < len(sorted); i++ {
+						if Compare(sorted[i-1], sorted[i]) == 0 {
+							return false
 						}
 					}
 					return true
