@@ -173,7 +173,7 @@ func compileSchema(d bson.D) (*schemaNode, error) {
 	seen := map[string]bool{}
 	for _, e := range d {
 		if seen[e.Key] {
-			return nil, schemaError(CodeFailedToParse, "$jsonSchema keyword '%s' is repeated", e.Key)
+			return nil, schemaError(CodeFailedToParse, "Duplicate $jsonSchema keyword: %s", e.Key)
 		}
 		seen[e.Key] = true
 		switch e.Key {
@@ -230,7 +230,7 @@ func compileSchema(d bson.D) (*schemaNode, error) {
 				base = "maximum"
 			}
 			if IsMissing(get(base)) {
-				return nil, schemaError(CodeFailedToParse, "$jsonSchema keyword '%s' must be present if %s is present", base, e.Key)
+				return nil, schemaError(CodeFailedToParse, "$jsonSchema keyword '%s' must be a present if %s is present", base, e.Key)
 			}
 		case "multipleOf":
 			if !IsNumber(e.Value) {
