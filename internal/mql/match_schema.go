@@ -587,6 +587,8 @@ func compileSchema(d bson.D) (*schemaNode, error) {
 			add(func(v any) bool { return !sub.valid(v) })
 		case "encrypt", "encryptMetadata":
 			return nil, errUnsupported("$jsonSchema keyword", e.Key)
+		case "$ref", "$schema", "default", "definitions", "format", "id":
+			return nil, schemaError(CodeFailedToParse, "$jsonSchema keyword '%s' is not currently supported", e.Key)
 		default:
 			return nil, schemaError(CodeFailedToParse, "Unknown $jsonSchema keyword: %s", e.Key)
 		}
