@@ -119,7 +119,7 @@ func compileTopLevel(name string, v any, sub bool) (matchNode, error) {
 	case "$ref", "$id", "$db":
 		// DBRef fields, which MongoDB matches by plain equality on the
 		// field of that name (they reach here inside $elemMatch).
-		return &pathNode{path: parseMatchPath(name), pred: &eqPred{value: v}}, nil
+		return &pathNode{path: parseMatchPath(name), pred: newEqPred(v)}, nil
 	case "$expr", "$where", "$text", "$sampleRate":
 		if sub {
 			return nil, Errorf(CodeBadValue, "%s can only be applied to the top-level document", name)
@@ -201,7 +201,7 @@ func compileField(path string, v any) (matchNode, error) {
 	if _, ok := v.(bson.Undefined); ok {
 		return nil, Errorf(CodeBadValue, "cannot compare to undefined")
 	}
-	return &pathNode{path: parts, pred: &eqPred{value: v}}, nil
+	return &pathNode{path: parts, pred: newEqPred(v)}, nil
 }
 
 // Kinds of opSpec.
@@ -282,7 +282,7 @@ func compileOperators(path string, d bson.D) ([]opSpec, error) {
 			if _, ok := v.(bson.Undefined); ok {
 				return nil, Errorf(CodeBadValue, "cannot compare to undefined")
 			}
-			s = opSpec{pred: &eqPred{value: v}}
+			s = opSpec{pred: newEqPred(v)}
 		case "$ne":
 			if _, ok := v.(bson.Regex); ok {
 				return nil, Errorf(CodeBadValue, "Can't have regex as arg to $ne.")
@@ -290,7 +290,7 @@ func compileOperators(path string, d bson.D) ([]opSpec, error) {
 			if _, ok := v.(bson.Undefined); ok {
 				return nil, Errorf(CodeBadValue, "cannot compare to undefined")
 			}
-			s = opSpec{kind: specNegPred, pred: &eqPred{value: v}}
+			s = opSpec{kind: specNegPred, pred: newEqPred(v)}
 		case "$gt", "$gte", "$lt", "$lte":
 			switch v.(type) {
 			case bson.Regex:
@@ -449,7 +449,7 @@ func compileAll(path string, v any) (opSpec, error) {
 		if _, ok := x.(bson.Undefined); ok {
 			return opSpec{}, Errorf(CodeBadValue, "cannot compare to undefined")
 		}
-		s.children = append(s.children, opSpec{pred: &eqPred{value: x}})
+		s.children = append(s.children, opSpec{pred: newEqPred(x)})
 	}
 	return s, nil
 }

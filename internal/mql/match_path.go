@@ -77,7 +77,15 @@ type pathNode struct {
 }
 
 func (n *pathNode) matchDoc(doc bson.D) (bool, int) {
-	return n.walk(matchLookup(doc, n.path[0].name), 1, -1)
+	v := matchLookup(doc, n.path[0].name)
+	if len(n.path) == 1 && n.em == nil {
+		// The common case, a top-level field holding a scalar, skips the
+		// general walk.
+		if _, isArray := v.(bson.A); !isArray {
+			return n.pred.matchValue(v), -1
+		}
+	}
+	return n.walk(v, 1, -1)
 }
 
 func matchLookup(doc bson.D, key string) any {

@@ -4,14 +4,35 @@ import (
 	"math"
 	"regexp"
 	"sort"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // eqPred is $eq and implicit equality: same canonical type and value.
-type eqPred struct{ value any }
+type eqPred struct {
+	value any
+	rank  int
+}
 
-func (p *eqPred) matchValue(v any) bool { return Compare(v, p.value) == 0 }
+func newEqPred(value any) *eqPred { return &eqPred{value: value, rank: typeRank(value)} }
+
+func (p *eqPred) matchValue(v any) bool {
+	return typeRank(v) == p.rank && compareSameRank(p.rank, v, p.value) == 0
+}
+
+// compareSameRank is Compare for two values already known to share the
+// canonical type rank, with the common kinds handled without Compare's
+// second look at the types.
+func compareSameRank(rank int, a, b any) int {
+	switch rank {
+	case rankNumber:
+		return compareNumbers(a, b)
+	case rankString:
+		return strings.Compare(stringOf(a), stringOf(b))
+	}
+	return Compare(a, b)
+}
 
 // Comparison operators for cmpPred.
 const (
@@ -51,7 +72,7 @@ func (p *cmpPred) matchValue(v any) bool {
 			return vn && p.nan && (p.op == cmpLTE || p.op == cmpGTE)
 		}
 	}
-	c := Compare(v, p.value)
+	c := compareSameRank(p.rank, v, p.value)
 	switch p.op {
 	case cmpLT:
 		return c < 0
