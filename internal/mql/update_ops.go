@@ -286,7 +286,7 @@ func (c *updCtx) applyLeaf(l *updLeaf, cur any) (any, bool, bool, error) {
 			return cur, true, false, nil
 		}
 		if l.slice == 1 {
-			return arr[:len(arr)-1 : len(arr)-1], true, true, nil
+			return arr[: len(arr)-1 : len(arr)-1], true, true, nil
 		}
 		return arr[1:], true, true, nil
 	case opPull, opPullAll:

@@ -271,11 +271,12 @@ func updDecimalSpecial(f float64) bson.Decimal128 {
 }
 
 // updBSONSize measures v encoded as BSON without encoding it; ok is false
-// when v nests deeper than MaxDepth (the walk stops there).
+// when v nests deeper than MaxDepth as CheckDepth counts it (the walk
+// stops there).
 func updBSONSize(v any, depth int) (int, bool) {
 	switch x := v.(type) {
 	case bson.D:
-		if depth > MaxDepth {
+		if len(x) > 0 && depth >= MaxDepth {
 			return 0, false
 		}
 		n := 5
@@ -288,7 +289,7 @@ func updBSONSize(v any, depth int) (int, bool) {
 		}
 		return n, true
 	case bson.A:
-		if depth > MaxDepth {
+		if len(x) > 0 && depth >= MaxDepth {
 			return 0, false
 		}
 		n := 5
