@@ -139,6 +139,12 @@ func CompileUpdate(update bson.D, opts UpdateOptions) (*Update, error) {
 	if depth(update, 0) > MaxDepth+2 {
 		return nil, Errorf(CodeOverflow, "update document nesting exceeds the maximum depth of %d", MaxDepth)
 	}
+	// Whatever cannot travel as BSON (NUL bytes in names, unsupported Go
+	// types) could never reach MongoDB; refusing it here keeps results
+	// storable.
+	if _, err := bson.Marshal(update); err != nil {
+		return nil, Errorf(CodeBadValue, "update document is not valid BSON: %v", err)
+	}
 	if len(update) == 0 || !strings.HasPrefix(update[0].Key, "$") {
 		if len(opts.ArrayFilters) > 0 {
 			return nil, Errorf(CodeFailedToParse, "arrayFilters may not be specified for a replacement-style update")
@@ -204,6 +210,9 @@ func (u *Update) compileField(opName string, op updOp, f bson.E, used map[string
 func (u *Update) parsePath(path string, used map[string]bool) ([]string, error) {
 	if path == "" {
 		return nil, Errorf(CodeEmptyFieldName, "An empty update path is not valid.")
+	}
+	if strings.IndexByte(path, 0) >= 0 {
+		return nil, Errorf(CodeBadValue, "The update path '%s' contains a NUL byte, which field names cannot hold", path)
 	}
 	parts := strings.Split(path, ".")
 	if len(parts) > MaxDepth {

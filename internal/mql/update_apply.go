@@ -15,6 +15,7 @@ type updCtx struct {
 	doc        bson.D
 	now        time.Time
 	renameVals []any
+	padded     int // nulls added to arrays so far
 }
 
 func (c *updCtx) time() time.Time {
@@ -330,6 +331,10 @@ func (c *updCtx) applyMissing(n *updNode) (any, bool, bool, error) {
 	return out, true, true, nil
 }
 
+// updMaxPadding is how many nulls MongoDB adds at most to reach an array
+// index past the end.
+const updMaxPadding = 1500000
+
 // applyArray applies the children of n to the elements of a: numeric
 // fields, the positional element, all elements ($[]) and the elements
 // matching array filters ($[id]). Creating past the end pads with nulls.
@@ -421,6 +426,14 @@ func (c *updCtx) applyArray(n *updNode, a bson.A) (bson.A, bool, error) {
 		}
 		if !present {
 			continue
+		}
+		if f.index-len(a) > updMaxPadding {
+			return nil, false, Errorf(CodeBadValue, "can't backfill more than %d elements", updMaxPadding)
+		}
+		// Every null takes at least three bytes of BSON: stop before
+		// building a result that cannot be stored anyway.
+		if c.padded += f.index - len(a); c.padded > MaxDocumentSize/3 {
+			return nil, false, Errorf(CodeBSONObjectTooLarge, "Resulting document after update is larger than %d", MaxDocumentSize)
 		}
 		if out == nil {
 			out = make(bson.A, len(a), f.index+1)
