@@ -25,7 +25,7 @@ type Update struct {
 	renames     []updRename
 	positional  bool // some path uses the positional $
 	touchesID   bool // some path starts with _id
-	arrayFilter map[string]*Filter
+	arrayFilter map[string]updMatcher
 }
 
 // UpdateOptions are the compile-time options of an update.
@@ -51,6 +51,14 @@ const (
 	updCodeInvalidIDField      = 53
 	updCodeNotSingleValueField = 54
 )
+
+// updMatcher is what the update engine needs of a compiled filter.
+type updMatcher interface{ Match(doc bson.D) bool }
+
+// updCompileFilter compiles array filters and $pull conditions. It is a
+// variable only so that tests can exercise the plumbing around filters
+// with a stand-in matcher.
+var updCompileFilter = func(filter bson.D) (updMatcher, error) { return CompileFilter(filter) }
 
 // updErrorf is Errorf for codes without an entry in the shared name table.
 func updErrorf(code int, name, format string, args ...any) *Error {
@@ -406,12 +414,12 @@ func (u *Update) compileArrayFilters(filters []bson.D, used map[string]bool, upd
 		if _, dup := u.arrayFilter[id]; dup {
 			return Errorf(CodeFailedToParse, "Found multiple array filters with the same top-level field name %s", id)
 		}
-		compiled, err := CompileFilter(f)
+		compiled, err := updCompileFilter(f)
 		if err != nil {
 			return err
 		}
 		if u.arrayFilter == nil {
-			u.arrayFilter = map[string]*Filter{}
+			u.arrayFilter = map[string]updMatcher{}
 		}
 		u.arrayFilter[id] = compiled
 	}
