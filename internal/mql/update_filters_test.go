@@ -56,7 +56,7 @@ var updFilterCases = []updFilterCase{
 		want: `{"_id":1,"s":[{"a":[1]},{"a":[]}]}`},
 	{name: "pull elemMatch", doc: `{"_id":1,"results":[{"answers":[{"q":1,"a":4},{"q":2,"a":6}]},{"answers":[{"q":2,"a":9}]}]}`,
 		update: `{"$pull":{"results":{"answers":{"$elemMatch":{"q":2,"a":{"$gte":8}}}}}}`,
-		want: `{"_id":1,"results":[{"answers":[{"q":1,"a":4},{"q":2,"a":6}]}]}`, realOnly: true},
+		want:   `{"_id":1,"results":[{"answers":[{"q":1,"a":4},{"q":2,"a":6}]}]}`, realOnly: true},
 }
 
 func runUpdFilterCases(t *testing.T, skipRealOnly bool) {
