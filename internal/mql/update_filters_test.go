@@ -86,7 +86,10 @@ func runUpdFilterCases(t *testing.T, skipRealOnly bool) {
 
 // TestUpdateWithFilters runs the filter-dependent cases with the real
 // query engine (CompileFilter).
-func TestUpdateWithFilters(t *testing.T) { runUpdFilterCases(t, false) }
+func TestUpdateWithFilters(t *testing.T) {
+	runUpdFilterCases(t, false)
+	t.Run("golden", func(t *testing.T) { runUpdGolden(t, "filters.jsonl") })
+}
 
 // TestUpdateFilterPlumbing runs the same cases with a minimal stand-in
 // matcher, so that the update side of array filters and $pull conditions
