@@ -109,16 +109,6 @@ var updOperators = map[string]updOp{
 	"$rename":      opRenameFrom,
 }
 
-// updKind tells what a path component means.
-type updKind uint8
-
-const (
-	kindField      updKind = iota
-	kindPositional         // $
-	kindAll                // $[]
-	kindFiltered           // $[identifier]
-)
-
 // updNode is one component of the compiled update tree. A node is either a
 // leaf (an operation on the value at its path) or an inner node whose
 // children address fields or array elements below it.
