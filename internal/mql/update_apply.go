@@ -34,31 +34,35 @@ func (c *updCtx) time() time.Time {
 func (c *updCtx) loadRenames() error {
 	c.renameVals = make([]any, len(c.u.renames))
 	for i, r := range c.u.renames {
-		v, arr := updLookupNoArrays(c.doc, r.from)
-		if arr {
-			return Errorf(CodeBadValue, "The source field cannot be an array element, '%s' in doc with %s", r.fromPath, updIDText(c.doc))
-		}
+		v, viaArray := updLookupExact(c.doc, r.from)
 		c.renameVals[i] = v
 		if IsMissing(v) {
-			continue
+			continue // nothing to move: not even the target is touched
 		}
-		if _, arr := updLookupNoArrays(c.doc, r.to); arr {
+		if viaArray {
+			return Errorf(CodeBadValue, "The source field cannot be an array element, '%s' in doc with %s", r.fromPath, updIDText(c.doc))
+		}
+		if updPathCrossesArray(c.doc, r.to) {
 			return Errorf(CodeBadValue, "The destination field cannot be an array element, '%s' in doc with %s", r.toPath, updIDText(c.doc))
 		}
 	}
 	return nil
 }
 
-// updLookupNoArrays follows parts through embedded documents only. arr is
-// true when an array sits on the way (the value itself may be an array).
-func updLookupNoArrays(doc bson.D, parts []string) (v any, arr bool) {
+// updLookupExact follows parts without implicit array traversal: numeric
+// components index arrays. viaArray tells whether an array was crossed.
+func updLookupExact(doc bson.D, parts []string) (v any, viaArray bool) {
 	var cur any = doc
 	for _, p := range parts {
 		switch x := cur.(type) {
 		case bson.D:
 			cur = Get(x, p)
 		case bson.A:
-			return Missing, true
+			i := updArrayIndex(p)
+			if i < 0 || i >= len(x) {
+				return Missing, false
+			}
+			cur, viaArray = x[i], true
 		default:
 			return Missing, false
 		}
@@ -66,7 +70,25 @@ func updLookupNoArrays(doc bson.D, parts []string) (v any, arr bool) {
 			return Missing, false
 		}
 	}
-	return cur, false
+	return cur, viaArray
+}
+
+// updPathCrossesArray reports whether an existing ancestor of the value at
+// parts is an array.
+func updPathCrossesArray(doc bson.D, parts []string) bool {
+	var cur any = doc
+	for _, p := range parts[:len(parts)-1] {
+		switch x := cur.(type) {
+		case bson.D:
+			cur = Get(x, p)
+		case bson.A:
+			return true
+		default:
+			return false
+		}
+	}
+	_, isArray := cur.(bson.A)
+	return isArray
 }
 
 // apply applies node n to the value cur found at its path (Missing when

@@ -195,6 +195,7 @@ func TestUpdateRename(t *testing.T) {
 		{name: "dynamic source", doc: `{"_id":1,"a":[1]}`, update: `{"$rename":{"a.$":"b"}}`, code: CodeBadValue},
 		{name: "dynamic target", doc: `{"_id":1,"a":1}`, update: `{"$rename":{"a":"b.$[]"}}`, code: CodeBadValue},
 		{name: "source in array", doc: `{"_id":1,"a":[{"b":1}]}`, update: `{"$rename":{"a.0.b":"c"}}`, code: CodeBadValue},
+		{name: "source through array by name", doc: `{"_id":1,"a":[{"b":1}]}`, update: `{"$rename":{"a.b":"c"}}`, unchanged: true},
 		{name: "target in array", doc: `{"_id":1,"c":1,"a":[{"b":1}]}`, update: `{"$rename":{"c":"a.0.b"}}`, code: CodeBadValue},
 		{name: "from id", doc: `{"_id":1}`, update: `{"$rename":{"_id":"x"}}`, code: CodeImmutableField},
 		{name: "to id", doc: `{"_id":1,"a":2}`, update: `{"$rename":{"a":"_id"}}`, code: CodeImmutableField},
