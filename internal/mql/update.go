@@ -150,7 +150,7 @@ func CompileUpdate(update bson.D, opts UpdateOptions) (*Update, error) {
 		return compileReplacement(update)
 	}
 	u := &Update{root: &updNode{index: -1}}
-	used := map[string]bool{}
+	used := map[string]string{}
 	for _, e := range update {
 		op, ok := updOperators[e.Key]
 		if !ok {
@@ -188,7 +188,7 @@ func compileReplacement(update bson.D) (*Update, error) {
 }
 
 // compileField compiles one "path: operand" entry of operator opName.
-func (u *Update) compileField(opName string, op updOp, f bson.E, used map[string]bool) error {
+func (u *Update) compileField(opName string, op updOp, f bson.E, used map[string]string) error {
 	parts, err := u.parsePath(f.Key, used)
 	if err != nil {
 		return err
@@ -205,7 +205,7 @@ func (u *Update) compileField(opName string, op updOp, f bson.E, used map[string
 
 // parsePath splits and validates an update path, recording the array
 // filter identifiers it uses.
-func (u *Update) parsePath(path string, used map[string]bool) ([]string, error) {
+func (u *Update) parsePath(path string, used map[string]string) ([]string, error) {
 	if path == "" {
 		return nil, Errorf(CodeEmptyFieldName, "An empty update path is not valid.")
 	}
@@ -239,7 +239,9 @@ func (u *Update) parsePath(path string, used map[string]bool) ([]string, error) 
 				return nil, Errorf(CodeBadValue, "Cannot have array filter identifier (i.e. '$[<id>]') element in the first component in path '%s'", path)
 			}
 			if id := p[2 : len(p)-1]; id != "" {
-				used[id] = true
+				if _, seen := used[id]; !seen {
+					used[id] = path
+				}
 			}
 		default:
 			return nil, Errorf(CodeDollarPrefixedFieldName, "The dollar ($) prefixed field '%s' in '%s' is not valid for storage.", p, path)
@@ -365,7 +367,7 @@ func (u *Update) compileRename(from []string, f bson.E) error {
 	if !ok {
 		return Errorf(CodeBadValue, "The 'to' field for $rename must be a string: %s: %s", f.Key, updFormat(f.Value))
 	}
-	toParts, err := u.parsePath(to, map[string]bool{})
+	toParts, err := u.parsePath(to, map[string]string{})
 	if err != nil {
 		return err
 	}
@@ -395,7 +397,7 @@ func (u *Update) compileRename(from []string, f bson.E) error {
 
 // compileArrayFilters compiles the filters named by $[identifier] and
 // checks that every identifier used has a filter and every filter is used.
-func (u *Update) compileArrayFilters(filters []bson.D, used map[string]bool, update bson.D) error {
+func (u *Update) compileArrayFilters(filters []bson.D, used map[string]string, update bson.D) error {
 	for _, f := range filters {
 		id, err := arrayFilterIdentifier(f)
 		if err != nil {
@@ -413,13 +415,13 @@ func (u *Update) compileArrayFilters(filters []bson.D, used map[string]bool, upd
 		}
 		u.arrayFilter[id] = compiled
 	}
-	for id := range used {
+	for id, path := range used {
 		if _, ok := u.arrayFilter[id]; !ok {
-			return Errorf(CodeBadValue, "No array filter found for identifier '%s' in the update %s", id, updFormat(update))
+			return Errorf(CodeBadValue, "No array filter found for identifier '%s' in path '%s'", id, path)
 		}
 	}
 	for id := range u.arrayFilter {
-		if !used[id] {
+		if _, ok := used[id]; !ok {
 			return Errorf(CodeFailedToParse, "The array filter for identifier '%s' was not used in the update %s", id, updFormat(update))
 		}
 	}
