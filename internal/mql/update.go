@@ -114,7 +114,8 @@ var updOperators = map[string]updOp{
 // children address fields or array elements below it.
 type updNode struct {
 	key   string
-	index int // the array index key denotes, or -1
+	path  string // dotted path from the root, for messages
+	index int    // the array index key denotes, or -1
 	leaf  *updLeaf
 
 	fields     []*updNode // sorted with updLessKey
@@ -278,12 +279,12 @@ func (n *updNode) child(p string) *updNode {
 	switch {
 	case p == "$":
 		if n.positional == nil {
-			n.positional = &updNode{key: p, index: -1}
+			n.positional = &updNode{key: p, path: n.sub(p), index: -1}
 		}
 		return n.positional
 	case p == "$[]":
 		if n.all == nil {
-			n.all = &updNode{key: p, index: -1}
+			n.all = &updNode{key: p, path: n.sub(p), index: -1}
 		}
 		return n.all
 	case strings.HasPrefix(p, "$["):
@@ -293,7 +294,7 @@ func (n *updNode) child(p string) *updNode {
 				return c
 			}
 		}
-		c := &updNode{key: id, index: -1}
+		c := &updNode{key: id, path: n.sub(p), index: -1}
 		n.filtered = append(n.filtered, c)
 		return c
 	}
@@ -302,9 +303,16 @@ func (n *updNode) child(p string) *updNode {
 			return c
 		}
 	}
-	c := &updNode{key: p, index: updArrayIndex(p)}
+	c := &updNode{key: p, path: n.sub(p), index: updArrayIndex(p)}
 	n.fields = append(n.fields, c)
 	return c
+}
+
+func (n *updNode) sub(p string) string {
+	if n.path == "" {
+		return p
+	}
+	return n.path + "." + p
 }
 
 func (n *updNode) hasChildren() bool {

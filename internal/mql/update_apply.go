@@ -110,7 +110,7 @@ func (c *updCtx) apply(n *updNode, cur any) (any, bool, bool, error) {
 	}
 	// A scalar: only operators that do not create anything may go below it.
 	if n.all != nil || len(n.filtered) > 0 {
-		return nil, false, false, Errorf(CodeBadValue, "Cannot apply array updates to non-array element %s: %s", n.key, updFormat(cur))
+		return nil, false, false, Errorf(CodeBadValue, "Cannot apply array updates to non-array element %s: %s", n.path, updFormat(cur))
 	}
 	if n.positional != nil && c.wouldCreate(n.positional) {
 		return nil, false, false, Errorf(CodePathNotViable, "Cannot create field '%d' in element {%s: %s}", c.opts.Position, n.key, updFormat(cur))
@@ -194,7 +194,7 @@ func updMerge(a, b *updNode, path string) (*updNode, error) {
 	if a.leaf != nil || b.leaf != nil {
 		return nil, Errorf(CodeConflictingUpdateOperator, "Update created a conflict at '%s'", path)
 	}
-	m := &updNode{key: a.key, index: a.index}
+	m := &updNode{key: a.key, path: a.path, index: a.index}
 	m.fields = append(m.fields, a.fields...)
 	for _, f := range b.fields {
 		merged := false
@@ -263,7 +263,7 @@ func sortNodes(ns []*updNode) {
 // keep their place; new ones are appended in the children's order.
 func (c *updCtx) applyDoc(n *updNode, d bson.D) (bson.D, bool, error) {
 	if n.all != nil || len(n.filtered) > 0 {
-		return nil, false, Errorf(CodeBadValue, "Cannot apply array updates to non-array element %s: %s", n.key, updFormat(d))
+		return nil, false, Errorf(CodeBadValue, "Cannot apply array updates to non-array element %s: %s", n.path, updFormat(d))
 	}
 	fields, err := c.fieldsWithPositional(n)
 	if err != nil {
@@ -331,7 +331,7 @@ func (c *updCtx) applyDoc(n *updNode, d bson.D) (bson.D, bool, error) {
 // building the embedded document the creating operators need.
 func (c *updCtx) applyMissing(n *updNode) (any, bool, bool, error) {
 	if n.all != nil || len(n.filtered) > 0 {
-		return nil, false, false, Errorf(CodeBadValue, "The path '%s' must exist in the document in order to apply array updates.", n.key)
+		return nil, false, false, Errorf(CodeBadValue, "The path '%s' must exist in the document in order to apply array updates.", n.path)
 	}
 	fields, err := c.fieldsWithPositional(n)
 	if err != nil {
