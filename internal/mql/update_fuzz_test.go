@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -54,7 +55,8 @@ func FuzzUpdate(f *testing.F) {
 			return
 		}
 		before := DeepCopy(doc)
-		got, modified, err := u.Apply(doc, ApplyOptions{Position: pos, Insert: insert})
+		opts := ApplyOptions{Position: pos, Insert: insert, Now: time.Unix(1700000000, 0)}
+		got, modified, err := u.Apply(doc, opts)
 		if !updIdentical(before, doc) {
 			t.Fatalf("input modified: %s", updShow(doc))
 		}
@@ -80,6 +82,16 @@ func FuzzUpdate(f *testing.F) {
 		}
 		if !updIdentical(back, got) {
 			t.Fatalf("round trip changed the result:\n%s\n%s", updShow(got), updShow(back))
+		}
+		// Operators that only state a final condition change nothing the
+		// second time round.
+		if updIdempotent(update) {
+			// The new state may legitimately fail (a $pull meeting the nulls
+			// that padding added); only a success must be a no-op.
+			again, mod2, err := u.Apply(got, opts)
+			if err == nil && (mod2 || !updIdentical(again, got)) {
+				t.Fatalf("second application changed the result (%v):\n%s\n%s", err, updShow(got), updShow(again))
+			}
 		}
 	})
 }
@@ -139,7 +151,11 @@ func (g *updGen) doc(depth int) bson.D {
 	n := g.next() % 5
 	d := bson.D{}
 	for i := 0; i < n; i++ {
-		d = append(d, bson.E{Key: g.name(), Value: g.value(depth + 1)})
+		k := g.name()
+		if !IsMissing(Get(d, k)) {
+			continue // duplicate names are legal BSON but not worth testing
+		}
+		d = append(d, bson.E{Key: k, Value: g.value(depth + 1)})
 	}
 	return d
 }
@@ -218,4 +234,25 @@ func (g *updGen) operand(op string) any {
 		return bson.A{g.value(1), g.value(1)}
 	}
 	return g.value(1)
+}
+
+func updIdempotent(update bson.D) bool {
+	for _, e := range update {
+		switch e.Key {
+		case "$set", "$unset", "$min", "$max", "$addToSet", "$pull", "$pullAll", "$setOnInsert", "$rename":
+		case "$currentDate":
+			for _, f := range e.Value.(bson.D) {
+				if _, isBool := f.Value.(bool); !isBool {
+					if d, _ := f.Value.(bson.D); Get(d, "$type") != "date" {
+						return false
+					}
+				}
+			}
+		default:
+			if len(e.Key) > 0 && e.Key[0] == '$' {
+				return false
+			}
+		}
+	}
+	return true
 }
