@@ -362,8 +362,10 @@ func updIsDigits(s string) bool {
 }
 
 // updArrayIndex returns the array index a path component denotes, or -1.
+// A leading zero ("01") makes it a plain field name, so that two spellings
+// never address one element.
 func updArrayIndex(p string) int {
-	if !updIsDigits(p) || len(p) > 9 {
+	if !updIsDigits(p) || len(p) > 9 || (len(p) > 1 && p[0] == '0') {
 		return -1
 	}
 	n, _ := strconv.Atoi(p)

@@ -107,6 +107,7 @@ func TestUpdateSet(t *testing.T) {
 		{name: "array index", doc: `{"_id":1,"a":[1,2,3]}`, update: `{"$set":{"a.1":5}}`, want: `{"_id":1,"a":[1,5,3]}`},
 		{name: "array pads with null", doc: `{"_id":1,"a":[1]}`, update: `{"$set":{"a.3":5}}`, want: `{"_id":1,"a":[1,null,null,5]}`},
 		{name: "array padding limit", doc: `{"_id":1,"a":[]}`, update: `{"$set":{"a.1500001":1}}`, code: CodeBadValue},
+		{name: "leading zero is not an index", doc: `{"_id":1,"a":[1,2]}`, update: `{"$set":{"a.01":5}}`, code: CodePathNotViable},
 		{name: "array index into document", doc: `{"_id":1,"a":[{"b":1},{"b":2}]}`, update: `{"$set":{"a.1.b":3}}`, want: `{"_id":1,"a":[{"b":1},{"b":3}]}`},
 		{name: "numeric name on missing makes document", doc: `{"_id":1}`, update: `{"$set":{"a.0":1}}`, want: `{"_id":1,"a":{"0":1}}`},
 		{name: "numeric name on document", doc: `{"_id":1,"a":{"x":1}}`, update: `{"$set":{"a.0":1}}`, want: `{"_id":1,"a":{"x":1,"0":1}}`},
