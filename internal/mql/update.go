@@ -60,6 +60,42 @@ type updMatcher interface{ Match(doc bson.D) bool }
 // with a stand-in matcher.
 var updCompileFilter = func(filter bson.D) (updMatcher, error) { return CompileFilter(filter) }
 
+// updNormalize brings a hand-built document (Go ints, bson.M, slices) into
+// the package's normal form, turning Normalize's panic on a Go type BSON
+// has no counterpart for into an error. It walks containers itself because
+// Normalize leaves typed slices nested in a bson.D as they are.
+func updNormalize(d bson.D) (out bson.D, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, Errorf(CodeBadValue, "%v", r)
+		}
+	}()
+	return updNormalizeValue(d).(bson.D), nil
+}
+
+func updNormalizeValue(v any) any {
+	switch x := v.(type) {
+	case bson.D:
+		out := make(bson.D, len(x))
+		for i, e := range x {
+			out[i] = bson.E{Key: e.Key, Value: updNormalizeValue(e.Value)}
+		}
+		return out
+	case bson.A:
+		out := make(bson.A, len(x))
+		for i, e := range x {
+			out[i] = updNormalizeValue(e)
+		}
+		return out
+	}
+	n := Normalize(v)
+	switch n.(type) {
+	case bson.D, bson.A:
+		return updNormalizeValue(n)
+	}
+	return n
+}
+
 // updErrorf is Errorf for codes without an entry in the shared name table.
 func updErrorf(code int, name, format string, args ...any) *Error {
 	e := Errorf(code, format, args...)
@@ -143,6 +179,10 @@ func CompileUpdate(update bson.D, opts UpdateOptions) (*Update, error) {
 	// storable.
 	if _, err := bson.Marshal(update); err != nil {
 		return nil, Errorf(CodeBadValue, "update document is not valid BSON: %v", err)
+	}
+	update, err := updNormalize(update)
+	if err != nil {
+		return nil, err
 	}
 	if len(update) == 0 || !strings.HasPrefix(update[0].Key, "$") {
 		if len(opts.ArrayFilters) > 0 {

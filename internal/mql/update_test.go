@@ -417,6 +417,25 @@ func TestUpdateLimits(t *testing.T) {
 	}
 }
 
+func TestUpdateGoValues(t *testing.T) {
+	u, err := CompileUpdate(bson.D{{Key: "$inc", Value: bson.M{"n": 1}}, {Key: "$push", Value: bson.D{{Key: "l", Value: []int{1, 2}}}}}, UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := u.Apply(bson.D{{Key: "n", Value: int32(1)}}, ApplyOptions{Position: -1})
+	want := bson.D{{Key: "n", Value: int32(2)}, {Key: "l", Value: bson.A{bson.A{int32(1), int32(2)}}}}
+	if err != nil || !updIdentical(got, want) {
+		t.Fatalf("%v %s", err, updShow(got))
+	}
+	if _, err := CompileUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "a", Value: struct{ X int }{1}}}}}, UpdateOptions{}); err == nil {
+		t.Fatal("struct value accepted")
+	}
+	seed, err := UpsertSeed(bson.D{{Key: "a", Value: 1}})
+	if err != nil || !updIdentical(seed, bson.D{{Key: "a", Value: int32(1)}}) {
+		t.Fatalf("seed %v %s", err, updShow(seed))
+	}
+}
+
 func TestUpdateDoesNotShare(t *testing.T) {
 	u, err := CompileUpdate(updEJ(t, `{"$set":{"a":{"x":[1]}},"$push":{"l":{"y":1}}}`), UpdateOptions{})
 	if err != nil {
