@@ -419,7 +419,7 @@ func (c *updCtx) applyArray(n *updNode, a bson.A) (bson.A, bool, error) {
 				node = byIndex[next]
 				next++
 			}
-			path := n.key + "." + strconv.Itoa(i)
+			path := n.path + "." + strconv.Itoa(i)
 			if n.all != nil {
 				if node, err = updMergeOpt(node, n.all, path); err != nil {
 					return nil, false, err
