@@ -40,12 +40,22 @@ type Sort struct {
 func CompileSort(spec bson.D) (*Sort, error) {
 	s := &Sort{}
 	for _, e := range spec {
+		if e.Key == "$natural" {
+			// A storage-order hint, not a field; the store decides whether
+			// it can honour it.
+			return nil, errUnsupported("sort", "$natural")
+		}
 		comps, err := projsortSplitPath(e.Key)
 		if err != nil {
 			return nil, err
 		}
 		var dir float64
-		switch v := e.Value.(type) {
+		val := e.Value
+		if i, ok := val.(int); ok {
+			// Callers building specs in Go write bson.D{{"a", 1}}.
+			val = int64(i)
+		}
+		switch v := val.(type) {
 		case int32, int64, float64, bson.Decimal128:
 			dir, _ = ToFloat64(v)
 		case bson.D:
@@ -54,7 +64,7 @@ func CompileSort(spec bson.D) (*Sort, error) {
 			}
 			return nil, Errorf(sortCodeOnlyMeta, "$meta is the only expression supported by $sort right now")
 		default:
-			return nil, Errorf(sortCodeIllegalKey, "Illegal key in $sort specification: %s: %s", e.Key, projsortDescribe(e.Value))
+			return nil, Errorf(sortCodeIllegalKey, "Illegal key in $sort specification: %s: %s", e.Key, projsortDescribe(val))
 		}
 		if dir != 1 && dir != -1 {
 			return nil, Errorf(sortCodeBadDirection, "$sort key ordering must be 1 (for ascending) or -1 (for descending)")
