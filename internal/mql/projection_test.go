@@ -340,3 +340,34 @@ func TestProjectionNilDocument(t *testing.T) {
 		}
 	}
 }
+
+func TestProjectionKind(t *testing.T) {
+	for _, c := range []struct {
+		spec       string
+		inclusion  bool
+		usesPosCol bool
+	}{
+		{`{}`, false, false},
+		{`{"a":1}`, true, false},
+		{`{"a":0}`, false, false},
+		{`{"_id":0}`, false, false},
+		{`{"_id":1}`, true, false},
+		{`{"_id":1,"a":0}`, false, false},
+		{`{"a":{"$slice":1}}`, false, false},
+		{`{"_id":1,"a":{"$slice":1}}`, true, false},
+		{`{"a.$":1}`, true, true},
+		{`{"_id":0,"b.c.$":1}`, true, true},
+	} {
+		var spec bson.D
+		if err := bson.UnmarshalExtJSON([]byte(c.spec), false, &spec); err != nil {
+			t.Fatal(err)
+		}
+		p, err := CompileProjection(spec)
+		if err != nil {
+			t.Fatalf("%s: %v", c.spec, err)
+		}
+		if p.IsInclusion() != c.inclusion || p.UsesPosition() != c.usesPosCol {
+			t.Errorf("%s: IsInclusion %v UsesPosition %v, want %v %v", c.spec, p.IsInclusion(), p.UsesPosition(), c.inclusion, c.usesPosCol)
+		}
+	}
+}
