@@ -26,7 +26,15 @@ type SortKey struct {
 	Desc bool   // true for -1
 }
 
-// Sort is a compiled sort specification.
+// Sort is a compiled sort specification. Values compare in MongoDB's
+// cross-type order (Compare). A field holding an array sorts by its
+// smallest element ascending and its largest descending, also through
+// dotted paths into arrays of documents, where an element lacking the
+// field counts as null; a missing field sorts as null, and an empty array
+// as undefined, just below null. Each sort field picks its array element
+// independently: where MongoDB errors on two sort fields running through
+// different arrays ("parallel arrays"), or picks one element for fields
+// sharing an array, this package does neither.
 type Sort struct {
 	keys  []SortKey
 	paths [][]string
