@@ -158,14 +158,17 @@ func (s *Sort) Sort(docs []bson.D) {
 		return
 	}
 	n := len(s.keys)
-	cells := make([]sortKeyCell, len(docs)*n)
+	vals := make([]any, len(docs)*n)
 	allFloat, allString := n == 1, n == 1
 	for i, d := range docs {
 		for j, p := range s.paths {
-			c := makeSortKeyCell(sortKeyValue(d, p, s.keys[j].Desc))
-			allFloat = allFloat && c.kind == sortCellFloat
-			allString = allString && c.kind == sortCellString
-			cells[i*n+j] = c
+			v := sortKeyValue(d, p, s.keys[j].Desc)
+			vals[i*n+j] = v
+			if allFloat || allString {
+				kind := makeSortKeyCell(v).kind
+				allFloat = allFloat && kind == sortCellFloat
+				allString = allString && kind == sortCellString
+			}
 		}
 	}
 	// Each ordering breaks ties on the original index, which makes the
@@ -173,10 +176,14 @@ func (s *Sort) Sort(docs []bson.D) {
 	var order []int32
 	switch {
 	case allFloat:
-		order = sortByFloat(cells, s.keys[0].Desc)
+		order = sortByFloat(vals, s.keys[0].Desc)
 	case allString:
-		order = sortByString(cells, s.keys[0].Desc)
+		order = sortByString(vals, s.keys[0].Desc)
 	default:
+		cells := make([]sortKeyCell, len(vals))
+		for i, v := range vals {
+			cells[i] = makeSortKeyCell(v)
+		}
 		order = make([]int32, len(docs))
 		for i := range order {
 			order[i] = int32(i)
@@ -203,14 +210,14 @@ func (s *Sort) Sort(docs []bson.D) {
 
 // sortByFloat orders a single numeric key with small entries, the common
 // case of sorting on a number field.
-func sortByFloat(cells []sortKeyCell, desc bool) []int32 {
+func sortByFloat(vals []any, desc bool) []int32 {
 	type entry struct {
 		f   float64
 		idx int32
 	}
-	es := make([]entry, len(cells))
-	for i := range cells {
-		es[i] = entry{cells[i].f, int32(i)}
+	es := make([]entry, len(vals))
+	for i, v := range vals {
+		es[i] = entry{makeSortKeyCell(v).f, int32(i)}
 	}
 	slices.SortFunc(es, func(x, y entry) int {
 		c := cmpFloat(x.f, y.f)
@@ -230,14 +237,14 @@ func sortByFloat(cells []sortKeyCell, desc bool) []int32 {
 }
 
 // sortByString is sortByFloat for a single string key.
-func sortByString(cells []sortKeyCell, desc bool) []int32 {
+func sortByString(vals []any, desc bool) []int32 {
 	type entry struct {
 		s   string
 		idx int32
 	}
-	es := make([]entry, len(cells))
-	for i := range cells {
-		es[i] = entry{cells[i].s, int32(i)}
+	es := make([]entry, len(vals))
+	for i, v := range vals {
+		es[i] = entry{v.(string), int32(i)}
 	}
 	slices.SortFunc(es, func(x, y entry) int {
 		c := strings.Compare(x.s, y.s)
