@@ -1,7 +1,6 @@
 package appconfig
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -278,8 +277,7 @@ func (l *loader) liftV1Root(name string) {
 		if d.decode(raw, "security", &sec) {
 			root.AllowedRequestOrigins = sec.AllowedRequestOrigins
 			if len(sec.Extra) == 0 {
-				delete(root.Extra, "security")
-				root.forget("security")
+				root.remove("security")
 			}
 		}
 	}
@@ -287,21 +285,18 @@ func (l *loader) liftV1Root(name string) {
 		cud := &CustomUserData{File: name}
 		if d.decode(raw, "custom_user_data_config", cud) {
 			l.app.CustomUserData = cud
-			delete(root.Extra, "custom_user_data_config")
-			root.forget("custom_user_data_config")
+			root.remove("custom_user_data_config")
 		}
 	}
 	if raw, ok := root.Extra["hosting"]; ok {
-		l.app.Hosting = &Hosting{Config: &RawFile{File: name, JSON: raw}}
-		delete(root.Extra, "hosting")
-		root.forget("hosting")
+		l.app.Hosting = &Hosting{Config: &RawFile{File: name, JSON: compact(raw)}}
+		root.remove("hosting")
 	}
 	if raw, ok := root.Extra["sync"]; ok {
 		sc := &SyncConfig{File: name}
 		if d.decode(raw, "sync", sc) {
 			l.app.Sync = sc
-			delete(root.Extra, "sync")
-			root.forget("sync")
+			root.remove("sync")
 		}
 	}
 }
@@ -466,8 +461,7 @@ func (l *loader) liftDataSourceSync(ds *DataSource) {
 			sc.DevelopmentModeEnabled = sc.DevelopmentModeEnabled || l.app.Sync.DevelopmentModeEnabled
 		}
 		l.app.Sync = sc
-		delete(ds.Config.Extra, key)
-		ds.Config.forget(key)
+		ds.Config.remove(key)
 		return
 	}
 }
@@ -479,11 +473,13 @@ func (l *loader) readRules(name, db, coll string) *RawFile {
 	if !ok {
 		return nil
 	}
-	l.checkRules(name, "", raw, db, coll)
-	return &RawFile{File: name, JSON: json.RawMessage(raw)}
+	return &RawFile{File: name, JSON: l.checkRules(name, "", raw, db, coll)}
 }
 
-func (l *loader) checkRules(name, base string, raw []byte, db, coll string) {
+// checkRules returns the rules compacted, with `database` and `collection`
+// set to the folder names when they disagree: the folder wins, and an
+// export should not carry the contradiction forward.
+func (l *loader) checkRules(name, base string, raw []byte, db, coll string) json.RawMessage {
 	var rule struct {
 		Database   *string           `json:"database"`
 		Collection *string           `json:"collection"`
@@ -493,17 +489,20 @@ func (l *loader) checkRules(name, base string, raw []byte, db, coll string) {
 	}
 	d := decoder{file: name, probs: &l.probs}
 	if !d.decode(raw, base, &rule) {
-		return
+		return compact(raw)
 	}
 	if len(rule.keys) == 0 {
 		l.probs.add(name, base, "rules must not be an empty object")
-		return
+		return compact(raw)
 	}
+	fix := map[string]json.RawMessage{}
 	if db != "" && rule.Database != nil && *rule.Database != db {
 		l.warn(name, joinPath(base, "database"), "says "+strconv.Quote(*rule.Database)+" but the folder says "+strconv.Quote(db)+"; the folder wins")
+		fix["database"], _ = json.Marshal(db)
 	}
 	if coll != "" && rule.Collection != nil && *rule.Collection != coll {
 		l.warn(name, joinPath(base, "collection"), "says "+strconv.Quote(*rule.Collection)+" but the folder says "+strconv.Quote(coll)+"; the folder wins")
+		fix["collection"], _ = json.Marshal(coll)
 	}
 	for kind, list := range map[string][]json.RawMessage{"roles": rule.Roles, "filters": rule.Filters} {
 		seen := map[string]bool{}
@@ -524,6 +523,10 @@ func (l *loader) checkRules(name, base string, raw []byte, db, coll string) {
 			seen[named.Name] = true
 		}
 	}
+	if len(fix) > 0 {
+		return rewriteObject(raw, fix, nil)
+	}
+	return compact(raw)
 }
 
 func (l *loader) loadCollection(dir, db, coll string) *Collection {
@@ -569,7 +572,7 @@ func (l *loader) readSchema(name, base string, raw []byte) *RawFile {
 		l.probs.add(name, base, "a schema must be an object, got "+describe(raw))
 		return nil
 	}
-	return &RawFile{File: name, JSON: json.RawMessage(raw)}
+	return &RawFile{File: name, JSON: compact(raw)}
 }
 
 func (l *loader) decodeRelationships(name, base string, raw []byte) map[string]*Relationship {
@@ -664,38 +667,27 @@ func (l *loader) loadV1Rule(name, ns string) *Collection {
 		return nil
 	}
 	c := &Collection{Database: db, Collection: coll}
-	var rules bytes.Buffer
-	rules.WriteByte('{')
-	n := 0
+	drop := map[string]bool{}
 	for _, p := range pairs {
 		switch p.key {
 		case "schema":
-			if kindOf(p.value) == "object" && len(bytes.TrimSpace(p.value)) > 2 {
+			drop[p.key] = true
+			if kindOf(p.value) == "object" && len(compact(p.value)) > 2 {
 				c.Schema = l.readSchema(name, "schema", p.value)
 			}
-			continue
 		case "relationships":
-			if kindOf(p.value) == "object" && len(bytes.TrimSpace(p.value)) > 2 {
+			drop[p.key] = true
+			if kindOf(p.value) == "object" && len(compact(p.value)) > 2 {
 				c.Relationships = l.decodeRelationships(name, "relationships", p.value)
 				c.RelationshipsFile = name
 			}
-			continue
 		}
-		if n > 0 {
-			rules.WriteByte(',')
-		}
-		n++
-		writeString(&rules, p.key)
-		rules.WriteByte(':')
-		rules.Write(p.value)
 	}
-	rules.WriteByte('}')
-	if n == 0 {
+	if len(pairs) == len(drop) {
 		l.probs.add(name, "", "rules must not be an empty object")
 		return c
 	}
-	l.checkRules(name, "", rules.Bytes(), db, coll)
-	c.Rules = &RawFile{File: name, JSON: json.RawMessage(rules.Bytes())}
+	c.Rules = &RawFile{File: name, JSON: l.checkRules(name, "", rewriteObject(raw, nil, drop), db, coll)}
 	return c
 }
 
@@ -954,8 +946,7 @@ func (l *loader) loadEndpoints() {
 			// A misspelling found in docs snippets.
 			if raw, ok := c.Extra["verification_method"]; ok && c.ValidationMethod == "" {
 				_ = json.Unmarshal(raw, &c.ValidationMethod)
-				delete(c.Extra, "verification_method")
-				c.forget("verification_method")
+				c.remove("verification_method")
 			}
 			l.app.DataAPI = c
 		}
@@ -997,7 +988,7 @@ func (l *loader) loadHosting() {
 	}{{"hosting/config.json", &h.Config}, {"hosting/metadata.json", &h.Metadata}} {
 		if l.exists(f.name) {
 			if raw, ok := l.readJSON(f.name); ok {
-				*f.dst = &RawFile{File: f.name, JSON: raw}
+				*f.dst = &RawFile{File: f.name, JSON: compact(raw)}
 			}
 		}
 	}
@@ -1031,7 +1022,7 @@ func (l *loader) loadLogForwarders() {
 				l.probs.add(name, "", "expected an object, got "+describe(raw))
 				continue
 			}
-			l.app.LogForwarders = append(l.app.LogForwarders, &RawFile{File: name, JSON: raw})
+			l.app.LogForwarders = append(l.app.LogForwarders, &RawFile{File: name, JSON: compact(raw)})
 		}
 	}
 }

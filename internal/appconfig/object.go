@@ -34,6 +34,15 @@ func (o *Object) forget(key string) {
 	}
 }
 
+// remove drops an unknown key that a normalisation has dealt with.
+func (o *Object) remove(key string) {
+	delete(o.Extra, key)
+	if len(o.Extra) == 0 {
+		o.Extra = nil
+	}
+	o.forget(key)
+}
+
 // has reports whether key was present when the object was read.
 func (o *Object) has(key string) bool {
 	for _, k := range o.keys {
@@ -103,7 +112,9 @@ func (d decoder) value(raw json.RawMessage, path string, v reflect.Value) {
 	t := v.Type()
 	switch {
 	case t == rawType:
-		v.SetBytes(append([]byte(nil), raw...))
+		// Kept compact, so that two files that differ only in layout load
+		// into equal models.
+		v.SetBytes(compact(raw))
 		return
 	case t.Kind() == reflect.Pointer:
 		if string(raw) == "null" {
@@ -194,7 +205,7 @@ func (d decoder) object(raw json.RawMessage, path string, v reflect.Value) {
 			if obj.Extra == nil {
 				obj.Extra = make(map[string]json.RawMessage)
 			}
-			obj.Extra[p.key] = append(json.RawMessage(nil), p.value...)
+			obj.Extra[p.key] = compact(p.value)
 		}
 	}
 }
@@ -489,4 +500,55 @@ func writeString(buf *bytes.Buffer, s string) {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s)
 	buf.Write(bytes.TrimRight(b.Bytes(), "\n"))
+}
+
+// compact returns raw without insignificant whitespace (raw is valid JSON).
+func compact(raw []byte) json.RawMessage {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return append(json.RawMessage(nil), raw...)
+	}
+	return b.Bytes()
+}
+
+// rewriteObject returns the JSON object raw with the members in set
+// replaced (or appended when absent) and those in drop removed, keeping
+// the order of the rest.
+func rewriteObject(raw []byte, set map[string]json.RawMessage, drop map[string]bool) []byte {
+	var probs problemList
+	pairs, ok := decoder{probs: &probs}.pairs(raw, "")
+	if !ok {
+		return raw
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	n := 0
+	put := func(k string, v []byte) {
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		n++
+		writeString(&b, k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	done := map[string]bool{}
+	for _, p := range pairs {
+		if drop[p.key] {
+			continue
+		}
+		if v, ok := set[p.key]; ok {
+			put(p.key, v)
+			done[p.key] = true
+			continue
+		}
+		put(p.key, compact(p.value))
+	}
+	for _, k := range sortedKeys(set) {
+		if !done[k] {
+			put(k, set[k])
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes()
 }
