@@ -123,14 +123,16 @@ func lineCol(b []byte, off int64) (int, int) {
 	return line, col
 }
 
-// decodeFile reads name into v; it reports whether that went without
-// problems.
+// decodeFile reads name into v. It reports whether the file was JSON at
+// all: an object with a mistyped key is still loaded (without that key), so
+// the checks that follow can report the file's other problems too.
 func (l *loader) decodeFile(name string, v any) bool {
 	raw, ok := l.readJSON(name)
 	if !ok {
 		return false
 	}
-	return decoder{file: name, probs: &l.probs}.decode(raw, "", v)
+	decoder{file: name, probs: &l.probs}.decode(raw, "", v)
+	return true
 }
 
 func (l *loader) load() {
@@ -488,9 +490,11 @@ func (l *loader) checkRules(name, base string, raw []byte, db, coll string) json
 		Object
 	}
 	d := decoder{file: name, probs: &l.probs}
-	if !d.decode(raw, base, &rule) {
+	if kindOf(raw) != "object" {
+		l.probs.add(name, base, "rules must be an object, got "+describe(raw))
 		return compact(raw)
 	}
+	d.decode(raw, base, &rule)
 	if len(rule.keys) == 0 {
 		l.probs.add(name, base, "rules must not be an empty object")
 		return compact(raw)
@@ -577,9 +581,11 @@ func (l *loader) readSchema(name, base string, raw []byte) *RawFile {
 
 func (l *loader) decodeRelationships(name, base string, raw []byte) map[string]*Relationship {
 	rels := map[string]*Relationship{}
-	if !(decoder{file: name, probs: &l.probs}).decode(raw, base, &rels) {
+	if kindOf(raw) != "object" {
+		l.probs.add(name, base, "relationships must be an object, got "+describe(raw))
 		return nil
 	}
+	decoder{file: name, probs: &l.probs}.decode(raw, base, &rels)
 	for _, key := range sortedKeys(rels) {
 		r := rels[key]
 		if r == nil {
@@ -672,12 +678,12 @@ func (l *loader) loadV1Rule(name, ns string) *Collection {
 		switch p.key {
 		case "schema":
 			drop[p.key] = true
-			if kindOf(p.value) == "object" && len(compact(p.value)) > 2 {
+			if string(compact(p.value)) != "{}" {
 				c.Schema = l.readSchema(name, "schema", p.value)
 			}
 		case "relationships":
 			drop[p.key] = true
-			if kindOf(p.value) == "object" && len(compact(p.value)) > 2 {
+			if string(compact(p.value)) != "{}" {
 				c.Relationships = l.decodeRelationships(name, "relationships", p.value)
 				c.RelationshipsFile = name
 			}
@@ -720,6 +726,7 @@ func (l *loader) loadFunctions() {
 	const manifest = "functions/config.json"
 	seen := map[string]bool{}
 	add := func(f *Function, file, p string) {
+		l.checkFunction(f, file, p)
 		if f.Name == "" {
 			l.probs.add(file, joinPath(p, "name"), "missing function name")
 			return
@@ -1077,6 +1084,15 @@ func (l *loader) collectSecrets() {
 				}
 			}
 		}
+	}
+}
+
+func (l *loader) checkFunction(f *Function, file, base string) {
+	if f.RunAsUserID != "" && f.RunAsUserIDScriptSource != "" {
+		l.probs.add(file, joinPath(base, "run_as_user_id_script_source"), "run_as_user_id and run_as_user_id_script_source are mutually exclusive")
+	}
+	if k := kindOf(f.CanEvaluate); k != "nothing" && k != "object" && k != "boolean" {
+		l.probs.add(file, joinPath(base, "can_evaluate"), "expected an expression (an object or a boolean), got "+describe(f.CanEvaluate))
 	}
 }
 

@@ -111,21 +111,6 @@ func (l *loader) validate() {
 		}
 	}
 
-	for i, f := range a.Functions {
-		file, base := f.SourceFile, ""
-		if file == "" || !strings.HasSuffix(file, "source.js") {
-			file, base = "functions/config.json", "["+strconv.Itoa(i)+"]"
-		} else {
-			file = strings.TrimSuffix(file, "source.js") + "config.json"
-		}
-		if f.RunAsUserID != "" && f.RunAsUserIDScriptSource != "" {
-			l.probs.add(file, joinPath(base, "run_as_user_id_script_source"), "run_as_user_id and run_as_user_id_script_source are mutually exclusive")
-		}
-		if kindOf(f.CanEvaluate) != "nothing" && kindOf(f.CanEvaluate) != "object" && kindOf(f.CanEvaluate) != "boolean" {
-			l.probs.add(file, joinPath(base, "can_evaluate"), "expected an expression (an object or a boolean), got "+describe(f.CanEvaluate))
-		}
-	}
-
 	for _, t := range a.Triggers {
 		if !validName(t.Name, 64) {
 			l.probs.add(t.File, "name", "trigger name "+strconv.Quote(t.Name)+" must be 1-64 characters of letters, digits, _ and -")
@@ -260,7 +245,7 @@ func (l *loader) validate() {
 			}
 		}
 		if s.Type == "partition" && (s.Partition == nil || s.Partition.Key == "") {
-			l.probs.add(s.File, joinPath(base, "partition.key"), "partition sync needs a partition key")
+			l.probs.add(s.File, joinPath(joinPath(base, "partition"), "key"), "partition sync needs a partition key")
 		}
 	}
 
