@@ -43,16 +43,6 @@ func (o *Object) remove(key string) {
 	o.forget(key)
 }
 
-// has reports whether key was present when the object was read.
-func (o *Object) has(key string) bool {
-	for _, k := range o.keys {
-		if k == key {
-			return true
-		}
-	}
-	return false
-}
-
 var (
 	objectType  = reflect.TypeFor[Object]()
 	rawType     = reflect.TypeFor[json.RawMessage]()
