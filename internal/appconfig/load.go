@@ -832,7 +832,7 @@ func (l *loader) loadTriggers() {
 		}
 		// The legacy top-level handler becomes an event processor, the
 		// one form the rest of Atoll reads.
-		if t.FunctionName != "" && len(t.EventProcessors) == 0 {
+		if (t.FunctionName != "" || t.FunctionID != "") && len(t.EventProcessors) == 0 {
 			t.EventProcessors = map[string]*EventProcessor{"FUNCTION": {Config: &ProcessorConfig{FunctionName: t.FunctionName, FunctionID: t.FunctionID}}}
 			t.FunctionName, t.FunctionID = "", ""
 			t.forget("function_name")

@@ -315,3 +315,22 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// Old exports sometimes name a data source or a function only by its cloud
+// id; Load resolves those to names.
+func TestResolveIDs(t *testing.T) {
+	a := mustLoad(t, app(map[string]string{
+		"stitch.json":                        `{"name":"ids","custom_user_data_config":{"enabled":true,"mongo_service_id":"s1","database_name":"d","collection_name":"c","user_id_field":"u"}}`,
+		"services/mongodb-atlas/config.json": `{"id":"s1","name":"mongodb-atlas","type":"mongodb-atlas","config":{"clusterName":"C"}}`,
+		"functions/f/config.json":            `{"id":"f1","name":"f"}`,
+		"functions/f/source.js":              `exports = () => 1;`,
+		"triggers/t.json":                    `{"name":"t","type":"DATABASE","function_id":"f1","config":{"service_id":"s1","database":"d","collection":"c","operation_types":["INSERT"]}}`,
+	}), Options{})
+	if got := a.CustomUserData.MongoServiceName; got != "mongodb-atlas" {
+		t.Errorf("custom user data service = %q", got)
+	}
+	tr := a.Triggers[0]
+	if tr.HandlerFunction() != "f" || tr.Config.ServiceName != "mongodb-atlas" {
+		t.Errorf("trigger handler %q, service %q", tr.HandlerFunction(), tr.Config.ServiceName)
+	}
+}

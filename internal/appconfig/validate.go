@@ -1,6 +1,7 @@
 package appconfig
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 )
@@ -11,6 +12,7 @@ import (
 // finds.
 func (l *loader) validate() {
 	a := l.app
+	l.resolveIDs()
 	fn := func(file, path, what, name string) {
 		if name != "" && a.Function(name) == nil {
 			l.probs.add(file, path, what+" "+strconv.Quote(name)+" is not defined in functions/")
@@ -273,5 +275,61 @@ func (l *loader) checkValidation(file, base, method, secret string) {
 		}
 	default:
 		l.probs.add(file, joinPath(base, "validation_method"), "unknown validation method "+strconv.Quote(method)+"; expected NO_VALIDATION, SECRET_AS_QUERY_PARAM or VERIFY_PAYLOAD")
+	}
+}
+
+// resolveIDs fills in names where old exports refer to a data source or a
+// function only by the `id` it had in the cloud (custom user data's
+// mongo_service_id, a trigger's service_id or function_id), so the rest of
+// Atoll deals in names only. The ids stay in the files.
+func (l *loader) resolveIDs() {
+	a := l.app
+	idOf := func(o *Object) string {
+		var id string
+		if raw, ok := o.Extra["id"]; ok {
+			_ = json.Unmarshal(raw, &id)
+		}
+		return id
+	}
+	sources, functions := map[string]string{}, map[string]string{}
+	for _, d := range a.DataSources {
+		if id := idOf(&d.Object); id != "" {
+			sources[id] = d.Name
+		}
+	}
+	for _, f := range a.Functions {
+		if id := idOf(&f.Object); id != "" {
+			functions[id] = f.Name
+		}
+	}
+	if c := a.CustomUserData; c != nil && c.MongoServiceName == "" && sources[c.MongoServiceID] != "" {
+		c.MongoServiceName = sources[c.MongoServiceID]
+	}
+	if c := a.CustomUserData; c != nil && c.OnUserCreationFunctionName == "" && functions[c.OnUserCreationFunctionID] != "" {
+		c.OnUserCreationFunctionName = functions[c.OnUserCreationFunctionID]
+	}
+	for _, t := range a.Triggers {
+		if c := t.Config; c != nil && c.ServiceName == "" && sources[c.ServiceID] != "" {
+			c.ServiceName = sources[c.ServiceID]
+		}
+		if p := t.EventProcessors["FUNCTION"]; p != nil && p.Config != nil && p.Config.FunctionName == "" && functions[p.Config.FunctionID] != "" {
+			p.Config.FunctionName = functions[p.Config.FunctionID]
+		}
+	}
+	for _, p := range a.AuthProviders {
+		if c := p.Config; c != nil {
+			for _, ref := range []struct {
+				name *string
+				id   string
+			}{
+				{&c.ConfirmationFunctionName, c.ConfirmationFunctionID},
+				{&c.ResetFunctionName, c.ResetFunctionID},
+				{&c.AuthFunctionName, c.AuthFunctionID},
+			} {
+				if *ref.name == "" && functions[ref.id] != "" {
+					*ref.name = functions[ref.id]
+				}
+			}
+		}
 	}
 }
