@@ -160,6 +160,7 @@ func (l *loader) load() {
 	l.loadGraphQL()
 	l.loadEndpoints()
 	l.loadSync()
+	l.convertLegacySyncPermissions()
 	l.loadHosting()
 	l.loadLogForwarders()
 	l.checkUnknownEntries()
@@ -431,10 +432,18 @@ func (l *loader) addDataSource(ds *DataSource) {
 		l.probs.add(ds.File, "name", "data source "+strconv.Quote(ds.Name)+" is defined twice")
 		return
 	}
-	sort.SliceStable(ds.Collections, func(i, j int) bool {
-		return ds.Collections[i].Namespace() < ds.Collections[j].Namespace()
-	})
+	sortCollections(ds)
 	l.app.DataSources = append(l.app.DataSources, ds)
+}
+
+func sortCollections(ds *DataSource) {
+	sort.SliceStable(ds.Collections, func(i, j int) bool {
+		a, b := ds.Collections[i], ds.Collections[j]
+		if a.Database != b.Database {
+			return a.Database < b.Database
+		}
+		return a.Collection < b.Collection
+	})
 }
 
 // liftDataSourceSync moves sync settings that 20200603 exports kept inside

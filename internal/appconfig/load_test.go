@@ -334,3 +334,31 @@ func TestResolveIDs(t *testing.T) {
 		t.Errorf("trigger handler %q, service %q", tr.HandlerFunction(), tr.Config.ServiceName)
 	}
 }
+
+func TestLegacySyncPermissionsProblems(t *testing.T) {
+	files := map[string]string{
+		"root_config.json":                       `{"name":"flx"}`,
+		"data_sources/mongodb-atlas/config.json": atlasSource,
+		"sync/config.json":                       `{"type":"flexible","service_name":"mongodb-atlas","permissions":{"rules":{"Item":[{"applyWhen":{}}]},"defaultRoles":[]}}`,
+	}
+	_, err := LoadFS(app(files), Options{})
+	ps := problemsOf(t, err)
+	if len(ps) != 1 || ps[0].Path != "permissions" || !strings.Contains(ps[0].Reason, "database_name") {
+		t.Errorf("problems = %v", ps)
+	}
+	files["sync/config.json"] = `{"type":"flexible","service_name":"mongodb-atlas","database_name":"db","permissions":{"rules":{"Item":[{"applyWhen":{}}]},"defaultRoles":[{"name":"d","read":true}]}}`
+	_, err = LoadFS(app(files), Options{})
+	ps = problemsOf(t, err)
+	if len(ps) != 1 || ps[0].Path != "permissions.rules.Item[0].name" {
+		t.Errorf("problems = %v", ps)
+	}
+	files["sync/config.json"] = `{"type":"flexible","service_name":"mongodb-atlas","database_name":"db","permissions":{"defaultRoles":[{"name":"d","read":true}]}}`
+	a := mustLoad(t, app(files), Options{})
+	want := `{"roles":[{"name":"d","apply_when":{},"document_filters":{"read":true,"write":false},"read":true,"write":true,"insert":true,"delete":true,"search":true}],"filters":[]}`
+	if got := string(a.DataSource("mongodb-atlas").DefaultRule.JSON); got != want {
+		t.Errorf("default rule = %s\nwant %s", got, want)
+	}
+	if a.Sync.Permissions != nil {
+		t.Errorf("legacy permissions kept after conversion: %s", a.Sync.Permissions)
+	}
+}
