@@ -779,7 +779,17 @@ func (l *loader) loadFunctions() {
 			}
 			if e.IsDir() || !strings.HasSuffix(p, ".js") {
 				if !e.IsDir() && p != manifest {
-					l.warn(p, "", "not a function source; ignored")
+					// package.json and the like: dependencies Atoll does
+					// not install yet, carried through an export.
+					b, err := fs.ReadFile(l.fsys, p)
+					if err != nil {
+						l.probs.add(p, "", err.Error())
+						return nil
+					}
+					if l.app.FunctionFiles == nil {
+						l.app.FunctionFiles = map[string][]byte{}
+					}
+					l.app.FunctionFiles[strings.TrimPrefix(p, "functions/")] = b
 				}
 				return nil
 			}

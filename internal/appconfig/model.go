@@ -61,8 +61,11 @@ type App struct {
 	CustomUserData *CustomUserData
 	DataSources    []*DataSource
 	Functions      []*Function
-	Triggers       []*Trigger
-	Values         []*Value
+	// FunctionFiles are the other files under functions/ (package.json,
+	// its lock file), by path below functions/, kept byte for byte.
+	FunctionFiles map[string][]byte
+	Triggers      []*Trigger
+	Values        []*Value
 	// Environments is keyed by tag, with "" for no-environment.json.
 	Environments   map[string]*Environment
 	GraphQL        *GraphQL

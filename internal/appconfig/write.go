@@ -159,6 +159,12 @@ func (a *App) render(w *writer) {
 		}
 	}
 
+	for _, name := range sortedKeys(a.FunctionFiles) {
+		if w.safe(name) {
+			w.put("functions/"+name, a.FunctionFiles[name])
+		}
+	}
+
 	for _, t := range a.Triggers {
 		if w.safe(t.Name) {
 			w.json("triggers/"+t.Name+".json", t)
