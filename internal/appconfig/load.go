@@ -600,6 +600,12 @@ func (l *loader) loadEndpoints() {
 	dir := "https_endpoints"
 	if !l.isDir(dir) {
 		dir = "http_endpoints"
+	} else {
+		for _, f := range []string{"config.json", "data_api_config.json"} {
+			if name := path.Join("http_endpoints", f); l.exists(name) {
+				l.warn(name, "", "ignored: https_endpoints/ (the current name) is also present and wins")
+			}
+		}
 	}
 	if name := path.Join(dir, "config.json"); l.exists(name) {
 		var list []*HTTPSEndpoint
