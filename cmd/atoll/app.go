@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -102,7 +103,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // loadApp loads an app and prints its warnings and problems; it reports
 // whether the app loaded without problems.
 func loadApp(dir string, opts appconfig.Options, stdout, stderr io.Writer, cmd string) (*appconfig.App, bool) {
-	app, err := appconfig.Load(dir, opts)
+	app, err := appconfig.Load(context.Background(), dir, opts)
 	if app != nil {
 		for _, w := range app.Warnings {
 			fmt.Fprintf(stdout, "warning: %s\n", w)
@@ -194,7 +195,7 @@ func appExport(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 1
 	}
-	if err := app.Write(*out); err != nil {
+	if err := app.Write(context.Background(), *out); err != nil {
 		fmt.Fprintf(stderr, "atoll app export: %v\n", err)
 		return 1
 	}

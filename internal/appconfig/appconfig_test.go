@@ -2,6 +2,7 @@ package appconfig
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"io/fs"
@@ -100,7 +101,7 @@ func checkGolden(t *testing.T, file string, got []byte) {
 func TestExportGolden(t *testing.T) {
 	for _, name := range appNames(t, "testdata/apps") {
 		t.Run(name, func(t *testing.T) {
-			app, err := Load(filepath.Join("testdata/apps", name), testOptions[name])
+			app, err := Load(context.Background(), filepath.Join("testdata/apps", name), testOptions[name])
 			if err != nil {
 				t.Fatalf("load: %v", err)
 			}
@@ -114,7 +115,7 @@ func TestExportGolden(t *testing.T) {
 				if err := os.RemoveAll(golden); err != nil {
 					t.Fatal(err)
 				}
-				if err := app.Write(golden); err != nil {
+				if err := app.Write(context.Background(), golden); err != nil {
 					t.Fatal(err)
 				}
 				return
@@ -141,15 +142,15 @@ func TestExportGolden(t *testing.T) {
 func TestRoundTrip(t *testing.T) {
 	for _, name := range appNames(t, "testdata/apps") {
 		t.Run(name, func(t *testing.T) {
-			first, err := Load(filepath.Join("testdata/apps", name), testOptions[name])
+			first, err := Load(context.Background(), filepath.Join("testdata/apps", name), testOptions[name])
 			if err != nil {
 				t.Fatalf("load: %v", err)
 			}
 			dir := filepath.Join(t.TempDir(), "out")
-			if err := first.Write(dir); err != nil {
+			if err := first.Write(context.Background(), dir); err != nil {
 				t.Fatal(err)
 			}
-			second, err := Load(dir, testOptions[name])
+			second, err := Load(context.Background(), dir, testOptions[name])
 			if err != nil {
 				t.Fatalf("reload: %v", err)
 			}
@@ -257,7 +258,7 @@ func diffModels(t *testing.T, a, b *App) {
 func TestInvalidGolden(t *testing.T) {
 	for _, name := range appNames(t, "testdata/invalid") {
 		t.Run(name, func(t *testing.T) {
-			_, err := Load(filepath.Join("testdata/invalid", name), Options{})
+			_, err := Load(context.Background(), filepath.Join("testdata/invalid", name), Options{})
 			var probs Problems
 			if !errors.As(err, &probs) {
 				t.Fatalf("Load returned %v, want Problems", err)
@@ -268,11 +269,11 @@ func TestInvalidGolden(t *testing.T) {
 }
 
 func TestLoadNotAnApp(t *testing.T) {
-	_, err := Load(t.TempDir(), Options{})
+	_, err := Load(context.Background(), t.TempDir(), Options{})
 	if err == nil || !strings.Contains(err.Error(), "not an App Services app directory") {
 		t.Fatalf("err = %v", err)
 	}
-	_, err = Load(filepath.Join(t.TempDir(), "missing"), Options{})
+	_, err = Load(context.Background(), filepath.Join(t.TempDir(), "missing"), Options{})
 	if err == nil {
 		t.Fatal("loading a missing directory succeeded")
 	}

@@ -1,6 +1,7 @@
 package appconfig
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -26,7 +27,11 @@ type Options struct {
 // Load reads the app directory dir, whatever its generation. When anything
 // is wrong it returns a Problems error listing all of it; the App is still
 // returned so callers can show what was understood.
-func Load(dir string, opts Options) (*App, error) {
+//
+// Loading reads only local files, but ctx is checked between the parts of
+// the directory so that a caller shutting down is not held up by a huge
+// hosting/ folder.
+func Load(ctx context.Context, dir string, opts Options) (*App, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, Problems{{File: dir, Reason: err.Error()}}
@@ -34,13 +39,15 @@ func Load(dir string, opts Options) (*App, error) {
 	if !st.IsDir() {
 		return nil, Problems{{File: dir, Reason: "not a directory"}}
 	}
-	return LoadFS(os.DirFS(dir), opts)
+	return LoadFS(ctx, os.DirFS(dir), opts)
 }
 
 // LoadFS is Load over any file system whose root is the app directory.
-func LoadFS(fsys fs.FS, opts Options) (*App, error) {
+func LoadFS(ctx context.Context, fsys fs.FS, opts Options) (*App, error) {
 	l := &loader{fsys: fsys, opts: opts, app: &App{}}
-	l.load()
+	if err := l.load(ctx); err != nil {
+		return nil, err
+	}
 	l.app.Warnings = l.warnings.sorted()
 	if l.probs.len() > 0 {
 		return l.app, l.probs.sorted()
@@ -134,7 +141,7 @@ func (l *loader) decodeFile(name string, v any) bool {
 	return true
 }
 
-func (l *loader) load() {
+func (l *loader) load(ctx context.Context) error {
 	gen := GenerationUnknown
 	for _, g := range []Generation{GenerationCurrent, GenerationRealmV2, GenerationRealmV1, GenerationStitch} {
 		if l.exists(g.RootFile()) {
@@ -145,26 +152,35 @@ func (l *loader) load() {
 	l.app.Generation = gen
 	if gen == GenerationUnknown {
 		l.probs.add("", "", "not an App Services app directory: no root_config.json, realm_config.json, config.json or stitch.json")
-		return
+		return nil
 	}
-	l.loadEnvironments()
-	l.loadRoot(gen.RootFile())
-	l.loadMeta()
-	l.loadAuth()
-	l.loadDataSources()
-	l.loadServices("services")
-	l.loadFunctions()
-	l.loadTriggers()
-	l.loadValues()
-	l.loadGraphQL()
-	l.loadEndpoints()
-	l.loadSync()
-	l.convertLegacySyncPermissions()
-	l.loadHosting()
-	l.loadLogForwarders()
-	l.checkUnknownEntries()
-	l.validate()
-	l.collectSecrets()
+	steps := []func(){
+		l.loadEnvironments,
+		func() { l.loadRoot(gen.RootFile()) },
+		l.loadMeta,
+		l.loadAuth,
+		l.loadDataSources,
+		func() { l.loadServices("services") },
+		l.loadFunctions,
+		l.loadTriggers,
+		l.loadValues,
+		l.loadGraphQL,
+		l.loadEndpoints,
+		l.loadSync,
+		l.convertLegacySyncPermissions,
+		l.loadHosting,
+		l.loadLogForwarders,
+		l.checkUnknownEntries,
+		l.validate,
+		l.collectSecrets,
+	}
+	for _, step := range steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		step()
+	}
+	return nil
 }
 
 // knownTop lists the entries of an app directory that some generation

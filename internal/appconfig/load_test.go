@@ -1,6 +1,7 @@
 package appconfig
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -22,7 +23,7 @@ const atlasSource = `{"name":"mongodb-atlas","type":"mongodb-atlas","config":{"c
 
 func mustLoad(t *testing.T, fsys fstest.MapFS, opts Options) *App {
 	t.Helper()
-	a, err := LoadFS(fsys, opts)
+	a, err := LoadFS(context.Background(), fsys, opts)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -66,7 +67,7 @@ func TestW64SchemaOnly(t *testing.T) {
 		"data_sources/mongodb-atlas/config.json":           atlasSource,
 		"data_sources/mongodb-atlas/todo/Item/schema.json": `{"title":"Item"}`,
 	}
-	_, err := LoadFS(app(files), Options{})
+	_, err := LoadFS(context.Background(), app(files), Options{})
 	ps := problemsOf(t, err)
 	if len(ps) != 1 || ps[0].File != "data_sources/mongodb-atlas/todo/Item" {
 		t.Fatalf("problems = %v", ps)
@@ -98,7 +99,7 @@ func TestW65Templates(t *testing.T) {
 		t.Errorf("with --environment production: clusterName = %q, tag %q", got, a.EnvironmentTag())
 	}
 	files["data_sources/mongodb-atlas/config.json"] = `{"name":"mongodb-atlas","type":"mongodb-atlas","config":{"wireProtocolEnabled":"%(%%environment.values.flag)"}}`
-	ps := problemsOf(t, func() error { _, err := LoadFS(app(files), Options{}); return err }())
+	ps := problemsOf(t, func() error { _, err := LoadFS(context.Background(), app(files), Options{}); return err }())
 	if len(ps) != 1 || ps[0].Path != "config.wireProtocolEnabled" || !strings.Contains(ps[0].Reason, "expected a boolean") {
 		t.Errorf("problems = %v", ps)
 	}
@@ -288,7 +289,7 @@ func FuzzLoad(f *testing.F) {
 			"functions/f.js":                         `exports = () => 1;`,
 		})
 		fsys[name] = &fstest.MapFile{Data: content}
-		a, err := LoadFS(fsys, Options{})
+		a, err := LoadFS(context.Background(), fsys, Options{})
 		if err != nil {
 			return
 		}
@@ -300,7 +301,7 @@ func FuzzLoad(f *testing.F) {
 		for n, b := range files {
 			again[n] = &fstest.MapFile{Data: b}
 		}
-		b, err := LoadFS(again, Options{})
+		b, err := LoadFS(context.Background(), again, Options{})
 		if err != nil {
 			t.Fatalf("export of a valid app does not load: %v", err)
 		}
@@ -341,13 +342,13 @@ func TestLegacySyncPermissionsProblems(t *testing.T) {
 		"data_sources/mongodb-atlas/config.json": atlasSource,
 		"sync/config.json":                       `{"type":"flexible","service_name":"mongodb-atlas","permissions":{"rules":{"Item":[{"applyWhen":{}}]},"defaultRoles":[]}}`,
 	}
-	_, err := LoadFS(app(files), Options{})
+	_, err := LoadFS(context.Background(), app(files), Options{})
 	ps := problemsOf(t, err)
 	if len(ps) != 1 || ps[0].Path != "permissions" || !strings.Contains(ps[0].Reason, "database_name") {
 		t.Errorf("problems = %v", ps)
 	}
 	files["sync/config.json"] = `{"type":"flexible","service_name":"mongodb-atlas","database_name":"db","permissions":{"rules":{"Item":[{"applyWhen":{}}]},"defaultRoles":[{"name":"d","read":true}]}}`
-	_, err = LoadFS(app(files), Options{})
+	_, err = LoadFS(context.Background(), app(files), Options{})
 	ps = problemsOf(t, err)
 	if len(ps) != 1 || ps[0].Path != "permissions.rules.Item[0].name" {
 		t.Errorf("problems = %v", ps)
@@ -360,5 +361,20 @@ func TestLegacySyncPermissionsProblems(t *testing.T) {
 	}
 	if a.Sync.Permissions != nil {
 		t.Errorf("legacy permissions kept after conversion: %s", a.Sync.Permissions)
+	}
+}
+
+func TestLoadHonoursContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Load(ctx, "testdata/apps/everything", Options{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	a, err := Load(context.Background(), "testdata/apps/everything", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Write(ctx, t.TempDir()); !errors.Is(err, context.Canceled) {
+		t.Errorf("Write err = %v, want context.Canceled", err)
 	}
 }

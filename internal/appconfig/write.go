@@ -1,6 +1,7 @@
 package appconfig
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,7 +15,7 @@ import (
 // whatever layout it was read from. dir must not exist or be empty: files
 // left over from an earlier export would be read back as part of the app.
 // Secret values are never written.
-func (a *App) Write(dir string) error {
+func (a *App) Write(ctx context.Context, dir string) error {
 	files, err := a.Files()
 	if err != nil {
 		return err
@@ -25,6 +26,9 @@ func (a *App) Write(dir string) error {
 		return err
 	}
 	for _, name := range sortedKeys(files) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
