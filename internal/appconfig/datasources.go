@@ -137,6 +137,17 @@ func (l *loader) checkRules(name, base string, raw []byte, db, coll string) json
 		l.probs.add(name, base, "rules must not be an empty object")
 		return compact(raw)
 	}
+	// Stitch's 2017 rules (read/write/valid per field, other_fields) came
+	// before roles; their meaning cannot be carried over safely, so they
+	// are refused rather than half-enforced.
+	if rule.Roles == nil {
+		for _, k := range []string{"other_fields", "valid", "read", "write"} {
+			if _, ok := rule.Extra[k]; ok {
+				l.probs.add(name, joinPath(base, k), "Stitch-era field rules (read/write/valid, other_fields) are not supported; rewrite them as roles")
+				return compact(raw)
+			}
+		}
+	}
 	fix := map[string]json.RawMessage{}
 	if db != "" && rule.Database != nil && *rule.Database != db {
 		l.warn(name, joinPath(base, "database"), "says "+strconv.Quote(*rule.Database)+" but the folder says "+strconv.Quote(db)+"; the folder wins")
