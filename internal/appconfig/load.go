@@ -150,6 +150,11 @@ func (l *loader) load(ctx context.Context) error {
 		}
 	}
 	l.app.Generation = gen
+	for g := gen - 1; g > GenerationUnknown; g-- {
+		if l.exists(g.RootFile()) {
+			l.warn(g.RootFile(), "", "ignored: "+gen.RootFile()+" is newer and wins")
+		}
+	}
 	if gen == GenerationUnknown {
 		l.probs.add("", "", "not an App Services app directory: no root_config.json, realm_config.json, config.json or stitch.json")
 		return nil

@@ -140,6 +140,9 @@ func TestGenerationPrecedenceAndAppID(t *testing.T) {
 	if a.Generation != GenerationCurrent || a.Name() != "current" || a.AppID != "meta-id" {
 		t.Errorf("generation %v, name %q, app id %q", a.Generation, a.Name(), a.AppID)
 	}
+	if len(a.Warnings) != 2 || a.Warnings[0].File != "realm_config.json" || a.Warnings[1].File != "stitch.json" {
+		t.Errorf("warnings = %v", a.Warnings)
+	}
 	a = mustLoad(t, app(files), Options{AppID: "override"})
 	if a.AppID != "override" {
 		t.Errorf("override: app id %q", a.AppID)
@@ -376,5 +379,31 @@ func TestLoadHonoursContext(t *testing.T) {
 	}
 	if err := a.Write(ctx, t.TempDir()); !errors.Is(err, context.Canceled) {
 		t.Errorf("Write err = %v, want context.Canceled", err)
+	}
+}
+
+func TestEndpointsDirectoryNames(t *testing.T) {
+	ep := `[{"route":"/a","http_method":"GET","function_name":"f"}]`
+	files := map[string]string{
+		"realm_config.json":          `{"name":"eps","app_id":"eps-abcde","config_version":20210101}`,
+		"functions/config.json":      `[{"name":"f"}]`,
+		"functions/f.js":             `exports = () => 1;`,
+		"http_endpoints/config.json": ep,
+	}
+	a := mustLoad(t, app(files), Options{})
+	if len(a.HTTPSEndpoints) != 1 || a.HTTPSEndpointsFile != "http_endpoints/config.json" {
+		t.Fatalf("endpoints %v from %q", a.HTTPSEndpoints, a.HTTPSEndpointsFile)
+	}
+	out, err := a.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := out["https_endpoints/config.json"]; !ok {
+		t.Error("export did not use https_endpoints/")
+	}
+	files["https_endpoints/config.json"] = `[]`
+	a = mustLoad(t, app(files), Options{})
+	if len(a.HTTPSEndpoints) != 0 || len(a.Warnings) != 1 || a.Warnings[0].File != "http_endpoints/config.json" {
+		t.Errorf("endpoints %v, warnings %v", a.HTTPSEndpoints, a.Warnings)
 	}
 }
