@@ -16,7 +16,7 @@ const usage = `atoll: a self-hosted backend compatible with MongoDB Atlas App Se
 
 Usage:
   atoll serve [flags]     run the server (atoll serve -h for flags)
-  atoll app validate|export  check an app directory, or write it in the current layout (atoll app help)
+  atoll app ...           validate or export an App Services app directory (atoll app help)
   atoll version           print version, commit and Go version
 `
 
