@@ -16,6 +16,7 @@ const usage = `atoll: a self-hosted backend compatible with MongoDB Atlas App Se
 
 Usage:
   atoll serve [flags]     run the server (atoll serve -h for flags)
+  atoll app ...           validate or export an App Services app directory (atoll app help)
   atoll version           print version, commit and Go version
 `
 
@@ -28,6 +29,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stdout, stderr)
+	case "app":
+		return appCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		return printVersion(stdout)
 	case "help", "-h", "--help":

@@ -1,0 +1,1 @@
+exports = ({ username }) => ({ status: "success" });

@@ -1,0 +1,1 @@
+exports = async (loginPayload) => loginPayload.username;

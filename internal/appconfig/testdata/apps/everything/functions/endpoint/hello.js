@@ -1,0 +1,3 @@
+exports = ({ query }, response) => {
+  response.setBody(`Hello, ${query.name}`);
+};

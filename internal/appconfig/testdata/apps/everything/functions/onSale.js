@@ -1,0 +1,1 @@
+exports = function(changeEvent) { console.log(changeEvent.operationType); };

@@ -1,0 +1,1 @@
+exports = function(a, b) { return a + b; };

@@ -1,0 +1,1 @@
+exports = (id) => id.startsWith("clerk");

@@ -1,0 +1,2 @@
+// A helper that was never put in the manifest.
+exports = () => "unlisted";

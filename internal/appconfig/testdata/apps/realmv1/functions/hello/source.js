@@ -1,0 +1,3 @@
+exports = function(name) {
+  return "Hello, " + name + "!";
+};

@@ -1,0 +1,3 @@
+exports = function(request) {
+  return { ok: true, base: context.values.get("apiBase") };
+};

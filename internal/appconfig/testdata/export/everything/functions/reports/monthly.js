@@ -1,0 +1,1 @@
+exports = async function() { return context.functions.execute("utils/add", 1, 2); };
