@@ -401,7 +401,13 @@ func andParts(parts []part) part {
 			out.exact = false
 			out.failed = out.failed || p.failed
 		case KindFilter:
-			qs = append(qs, p.q)
+			// Splice nested $and lists: {$and: [{$and: [a, b]}, c]} reads
+			// better, and plans no differently, as {$and: [a, b, c]}.
+			if len(p.q) == 1 && p.q[0].Key == "$and" {
+				qs = append(qs, p.q[0].Value.(bson.A)...)
+			} else {
+				qs = append(qs, p.q)
+			}
 			out.exact = out.exact && p.exact
 		}
 		out.why = append(out.why, p.why...)
