@@ -92,7 +92,7 @@ func (e *Expr) Compile(ctx context.Context, env *Env) Compiled {
 		env = emptyEnv
 	}
 	in := NoDocument
-	cc := compiler{ev: evalCtx{ctx: ctx, env: env, in: &in}}
+	cc := compiler{ev: evalCtx{ctx: ctx, env: env, in: in}}
 	p := cc.node(&e.root)
 	out := Compiled{Kind: p.kind, Query: p.q, Exact: p.exact, Reason: strings.Join(p.why, "; ")}
 	if out.Kind == KindUnfilterable {

@@ -62,7 +62,7 @@ var (
 type evalCtx struct {
 	ctx  context.Context
 	env  *Env
-	in   *Input
+	in   Input
 	elem any // the array element inside an $elemMatch query
 }
 
@@ -74,7 +74,7 @@ func (e *Expr) Eval(ctx context.Context, env *Env, in Input) (bool, error) {
 	if env == nil {
 		env = emptyEnv
 	}
-	c := evalCtx{ctx: ctx, env: env, in: &in}
+	c := evalCtx{ctx: ctx, env: env, in: in}
 	return c.node(&e.root)
 }
 
@@ -314,9 +314,10 @@ func (c *evalCtx) walkFrom(v any, path []string, k leafKind, t *test, rhs any) (
 			}
 		}
 		for _, e := range x {
-			if d, ok := e.(bson.D); ok {
+			if _, ok := e.(bson.D); ok {
 				descended = true
-				if ok, err := c.walkFrom(d, path, k, t, rhs); err != nil || ok {
+				// Pass e, not the asserted bson.D: re-boxing would allocate.
+				if ok, err := c.walkFrom(e, path, k, t, rhs); err != nil || ok {
 					return ok, err
 				}
 			}
@@ -334,12 +335,12 @@ func (c *evalCtx) walkFrom(v any, path []string, k leafKind, t *test, rhs any) (
 func (c *evalCtx) leaf(v any, k leafKind, t *test, rhs any) (bool, error) {
 	switch k {
 	case leafEq, leafEqPlain:
-		if mql.Equal(v, rhs) {
+		if equal(v, rhs) {
 			return true, nil
 		}
 		if arr, ok := v.(bson.A); ok {
 			for _, e := range arr {
-				if mql.Equal(e, rhs) {
+				if equal(e, rhs) {
 					return true, nil
 				}
 			}
@@ -349,7 +350,7 @@ func (c *evalCtx) leaf(v any, k leafKind, t *test, rhs any) (bool, error) {
 		// the Manager role's {"email": "%%user.custom_data.manages"}).
 		if rarr, ok := rhs.(bson.A); ok && k == leafEq {
 			for _, r := range rarr {
-				if mql.Equal(v, r) {
+				if equal(v, r) {
 					return true, nil
 				}
 			}
@@ -424,6 +425,30 @@ func (c *evalCtx) elemMatches(e any, t *test) (bool, error) {
 	ok, err := c.node(t.elem)
 	c.elem = saved
 	return ok, err
+}
+
+// equal is mql.Equal with fast paths for the pairs rules compare most
+// (ids, names, flags); the answers are the same, only cheaper.
+func equal(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		if y, ok := b.(string); ok {
+			return x == y
+		}
+	case bool:
+		if y, ok := b.(bool); ok {
+			return x == y
+		}
+	case int32:
+		if y, ok := b.(int32); ok {
+			return x == y
+		}
+	case bson.ObjectID:
+		if y, ok := b.(bson.ObjectID); ok {
+			return x == y
+		}
+	}
+	return mql.Equal(a, b)
 }
 
 // cmpHolds is a range comparison: only values of the same canonical type
