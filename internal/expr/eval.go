@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -121,6 +122,9 @@ type subject struct {
 	doc   bson.D
 	isDoc bool
 	path  []string
+	// noExpand: the value is an $elemMatch element, matched as itself and
+	// not through its own elements.
+	noExpand bool
 }
 
 func (c *evalCtx) subject(r *ref) subject {
@@ -285,63 +289,81 @@ func (c *evalCtx) test(s *subject, t *test) (bool, error) {
 }
 
 // walk reports whether some value reached by following s.path satisfies
-// the leaf check, with MongoDB's dotted-path rules: documents by key,
-// arrays by numeric index and, for a field name, through every element
-// that is a document. Where the path ends early, the value is Missing.
+// the leaf check, with MongoDB's dotted-path rules (the same as mql's
+// matcher, so that Eval and the compiled filter agree): documents by key;
+// an array met with path left applies the rest to each element that is a
+// document and, for a numeric component, to that element; scalar elements
+// yield nothing; a path that ends early in a document yields Missing.
 func (c *evalCtx) walk(s *subject, k leafKind, t *test, rhs any) (bool, error) {
 	if s.isDoc {
 		if len(s.path) == 0 {
-			return c.leaf(s.doc, k, t, rhs)
+			return c.leaf(s.doc, k, t, rhs, false)
 		}
 		return c.walkFrom(mql.Get(s.doc, s.path[0]), s.path[1:], k, t, rhs)
+	}
+	if len(s.path) == 0 {
+		return c.leaf(s.v, k, t, rhs, !s.noExpand)
 	}
 	return c.walkFrom(s.v, s.path, k, t, rhs)
 }
 
 func (c *evalCtx) walkFrom(v any, path []string, k leafKind, t *test, rhs any) (bool, error) {
 	if len(path) == 0 {
-		return c.leaf(v, k, t, rhs)
+		return c.leaf(v, k, t, rhs, true)
 	}
 	switch x := v.(type) {
 	case bson.D:
 		return c.walkFrom(mql.Get(x, path[0]), path[1:], k, t, rhs)
 	case bson.A:
-		descended := false
-		if n, ok := arrayIndex(path[0]); ok && n < len(x) {
-			descended = true
-			if ok, err := c.walkFrom(x[n], path[1:], k, t, rhs); err != nil || ok {
-				return ok, err
+		idx, isIdx := arrayIndex(path[0])
+		for j, e := range x {
+			if d, ok := e.(bson.D); ok {
+				if ok, err := c.walkFrom(mql.Get(d, path[0]), path[1:], k, t, rhs); err != nil || ok {
+					return ok, err
+				}
 			}
-		}
-		for _, e := range x {
-			if _, ok := e.(bson.D); ok {
-				descended = true
-				// Pass e, not the asserted bson.D: re-boxing would allocate.
-				if ok, err := c.walkFrom(e, path, k, t, rhs); err != nil || ok {
+			if isIdx && j == idx {
+				if ok, err := c.walkIndex(e, path[1:], k, t, rhs); err != nil || ok {
 					return ok, err
 				}
 			}
 		}
-		if descended {
-			return false, nil
-		}
+		return false, nil
 	}
-	return c.leaf(mql.Missing, k, t, rhs)
+	return c.leaf(mql.Missing, k, t, rhs, true)
+}
+
+// walkIndex continues inside an array element addressed by number. That is
+// not an implicit traversal: a path ending there sees the element itself
+// (an array element is not expanded), and a scalar element cannot hold the
+// rest of the path, so it yields nothing, not even Missing.
+func (c *evalCtx) walkIndex(e any, path []string, k leafKind, t *test, rhs any) (bool, error) {
+	if len(path) == 0 {
+		return c.leaf(e, k, t, rhs, false)
+	}
+	switch e.(type) {
+	case bson.D, bson.A:
+		return c.walkFrom(e, path, k, t, rhs)
+	}
+	return false, nil
 }
 
 // leaf applies the check to one value reached by the walk. As in MongoDB,
-// an array value is matched both as a whole and through its elements
-// (except by $size and $exists, which look at the value itself).
-func (c *evalCtx) leaf(v any, k leafKind, t *test, rhs any) (bool, error) {
+// when expand is set an array value is matched both as a whole and through
+// its elements (except by $size, $exists and $elemMatch, which look at the
+// value itself).
+func (c *evalCtx) leaf(v any, k leafKind, t *test, rhs any, expand bool) (bool, error) {
 	switch k {
 	case leafEq, leafEqPlain:
 		if equal(v, rhs) {
 			return true, nil
 		}
 		if arr, ok := v.(bson.A); ok {
-			for _, e := range arr {
-				if equal(e, rhs) {
-					return true, nil
+			if expand {
+				for _, e := range arr {
+					if equal(e, rhs) {
+						return true, nil
+					}
 				}
 			}
 			return false, nil
@@ -358,7 +380,7 @@ func (c *evalCtx) leaf(v any, k leafKind, t *test, rhs any) (bool, error) {
 		return false, nil
 	case leafIn:
 		for _, r := range rhs.(bson.A) {
-			if ok, _ := c.leaf(v, leafEqPlain, t, r); ok {
+			if ok, _ := c.leaf(v, leafEqPlain, t, r, expand); ok {
 				return true, nil
 			}
 		}
@@ -369,7 +391,7 @@ func (c *evalCtx) leaf(v any, k leafKind, t *test, rhs any) (bool, error) {
 		if cmpHolds(t.op, v, rhs) {
 			return true, nil
 		}
-		if arr, ok := v.(bson.A); ok {
+		if arr, ok := v.(bson.A); ok && expand {
 			for _, e := range arr {
 				if cmpHolds(t.op, e, rhs) {
 					return true, nil
@@ -388,7 +410,7 @@ func (c *evalCtx) leaf(v any, k leafKind, t *test, rhs any) (bool, error) {
 		if typeMatches(t.types, v) {
 			return true, nil
 		}
-		if arr, ok := v.(bson.A); ok {
+		if arr, ok := v.(bson.A); ok && expand {
 			for _, e := range arr {
 				if typeMatches(t.types, e) {
 					return true, nil
@@ -414,10 +436,20 @@ func (c *evalCtx) leaf(v any, k leafKind, t *test, rhs any) (bool, error) {
 
 func (c *evalCtx) elemMatches(e any, t *test) (bool, error) {
 	if t.elem == nil {
-		s := subject{v: e}
+		s := subject{v: e, noExpand: true}
 		return c.allTests(&s, t.sub)
 	}
-	if _, ok := e.(bson.D); !ok {
+	switch x := e.(type) {
+	case bson.D:
+	case bson.A:
+		// MongoDB runs the query on an array element as on a document
+		// keyed "0", "1", ...; rare enough that the copy does not matter.
+		d := make(bson.D, len(x))
+		for i, v := range x {
+			d[i] = bson.E{Key: strconv.Itoa(i), Value: v}
+		}
+		e = d
+	default:
 		return false, nil
 	}
 	saved := c.elem

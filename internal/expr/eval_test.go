@@ -52,6 +52,18 @@ func TestEvalOperators(t *testing.T) {
 		{name: "eq/index-path-miss", expr: `{"a.0":"y"}`, in: read(`{"a":["x","y"]}`), want: false},
 		{name: "eq/nested-array-of-docs", expr: `{"a.b.c":3}`, in: read(`{"a":[{"b":[{"c":1},{"c":3}]}]}`), want: true},
 		{name: "eq/path-through-scalar", expr: `{"a.b":1}`, in: read(`{"a":5}`), want: false},
+		// Paths through arrays follow MongoDB (and mql) exactly; these were
+		// found by TestCompiledAgreesWithEvalRandom against mql's matcher.
+		{name: "path/scalar-array-yields-nothing", expr: `{"b.k":null}`, in: read(`{"b":["x","y"]}`), want: false},
+		{name: "path/empty-array-yields-nothing", expr: `{"b.k":null}`, in: read(`{"b":[]}`), want: false},
+		{name: "path/nin-null-scalar-array", expr: `{"a.b":{"$nin":[null]}}`, in: read(`{"a":[1,2]}`), want: true},
+		{name: "path/indexed-element-not-expanded", expr: `{"a.0":1}`, in: read(`{"a":[[1,2],3]}`), want: false},
+		{name: "path/indexed-element-whole", expr: `{"a.0":[1,2]}`, in: read(`{"a":[[1,2],3]}`), want: true},
+		{name: "path/indexed-scalar-no-rest", expr: `{"a.0.b":null}`, in: read(`{"a":[1]}`), want: false},
+		{name: "elemMatch/value-no-expand", expr: `{"a":{"$elemMatch":{"$gte":2}}}`, in: read(`{"a":[1,[2]]}`), want: false},
+		{name: "elemMatch/query-on-array-element", expr: `{"a":{"$elemMatch":{"b":null}}}`, in: read(`{"a":[[1,2]]}`), want: true},
+		{name: "elemMatch/query-on-array-element-index", expr: `{"a":{"$elemMatch":{"1":2}}}`, in: read(`{"a":[[1,2]]}`), want: true},
+		{name: "elemMatch/query-skips-scalars", expr: `{"a":{"$elemMatch":{"b":null}}}`, in: read(`{"a":[1,2]}`), want: false},
 		{name: "eq/$eq", expr: `{"a":{"$eq":"%%user.id"}}`, env: u, in: read(`{"a":"u1"}`), want: true},
 		{name: "eq/%eq", expr: `{"a":{"%eq":2}}`, in: read(`{"a":[1,2]}`), want: true},
 		// $ne / %ne / %neq
