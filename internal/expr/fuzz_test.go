@@ -110,3 +110,33 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseQuery: filter query templates never panic when parsed or
+// expanded.
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range []string{
+		`{"owner_id":"%%user.id"}`, `{"$or":[{"%%user.custom_data.isAdmin":true},{"a":{"$in":"%%values.list"}}]}`,
+		`{"m":{"$elemMatch":{"u":"%%user.id"}},"_id":{"%stringToOid":"%%user.id"}}`,
+		`{"x":{"%function":{"name":"id","arguments":["%%values.doc",{"$date":"2024-01-01T00:00:00Z"}]}}}`,
+		`{"$nor":[{"a":"%%user.custom_data.none"}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	env := fuzzEnv(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var d bson.D
+		if bson.UnmarshalExtJSON(data, false, &d) != nil {
+			return
+		}
+		q, err := ParseQuery(d)
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("ParseQuery error is not a *ParseError: %v", err)
+			}
+			return
+		}
+		_, _ = q.Expand(context.Background(), env)
+		_, _ = q.Expand(context.Background(), nil)
+	})
+}

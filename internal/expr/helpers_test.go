@@ -18,12 +18,6 @@ func jdoc(t testing.TB, s string) bson.D {
 	return d
 }
 
-// jval decodes a relaxed Extended JSON value.
-func jval(t testing.TB, s string) any {
-	t.Helper()
-	return jdoc(t, `{"v":`+s+`}`)[0].Value
-}
-
 func parse(t testing.TB, s string) *Expr {
 	t.Helper()
 	e, err := ParseJSON([]byte(s))
