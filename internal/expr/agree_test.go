@@ -69,8 +69,12 @@ func checkAgreement(t *testing.T, e *Expr, env *Env, docs []bson.D, label string
 	} else {
 		f = compileFilter(t, c.MongoFilter())
 	}
+	bound := e.Bind(ctx, env)
 	for _, d := range docs {
 		ev, err := e.Eval(ctx, env, ReadOf(d))
+		if bev, berr := bound.Eval(ctx, ReadOf(d)); bev != ev || (berr == nil) != (err == nil) {
+			t.Errorf("%s: Bound.Eval = %v, %v; Expr.Eval = %v, %v on %v", label, bev, berr, ev, err, d)
+		}
 		if err != nil {
 			continue // a failing evaluation denies whatever the filter says
 		}

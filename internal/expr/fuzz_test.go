@@ -90,10 +90,14 @@ func FuzzParse(f *testing.F) {
 		if c.Kind == KindFilter && c.Query == nil {
 			t.Fatal("a filter result without a query")
 		}
+		bound := e.Bind(ctx, env)
 		for _, d := range docs {
 			ok, err := e.Eval(ctx, env, ReadOf(d))
 			if err != nil && ok {
 				t.Fatal("Eval returned true with an error")
+			}
+			if bok, berr := bound.Eval(ctx, ReadOf(d)); bok != ok || (berr == nil) != (err == nil) {
+				t.Fatalf("Bound.Eval = %v, %v; Expr.Eval = %v, %v on %v", bok, berr, ok, err, d)
 			}
 			switch c.Kind {
 			case KindAlways:

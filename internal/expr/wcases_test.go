@@ -25,6 +25,10 @@ func runEvalCases(t *testing.T, cases []evalCase) {
 		t.Run(c.name, func(t *testing.T) {
 			e := parse(t, c.expr)
 			got, err := e.Eval(context.Background(), c.env, c.in)
+			bgot, berr := e.Bind(context.Background(), c.env).Eval(context.Background(), c.in)
+			if bgot != got || (berr == nil) != (err == nil) {
+				t.Fatalf("Bound.Eval = %v, %v; Expr.Eval = %v, %v", bgot, berr, got, err)
+			}
 			if c.wantErr != nil {
 				if !errors.Is(err, c.wantErr) {
 					t.Fatalf("err = %v, want %v", err, c.wantErr)
