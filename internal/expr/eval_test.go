@@ -269,6 +269,9 @@ func TestIntrospection(t *testing.T) {
 	if got := strings.Join(e.Fields(), ","); got != "owner,team,x" {
 		t.Errorf("Fields = %s", got)
 	}
+	if got := strings.Join(e.ValueNames(), ","); got != "t" {
+		t.Errorf("ValueNames = %s", got)
+	}
 	if got := strings.Join(e.Functions(), ","); got != "g" {
 		t.Errorf("Functions = %s", got)
 	}

@@ -99,6 +99,7 @@ type Expr struct {
 	uses    Uses
 	fields  []string
 	funcs   []string
+	values  []string
 	literal int8 // -1 not a literal, 0 false, 1 true
 }
 
@@ -113,6 +114,20 @@ func (e *Expr) Fields() []string { return append([]string(nil), e.fields...) }
 // Functions returns the names of the functions %function calls, sorted, so
 // that the loader can check they exist and find call cycles.
 func (e *Expr) Functions() []string { return append([]string(nil), e.funcs...) }
+
+// ValueNames returns the app values the expression reads (%%values.<name>),
+// sorted, so that the loader can reject a reference to a value that does
+// not exist instead of letting it read as missing at request time.
+func (e *Expr) ValueNames() []string { return append([]string(nil), e.values...) }
+
+func sortedKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Literal reports whether the expression is a JSON boolean and which. Some
 // App Services behaviour ($$SEARCH_META, sync field permissions) depends on
@@ -161,12 +176,12 @@ func Parse(v any, opts ...Options) (*Expr, error) {
 	if err != nil {
 		return nil, &ParseError{Reason: err.Error(), Err: ErrSyntax}
 	}
-	p := &parser{scope: o.Scope, fields: map[string]bool{}, funcs: map[string]bool{}}
+	p := &parser{scope: o.Scope, fields: map[string]bool{}, funcs: map[string]bool{}, values: map[string]bool{}}
 	root, err := p.expr(cv, "", 0, false)
 	if err != nil {
 		return nil, err
 	}
-	e := &Expr{root: root, uses: p.uses, literal: -1}
+	e := &Expr{root: root, uses: p.uses, literal: -1, values: sortedKeys(p.values)}
 	if b, ok := cv.(bool); ok {
 		e.literal = 0
 		if b {
@@ -199,6 +214,7 @@ type parser struct {
 	uses   Uses
 	fields map[string]bool
 	funcs  map[string]bool
+	values map[string]bool
 }
 
 func fail(path string, sentinel error, format string, args ...any) error {
@@ -476,6 +492,9 @@ func (p *parser) ref(s, path string, inElem bool) (ref, error) {
 		}
 	}
 	p.uses |= sourceUses[src]
+	if src == srcValues && len(r.path) > 0 && p.values != nil {
+		p.values[r.path[0]] = true
+	}
 	if (src == srcRoot || src == srcPrevRoot) && dotted {
 		p.fields[rest] = true
 	}

@@ -20,9 +20,10 @@ import (
 // values and the result goes to the query engine as written, operators and
 // all. Parse it once per config version; it is safe for concurrent use.
 type Query struct {
-	root  qdoc
-	uses  Uses
-	funcs []string
+	root   qdoc
+	uses   Uses
+	funcs  []string
+	values []string
 }
 
 // qdoc is a query-level document: its guards are expansion keys decided at
@@ -71,12 +72,12 @@ func ParseQuery(v any) (*Query, error) {
 	if !ok {
 		return nil, &ParseError{Reason: "a filter query must be an object, not a " + mql.TypeName(cv), Err: ErrSyntax}
 	}
-	p := &parser{fields: map[string]bool{}, funcs: map[string]bool{}}
+	p := &parser{fields: map[string]bool{}, funcs: map[string]bool{}, values: map[string]bool{}}
 	root, err := p.qdoc(d, "", 0)
 	if err != nil {
 		return nil, err
 	}
-	q := &Query{root: *root, uses: p.uses}
+	q := &Query{root: *root, uses: p.uses, values: sortedKeys(p.values)}
 	for f := range p.funcs {
 		q.funcs = append(q.funcs, f)
 	}
@@ -86,6 +87,9 @@ func ParseQuery(v any) (*Query, error) {
 
 // Uses reports which inputs Expand reads.
 func (q *Query) Uses() Uses { return q.uses }
+
+// ValueNames returns the app values the query reads, sorted.
+func (q *Query) ValueNames() []string { return append([]string(nil), q.values...) }
 
 // Functions returns the names of the functions the query calls, sorted.
 func (q *Query) Functions() []string { return append([]string(nil), q.funcs...) }

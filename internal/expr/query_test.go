@@ -84,7 +84,7 @@ func TestQueryParseErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if q.Uses() != UsesUser|UsesValues|UsesFunction || len(q.Functions()) != 1 {
+	if q.Uses() != UsesUser|UsesValues|UsesFunction || len(q.Functions()) != 1 || q.ValueNames()[0] != "x" {
 		t.Errorf("Uses = %v, Functions = %v", q.Uses(), q.Functions())
 	}
 }
