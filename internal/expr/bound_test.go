@@ -53,3 +53,39 @@ func TestBoundConstantFolding(t *testing.T) {
 		t.Errorf("the failure must surface at Eval, got %v", err)
 	}
 }
+
+// TestConcurrentUse: an Expr, an Env and a Bound are shared by all the
+// requests and documents of an app version (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	e := parse(t, `{"$or":[{"owner":"%%user.id"},{"m":{"$elemMatch":{"u":"%%user.id"}}}],"team":{"$in":["x","%%user.custom_data.team"]}}`)
+	env := userEnv(t, "u1", "", `{"team":"red"}`)
+	b := e.Bind(context.Background(), env)
+	docs := []Input{
+		ReadOf(jdoc(t, `{"owner":"u1","team":"red"}`)),
+		ReadOf(jdoc(t, `{"m":[{"u":"u1"}],"team":"red"}`)),
+		ReadOf(jdoc(t, `{"owner":"u2","team":"red"}`)),
+	}
+	want := []bool{true, true, false}
+	done := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 200; i++ {
+				for j, in := range docs {
+					x, err1 := e.Eval(context.Background(), env, in)
+					y, err2 := b.Eval(context.Background(), in)
+					if err1 != nil || err2 != nil || x != want[j] || y != want[j] {
+						done <- errors.New("wrong concurrent result")
+						return
+					}
+				}
+				_ = e.Compile(context.Background(), env)
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
