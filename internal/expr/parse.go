@@ -199,16 +199,6 @@ func Parse(v any, opts ...Options) (*Expr, error) {
 	return e, nil
 }
 
-// MustParse is Parse for expressions written in Go source (tests,
-// built-in rules); it panics on error, so never use it on user input.
-func MustParse(v any) *Expr {
-	e, err := Parse(v)
-	if err != nil {
-		panic(err)
-	}
-	return e
-}
-
 type parser struct {
 	scope  Scope
 	uses   Uses
