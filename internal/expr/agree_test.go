@@ -2,7 +2,6 @@ package expr
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -18,17 +17,12 @@ import (
 // The TestCompiledAgreesWithEval* tests hold Compile to Eval through the
 // real query engine: for every document, Eval(ReadOf(doc)) true implies the
 // compiled filter matches (never narrower), and an Exact filter matches
-// exactly the documents Eval accepts. They need mql.CompileFilter and skip
-// themselves while it is not implemented.
+// exactly the documents Eval accepts.
 
 func compileFilter(t *testing.T, q bson.D) *mql.Filter {
 	t.Helper()
 	f, err := mql.CompileFilter(q)
 	if err != nil {
-		var me *mql.Error
-		if errors.As(err, &me) && me.Code == mql.CodeNotImplemented {
-			t.Skip("mql.CompileFilter is not implemented on this branch yet")
-		}
 		t.Fatalf("mql.CompileFilter(%v): %v", q, err)
 	}
 	return f
