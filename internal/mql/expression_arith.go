@@ -1079,5 +1079,4 @@ func opLet(name string, arg any, depth int) (exprFn, error) {
 	}, nil
 }
 
-
 func bigInt(n int64) *big.Int { return big.NewInt(n) }
