@@ -309,21 +309,43 @@ func compileMatchStage(spec any, _ bool) (stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return mapStage(func(rc *runCtx, doc bson.D) (bson.D, error) {
-		filter := f
-		if len(rc.vars) > 0 && mentionsVars(d) {
-			// The filter engine has no variables: bind them as literals.
-			sub, err := CompileFilter(substituteVars(d, rc.vars).(bson.D))
+	return &matchStage{spec: d, filter: f, vars: mentionsVars(d)}, nil
+}
+
+type matchStage struct {
+	spec   bson.D
+	filter *Filter
+	vars   bool // the filter refers to $$variables
+}
+
+func (m *matchStage) run(rc *runCtx, in iter.Seq2[bson.D, error]) iter.Seq2[bson.D, error] {
+	return func(yield func(bson.D, error) bool) {
+		filter := m.filter
+		if m.vars {
+			// The filter engine has no variables: bind this run's values
+			// ($lookup's let, Env.Vars, $$NOW) as literals.
+			vars := make(map[string]any, len(rc.vars)+1)
+			vars["NOW"] = bson.NewDateTimeFromTime(rc.now)
+			for k, v := range rc.vars {
+				vars[k] = v
+			}
+			sub, err := CompileFilter(substituteVars(m.spec, vars).(bson.D))
 			if err != nil {
-				return nil, err
+				yield(nil, err)
+				return
 			}
 			filter = sub
 		}
-		if filter.Match(doc) {
-			return doc, nil
+		for doc, err := range in {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if filter.Match(doc) && !yield(doc, nil) {
+				return
+			}
 		}
-		return nil, nil
-	}), nil
+	}
 }
 
 func mentionsVars(v any) bool {
