@@ -104,20 +104,12 @@ func (d decimal) toDecimal128() bson.Decimal128 {
 	}
 	coef := new(big.Int).Set(d.coef)
 	exp := d.exp
-	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(34), nil)
-	ten := big.NewInt(10)
-	for new(big.Int).Abs(coef).Cmp(limit) >= 0 || exp < -6176 {
-		q, r := new(big.Int).QuoRem(coef, ten, new(big.Int))
-		r.Abs(r)
-		if r.Int64() > 5 || (r.Int64() == 5 && q.Bit(0) == 1) {
-			if coef.Sign() < 0 {
-				q.Sub(q, big.NewInt(1))
-			} else {
-				q.Add(q, big.NewInt(1))
-			}
+	// Drop excess digits in one division, rounding half to even.
+	if k := max(len(new(big.Int).Abs(coef).String())-34, -6176-exp); k > 0 {
+		coef, exp = divRoundEven(coef, k), exp+k
+		if len(new(big.Int).Abs(coef).String()) > 34 {
+			coef, exp = divRoundEven(coef, 1), exp+1
 		}
-		coef = q
-		exp++
 	}
 	r, ok := bson.ParseDecimal128FromBigInt(coef, exp)
 	if !ok {
@@ -1080,3 +1072,18 @@ func opLet(name string, arg any, depth int) (exprFn, error) {
 }
 
 func bigInt(n int64) *big.Int { return big.NewInt(n) }
+
+// divRoundEven divides c by 10^k, rounding half to even.
+func divRoundEven(c *big.Int, k int) *big.Int {
+	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(k)), nil)
+	q, r := new(big.Int).QuoRem(c, p, new(big.Int))
+	r2 := new(big.Int).Mul(new(big.Int).Abs(r), big.NewInt(2))
+	if cmp := r2.Cmp(p); cmp > 0 || (cmp == 0 && q.Bit(0) == 1) {
+		if c.Sign() < 0 {
+			q.Sub(q, big.NewInt(1))
+		} else {
+			q.Add(q, big.NewInt(1))
+		}
+	}
+	return q
+}

@@ -344,11 +344,16 @@ func evalRange(name string, vals []any) (any, error) {
 			return nil, Errorf(34449, "$range requires a non-zero step value")
 		}
 	}
-	out := bson.A{}
+	n := int64(0)
+	if (step > 0 && end > start) || (step < 0 && end < start) {
+		n = (end - start + step - sign64(step)) / step
+	}
+	// MongoDB bounds $range by memory; this bound is in elements.
+	if n > 1<<22 {
+		return nil, Errorf(CodeBadValue, "$range would produce too many elements (%d)", n)
+	}
+	out := make(bson.A, 0, n)
 	for i := start; (step > 0 && i < end) || (step < 0 && i > end); i += step {
-		if len(out) >= 1<<24 {
-			return nil, Errorf(CodeBadValue, "$range would produce too many elements")
-		}
 		out = append(out, int32(i))
 	}
 	return out, nil
@@ -871,4 +876,11 @@ func evalAnyAllElementTrue(name string, vals []any) (any, error) {
 		}
 	}
 	return !any, nil
+}
+
+func sign64(x int64) int64 {
+	if x < 0 {
+		return -1
+	}
+	return 1
 }

@@ -96,6 +96,9 @@ func convertValue(v any, to string) (any, error) {
 			n = x
 		case float64, bson.Decimal128:
 			f, _ := ToFloat64(x)
+			if d, ok := x.(bson.Decimal128); ok && !d.IsNaN() && d.IsInf() == 0 && math.IsInf(f, 0) {
+				f = 1e300 // finite but out of range: reported as overflow below
+			}
 			if math.IsNaN(f) || math.IsInf(f, 0) {
 				return nil, Errorf(exprCodeConversion, "Attempt to convert NaN or Infinity value to integer type in $convert with no onError value")
 			}
