@@ -279,7 +279,7 @@ func TestPipelineSampleDeterministic(t *testing.T) {
 		}
 		return canon(docsToArray(out))
 	}
-	if run(1) != run(1) {
+	if first, second := run(1), run(1); first != second {
 		t.Fatal("same seed, different samples")
 	}
 	out, err := p.Run(context.Background(), sliceSeq(in[:2]), nil)

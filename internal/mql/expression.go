@@ -108,8 +108,6 @@ func (e *Expression) Eval(doc bson.D, vars map[string]any) (any, error) {
 	return e.fn(c)
 }
 
-func (e *Expression) eval(c *evalCtx) (any, error) { return e.fn(c) }
-
 func errDepth() error {
 	return Errorf(CodeOverflow, "expression nesting exceeds the maximum depth of %d", MaxDepth)
 }
@@ -226,15 +224,6 @@ func compilePath(s string) (exprFn, error) {
 				return nil, err
 			}
 			path = p
-		}
-		if name == "CURRENT" && len(path) > 0 {
-			return func(c *evalCtx) (any, error) {
-				v, err := c.variable("CURRENT")
-				if err != nil {
-					return nil, err
-				}
-				return walkPath(v, path), nil
-			}, nil
 		}
 		return func(c *evalCtx) (any, error) {
 			v, err := c.variable(name)

@@ -246,8 +246,6 @@ func signOr1(s int) int {
 	return 1
 }
 
-func decFromFloat(f float64) decimal { return toDecimal(f) }
-
 func (d decimal) float() float64 {
 	switch {
 	case d.nan:
@@ -828,8 +826,38 @@ func evalLog(name string, vals []any) (any, error) {
 	return r, nil
 }
 
+// aggCompare is Compare with aggregation's view of absent values:
+// Missing (and undefined) sort below null instead of equal to it, so
+// {$eq: ["$absent", null]} is false.
+func aggCompare(a, b any) int {
+	am, bm := isAbsent(a), isAbsent(b)
+	switch {
+	case am && bm:
+		return 0
+	case am:
+		if _, ok := b.(bson.MinKey); ok {
+			return 1
+		}
+		return -1
+	case bm:
+		if _, ok := a.(bson.MinKey); ok {
+			return -1
+		}
+		return 1
+	}
+	return Compare(a, b)
+}
+
+func isAbsent(v any) bool {
+	switch v.(type) {
+	case missingType, bson.Undefined:
+		return true
+	}
+	return false
+}
+
 func evalCompare(name string, vals []any) (any, error) {
-	c := Compare(vals[0], vals[1])
+	c := aggCompare(vals[0], vals[1])
 	switch name {
 	case "$eq":
 		return c == 0, nil
@@ -1048,7 +1076,8 @@ func opLet(name string, arg any, depth int) (exprFn, error) {
 	names := make([]string, len(varsSpec))
 	fns := make([]exprFn, len(varsSpec))
 	for i, e := range varsSpec {
-		if err := checkVarName(e.Key, false); err != nil {
+		// $let may rebind CURRENT, which re-roots "$field" paths.
+		if err := checkVarName(e.Key, false); err != nil && e.Key != "CURRENT" {
 			return nil, err
 		}
 		fn, err := compileExpr(e.Value, depth+1)
@@ -1066,6 +1095,9 @@ func opLet(name string, arg any, depth int) (exprFn, error) {
 		inner := c
 		for i, n := range names {
 			inner = inner.bind(n, vals[i])
+			if n == "CURRENT" {
+				inner.current = vals[i]
+			}
 		}
 		return in(inner)
 	}, nil

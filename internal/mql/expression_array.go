@@ -96,7 +96,7 @@ func evalIn(name string, vals []any) (any, error) {
 		return nil, Errorf(40081, "$in requires an array as a second argument, found: %s", TypeName(vals[1]))
 	}
 	for _, e := range a {
-		if Equal(e, vals[0]) {
+		if aggCompare(e, vals[0]) == 0 {
 			return true, nil
 		}
 	}
@@ -383,7 +383,7 @@ func evalIndexOfArray(name string, vals []any) (any, error) {
 		end = min(end, n)
 	}
 	for i := start; i < end; i++ {
-		if Equal(a[i], vals[1]) {
+		if aggCompare(a[i], vals[1]) == 0 {
 			return int32(i), nil
 		}
 	}

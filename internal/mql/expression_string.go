@@ -64,14 +64,6 @@ func coerceString(name string, v any) (string, error) {
 	return "", Errorf(16007, "can't convert from BSON type %s to String", TypeName(v))
 }
 
-func intArg(name, what string, v any, code int) (int64, error) {
-	n, ok := ToInt64(v)
-	if !ok {
-		return 0, Errorf(code, "%s: %s must be a numeric integer value, found %s", name, what, TypeName(v))
-	}
-	return n, nil
-}
-
 func evalSubstrBytes(name string, vals []any) (any, error) {
 	s, err := coerceString(name, vals[0])
 	if err != nil {

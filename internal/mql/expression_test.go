@@ -113,7 +113,8 @@ func TestExpressionPathsAndVariables(t *testing.T) {
 		{`{"$accumulator": {}}`, ``, ``, CodeNotImplemented},
 		{`{"$let": {"vars": {"a": 1, "b": {"$add": ["$v", 1]}}, "in": {"$add": ["$$a", "$$b"]}}}`, `{"v": 10}`, `12`, 0},
 		{`{"$let": {"vars": {"x": 1}, "in": {"$let": {"vars": {"x": {"$add": ["$$x", 1]}}, "in": "$$x"}}}}`, ``, `2`, 0},
-		{`{"$let": {"vars": {"CURRENT": 1}, "in": 1}}`, ``, ``, 16870},
+		{`{"$let": {"vars": {"CURRENT": "$a"}, "in": "$b"}}`, `{"a": {"b": 5}}`, `5`, 0},
+		{`{"$let": {"vars": {"ROOT": 1}, "in": 1}}`, ``, ``, 16870},
 		{`{"$let": {"vars": {"a": 1}}}`, ``, ``, 16877},
 		{`{"$let": {"in": 1}}`, ``, ``, 16876},
 	})
@@ -201,7 +202,11 @@ func TestExpressionComparisonAndLogic(t *testing.T) {
 	runExprCases(t, []exprCase{
 		{`{"$eq": [1, 1.0]}`, ``, `true`, 0},
 		{`{"$eq": [1, {"$numberDecimal": "1.00"}]}`, ``, `true`, 0},
-		{`{"$eq": ["$missing", null]}`, ``, `true`, 0},
+		{`{"$eq": ["$missing", null]}`, ``, `false`, 0},
+		{`{"$lt": ["$missing", null]}`, ``, `true`, 0},
+		{`{"$eq": ["$missing", "$other"]}`, ``, `true`, 0},
+		{`{"$gt": ["$missing", {"$minKey": 1}]}`, ``, `true`, 0},
+		{`{"$in": ["$missing", [null]]}`, ``, `false`, 0},
 		{`{"$ne": [1, "1"]}`, ``, `true`, 0},
 		{`{"$gt": ["a", 1]}`, ``, `true`, 0},
 		{`{"$gt": [null, 1]}`, ``, `false`, 0},

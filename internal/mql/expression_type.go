@@ -75,9 +75,9 @@ func convertValue(v any, to string) (any, error) {
 			}
 			return f, nil
 		case string:
-			f, err := parseNumberString(x)
-			if err != nil {
-				return nil, parseError(x, "number", err.Error())
+			f, why := parseNumberString(x)
+			if why != "" {
+				return nil, parseError(x, "number", why)
 			}
 			return f, nil
 		case bson.DateTime:
@@ -198,26 +198,28 @@ func convertValue(v any, to string) (any, error) {
 	return nil, conversionError(v, to)
 }
 
-func parseNumberString(s string) (float64, error) {
+// parseNumberString parses a $convert string; the second result is
+// MongoDB's reason when it fails.
+func parseNumberString(s string) (float64, string) {
 	switch s {
 	case "Infinity", "inf", "infinity":
-		return math.Inf(1), nil
+		return math.Inf(1), ""
 	case "-Infinity", "-inf", "-infinity":
-		return math.Inf(-1), nil
+		return math.Inf(-1), ""
 	case "NaN", "nan":
-		return math.NaN(), nil
+		return math.NaN(), ""
 	}
 	if strings.TrimSpace(s) != s || strings.ContainsAny(s, "xXpP_") {
-		return 0, fmt.Errorf("Did not consume whole string.")
+		return 0, "Did not consume whole string."
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-			return 0, fmt.Errorf("Out of range")
+			return 0, "Out of range"
 		}
-		return 0, fmt.Errorf("Did not consume whole string.")
+		return 0, "Did not consume whole string."
 	}
-	return f, nil
+	return f, ""
 }
 
 // parseDateString accepts the ISO 8601 forms MongoDB's $toDate reads most
