@@ -2,7 +2,9 @@ package mql
 
 import (
 	"context"
+	"fmt"
 	"iter"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -112,7 +114,15 @@ func init() {
 
 // CompilePipeline parses and validates an aggregation pipeline.
 func CompilePipeline(stages []bson.D) (*Pipeline, error) {
-	compiled, err := compileStages(stages, false)
+	normalized := make([]bson.D, len(stages))
+	for i, s := range stages {
+		n, err := normalizeInput(s)
+		if err != nil {
+			return nil, err
+		}
+		normalized[i], _ = n.(bson.D)
+	}
+	compiled, err := compileStages(normalized, false)
 	if err != nil {
 		return nil, err
 	}
@@ -426,14 +436,30 @@ func compileLimitStage(spec any, _ bool) (stage, error) {
 	if !IsNumber(spec) {
 		return nil, Errorf(aggCodeLimitNumber, "the limit must be specified as a number")
 	}
-	n, ok := ToInt64(spec)
-	if !ok {
-		return nil, Errorf(aggCodeLimitNumber, "the limit must be specified as a number")
-	}
+	n := truncToInt64(spec)
 	if n <= 0 {
 		return nil, Errorf(aggCodeLimitPositive, "the limit must be positive")
 	}
 	return limitStage(n), nil
+}
+
+// truncToInt64 reads a stage's numeric argument as MongoDB's
+// safeNumberLong does: fractions are truncated, NaN is 0 and out-of-range
+// values saturate.
+func truncToInt64(v any) int64 {
+	if n, ok := ToInt64(v); ok {
+		return n
+	}
+	f, _ := ToFloat64(v)
+	switch {
+	case f != f:
+		return 0
+	case f >= 9.2e18:
+		return math.MaxInt64
+	case f <= -9.2e18:
+		return math.MinInt64
+	}
+	return int64(f)
 }
 
 type limitStage int64
@@ -460,10 +486,7 @@ func compileSkipStage(spec any, _ bool) (stage, error) {
 	if !IsNumber(spec) {
 		return nil, Errorf(aggCodeSkipNumber, "Argument to $skip must be a number")
 	}
-	n, ok := ToInt64(spec)
-	if !ok {
-		return nil, Errorf(aggCodeSkipNumber, "Argument to $skip must be a number")
-	}
+	n := truncToInt64(spec)
 	if n < 0 {
 		return nil, Errorf(aggCodeSkipNegative, "Argument to $skip cannot be negative")
 	}
@@ -719,4 +742,15 @@ func (u unionStage) run(rc *runCtx, in iter.Seq2[bson.D, error]) iter.Seq2[bson.
 			}
 		}
 	}
+}
+
+// normalizeInput is Normalize for caller-supplied specifications: a Go
+// value Normalize cannot represent becomes an error instead of a panic.
+func normalizeInput(v any) (out any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, Errorf(CodeBadValue, "unsupported value in specification: %v", fmt.Sprint(r))
+		}
+	}()
+	return Normalize(v), nil
 }

@@ -92,6 +92,10 @@ func (c *evalCtx) variable(name string) (any, error) {
 // other documents and arrays are built from their compiled members, and
 // everything else is a literal.
 func CompileExpression(v any) (*Expression, error) {
+	v, err := normalizeInput(v)
+	if err != nil {
+		return nil, err
+	}
 	fn, err := compileExpr(v, 0)
 	if err != nil {
 		return nil, err

@@ -561,3 +561,13 @@ func TestPipelineExpressionDepth(t *testing.T) {
 		t.Fatal("deep $project: no error")
 	}
 }
+
+func TestExpressionUnsupportedGoValue(t *testing.T) {
+	type custom struct{ A int }
+	if _, err := CompileExpression(bson.M{"a": custom{1}}); err == nil {
+		t.Fatal("want an error for a Go struct")
+	}
+	if _, err := CompilePipeline([]bson.D{{{Key: "$addFields", Value: bson.M{"a": custom{1}}}}}); err == nil {
+		t.Fatal("want an error for a Go struct in a stage")
+	}
+}
