@@ -471,6 +471,7 @@ func TestExpressionTypes(t *testing.T) {
 		{`{"$dateToString": {"date": {"$date": "2020-02-03T04:05:06.007Z"}, "format": "%Y/%m/%d %H:%M:%S.%L %j %w %u %U %V %G %%"}}`, ``, `"2020/02/03 04:05:06.007 034 2 1 05 06 2020 %"`, 0},
 		{`{"$dateToString": {"date": {"$date": "2020-02-03T04:05:06Z"}, "format": "%H:%M %z %Z", "timezone": "+05:30"}}`, ``, `"09:35 +0530 330"`, 0},
 		{`{"$dateToString": {"date": {"$date": "2020-02-03T04:05:06Z"}, "timezone": "-02:00"}}`, ``, `"2020-02-03T02:05:06.000"`, 0},
+		{`{"$dateToString": {"date": {"$date": "2020-02-03T04:05:06Z"}, "timezone": "UTC"}}`, ``, `"2020-02-03T04:05:06.000Z"`, 0},
 		{`{"$dateToString": {"date": null, "onNull": "none"}}`, ``, `"none"`, 0},
 		{`{"$dateToString": {"date": "$missing"}}`, ``, `null`, 0},
 		{`{"$dateToString": {"date": {"$date": "2020-02-03T04:05:06Z"}, "format": "%Q"}}`, ``, ``, 18536},

@@ -541,7 +541,9 @@ func opDateToString(name string, arg any, depth int) (exprFn, error) {
 			if loc, err = timezone(name, tv); err != nil {
 				return nil, err
 			}
-			if !custom {
+			// Since MongoDB 7.1 the default format drops the Z for a
+			// non-UTC zone.
+			if !custom && loc != time.UTC {
 				format = "%Y-%m-%dT%H:%M:%S.%L"
 			}
 		}
