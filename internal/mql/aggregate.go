@@ -120,6 +120,11 @@ func CompilePipeline(stages []bson.D) (*Pipeline, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Bounds sub-pipeline nesting ($facet, $lookup, $unionWith) as well
+		// as deep specifications.
+		if err := CheckDepth(n); err != nil {
+			return nil, err
+		}
 		normalized[i], _ = n.(bson.D)
 	}
 	compiled, err := compileStages(normalized, false)
