@@ -572,3 +572,28 @@ func TestExpressionUnsupportedGoValue(t *testing.T) {
 		t.Fatal("want an error for a Go struct in a stage")
 	}
 }
+
+func TestExpressionMisc(t *testing.T) {
+	runExprCases(t, []exprCase{
+		{`{"$replaceOne": {"input": "a.b.c", "find": ".", "replacement": "-"}}`, ``, `"a-b.c"`, 0},
+		{`{"$replaceAll": {"input": "a.b.c", "find": ".", "replacement": "-"}}`, ``, `"a-b-c"`, 0},
+		{`{"$replaceAll": {"input": null, "find": ".", "replacement": "-"}}`, ``, `null`, 0},
+		{`{"$replaceAll": {"input": 1, "find": ".", "replacement": "-"}}`, ``, ``, 51746},
+		{`{"$bitAnd": [12, 10]}`, ``, `{"$numberInt": "8"}`, 0},
+		{`{"$bitOr": [12, {"$numberLong": "3"}]}`, ``, `{"$numberLong": "15"}`, 0},
+		{`{"$bitXor": [12, 10]}`, ``, `{"$numberInt": "6"}`, 0},
+		{`{"$bitNot": 0}`, ``, `{"$numberInt": "-1"}`, 0},
+		{`{"$bitAnd": [1, 1.5]}`, ``, ``, 14},
+		{`{"$sin": 0}`, ``, `0.0`, 0},
+		{`{"$acos": 2}`, ``, ``, 50989},
+		{`{"$radiansToDegrees": 0}`, ``, `0.0`, 0},
+		{`{"$atan2": [0, 1]}`, ``, `0.0`, 0},
+		{`{"$binarySize": "héllo"}`, ``, `{"$numberInt": "6"}`, 0},
+		{`{"$bsonSize": {"a": 1}}`, ``, `{"$numberInt": "12"}`, 0},
+		{`{"$tsSecond": {"$timestamp": {"t": 5, "i": 2}}}`, ``, `{"$numberLong": "5"}`, 0},
+		{`{"$tsIncrement": {"$timestamp": {"t": 5, "i": 2}}}`, ``, `{"$numberLong": "2"}`, 0},
+		{`{"$rand": 1}`, ``, ``, CodeFailedToParse},
+		{`{"$isNumber": {"$rand": {}}}`, ``, `true`, 0},
+		{`{"$dateAdd": {}}`, ``, ``, CodeNotImplemented},
+	})
+}

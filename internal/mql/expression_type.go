@@ -37,12 +37,9 @@ func init() {
 	}
 	// Operators MongoDB has that this package does not implement yet.
 	for _, op := range []string{"$dateFromString", "$dateFromParts", "$dateToParts", "$dateAdd",
-		"$dateSubtract", "$dateDiff", "$dateTrunc", "$rand", "$binarySize", "$bsonSize",
-		"$replaceOne", "$replaceAll", "$sin", "$cos", "$tan", "$asin", "$acos", "$atan", "$atan2",
-		"$sinh", "$cosh", "$tanh", "$asinh", "$acosh", "$atanh", "$degreesToRadians",
-		"$radiansToDegrees", "$sortArray", "$maxN", "$minN", "$firstN", "$lastN", "$top",
-		"$topN", "$bottom", "$bottomN", "$tsSecond", "$tsIncrement", "$median", "$percentile",
-		"$toHashedIndexKey", "$bitAnd", "$bitOr", "$bitXor", "$bitNot", "$getField_", "$toUUID"} {
+		"$dateSubtract", "$dateDiff", "$dateTrunc", "$sortArray", "$maxN", "$minN", "$firstN",
+		"$lastN", "$top", "$topN", "$bottom", "$bottomN", "$median", "$percentile",
+		"$toHashedIndexKey", "$toUUID"} {
 		unsupportedOperators[op] = true
 	}
 }
