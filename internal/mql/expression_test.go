@@ -594,6 +594,32 @@ func TestExpressionMisc(t *testing.T) {
 		{`{"$tsIncrement": {"$timestamp": {"t": 5, "i": 2}}}`, ``, `{"$numberLong": "2"}`, 0},
 		{`{"$rand": 1}`, ``, ``, CodeFailedToParse},
 		{`{"$isNumber": {"$rand": {}}}`, ``, `true`, 0},
-		{`{"$dateAdd": {}}`, ``, ``, CodeNotImplemented},
+		{`{"$dateFromString": {}}`, ``, ``, CodeNotImplemented},
+	})
+}
+
+func TestExpressionDateArithmetic(t *testing.T) {
+	runExprCases(t, []exprCase{
+		{`{"$dateAdd": {"startDate": {"$date": "2020-01-31T10:00:00Z"}, "unit": "month", "amount": 1}}`, ``, `{"$date": "2020-02-29T10:00:00Z"}`, 0},
+		{`{"$dateAdd": {"startDate": {"$date": "2020-01-31T10:00:00Z"}, "unit": "quarter", "amount": -1}}`, ``, `{"$date": "2019-10-31T10:00:00Z"}`, 0},
+		{`{"$dateAdd": {"startDate": {"$date": "2020-01-01T00:00:00Z"}, "unit": "hour", "amount": {"$numberLong": "25"}}}`, ``, `{"$date": "2020-01-02T01:00:00Z"}`, 0},
+		{`{"$dateSubtract": {"startDate": {"$date": "2020-03-01T00:00:00Z"}, "unit": "day", "amount": 1}}`, ``, `{"$date": "2020-02-29T00:00:00Z"}`, 0},
+		{`{"$dateAdd": {"startDate": null, "unit": "day", "amount": 1}}`, ``, `null`, 0},
+		{`{"$dateAdd": {"startDate": {"$date": "2020-03-01T00:00:00Z"}, "unit": "day", "amount": 1.5}}`, ``, ``, 5166405},
+		{`{"$dateAdd": {"startDate": {"$date": "2020-03-01T00:00:00Z"}, "unit": "fortnight", "amount": 1}}`, ``, ``, CodeFailedToParse},
+		{`{"$dateDiff": {"startDate": {"$date": "2020-12-31T23:59:00Z"}, "endDate": {"$date": "2021-01-01T00:01:00Z"}, "unit": "year"}}`, ``, `{"$numberLong": "1"}`, 0},
+		{`{"$dateDiff": {"startDate": {"$date": "2020-01-01T00:00:00Z"}, "endDate": {"$date": "2020-03-15T00:00:00Z"}, "unit": "month"}}`, ``, `{"$numberLong": "2"}`, 0},
+		{`{"$dateDiff": {"startDate": {"$date": "2020-01-01T10:00:00Z"}, "endDate": {"$date": "2020-01-03T09:00:00Z"}, "unit": "day"}}`, ``, `{"$numberLong": "2"}`, 0},
+		{`{"$dateDiff": {"startDate": {"$date": "2020-01-01T10:30:00Z"}, "endDate": {"$date": "2020-01-01T11:10:00Z"}, "unit": "hour"}}`, ``, `{"$numberLong": "1"}`, 0},
+		{`{"$dateDiff": {"startDate": {"$date": "2021-01-02T00:00:00Z"}, "endDate": {"$date": "2021-01-03T00:00:00Z"}, "unit": "week"}}`, ``, `{"$numberLong": "1"}`, 0},
+		{`{"$dateDiff": {"startDate": {"$date": "2021-01-02T00:00:00Z"}, "endDate": {"$date": "2021-01-03T00:00:00Z"}, "unit": "week", "startOfWeek": "monday"}}`, ``, `{"$numberLong": "0"}`, 0},
+		{`{"$dateDiff": {"startDate": {"$date": "2020-01-03T00:00:00Z"}, "endDate": {"$date": "2020-01-01T00:00:00Z"}, "unit": "day"}}`, ``, `{"$numberLong": "-2"}`, 0},
+		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "month"}}`, ``, `{"$date": "2020-05-01T00:00:00Z"}`, 0},
+		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "quarter"}}`, ``, `{"$date": "2020-04-01T00:00:00Z"}`, 0},
+		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "week"}}`, ``, `{"$date": "2020-05-17T00:00:00Z"}`, 0},
+		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "hour", "binSize": 6}}`, ``, `{"$date": "2020-05-17T12:00:00Z"}`, 0},
+		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "day", "timezone": "+05:00"}}`, ``, `{"$date": "2020-05-16T19:00:00Z"}`, 0},
+		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "second"}}`, ``, `{"$date": "2020-05-17T13:45:12Z"}`, 0},
+		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "day", "binSize": 0}}`, ``, ``, 5439017},
 	})
 }
