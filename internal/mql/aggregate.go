@@ -188,7 +188,11 @@ func (p *Pipeline) Run(ctx context.Context, input iter.Seq2[bson.D, error], env 
 	if env == nil {
 		env = &Env{}
 	}
-	rc := &runCtx{ctx: ctx, env: env, now: env.Now, rand: env.Rand, vars: env.Vars}
+	vars, err := normalizeVars(env.Vars)
+	if err != nil {
+		return nil, err
+	}
+	rc := &runCtx{ctx: ctx, env: env, now: env.Now, rand: env.Rand, vars: vars}
 	if rc.now.IsZero() {
 		rc.now = time.Now()
 	}

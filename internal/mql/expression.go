@@ -108,8 +108,38 @@ func CompileExpression(v any) (*Expression, error) {
 // Missing when the expression refers to an absent field, so that callers
 // can tell "no value" from null.
 func (e *Expression) Eval(doc bson.D, vars map[string]any) (any, error) {
+	vars, err := normalizeVars(vars)
+	if err != nil {
+		return nil, err
+	}
 	c := &evalCtx{root: doc, current: doc, user: vars}
 	return e.fn(c)
+}
+
+// normalizeVars brings caller-supplied variable values (Go ints, bson.M,
+// ...) into normal form, copying the map only when something changes.
+func normalizeVars(vars map[string]any) (map[string]any, error) {
+	var out map[string]any
+	for k, v := range vars {
+		if sameValue(v, v) {
+			continue
+		}
+		n, err := normalizeInput(v)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = make(map[string]any, len(vars))
+			for k2, v2 := range vars {
+				out[k2] = v2
+			}
+		}
+		out[k] = n
+	}
+	if out == nil {
+		return vars, nil
+	}
+	return out, nil
 }
 
 func errDepth() error {

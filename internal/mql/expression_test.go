@@ -263,6 +263,11 @@ func TestExpressionStrings(t *testing.T) {
 		{`{"$substrCP": ["abc", -1, 2]}`, ``, ``, 34455},
 		{`{"$substrCP": ["abc", 0, -1]}`, ``, ``, 34454},
 		{`{"$substrCP": ["abc", 5, 1]}`, ``, `""`, 0},
+		{`{"$substrCP": ["abc", 1, {"$numberLong": "9223372036854775807"}]}`, ``, `"bc"`, 0},
+		{`{"$substrBytes": ["abc", {"$numberDouble": "NaN"}, 1]}`, ``, `""`, 0},
+		{`{"$substrBytes": ["abc", {"$numberDouble": "Infinity"}, 1]}`, ``, `""`, 0},
+		{`{"$substrBytes": ["abc", 1, {"$numberDouble": "Infinity"}]}`, ``, `"bc"`, 0},
+		{`{"$substrBytes": ["abc", 0.5, 1.5]}`, ``, `"a"`, 0},
 		{`{"$toLower": "ABC é É"}`, ``, `"abc é É"`, 0},
 		{`{"$toUpper": "abc"}`, ``, `"ABC"`, 0},
 		{`{"$toUpper": null}`, ``, `""`, 0},
@@ -622,4 +627,18 @@ func TestExpressionDateArithmetic(t *testing.T) {
 		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "second"}}`, ``, `{"$date": "2020-05-17T13:45:12Z"}`, 0},
 		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "day", "binSize": 0}}`, ``, ``, 5439017},
 	})
+}
+
+func TestExpressionGoVars(t *testing.T) {
+	e, err := CompileExpression(bson.D{{Key: "$add", Value: bson.A{"$$n", "$$m.k"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := e.Eval(nil, map[string]any{"n": 2, "m": bson.M{"k": 3}})
+	if err != nil || canon(v) != canon(int32(5)) {
+		t.Fatalf("got %s, %v", canon(v), err)
+	}
+	if _, err := e.Eval(nil, map[string]any{"n": struct{}{}}); err == nil {
+		t.Fatal("want an error for a Go struct variable")
+	}
 }
