@@ -5,8 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
-	"time"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -20,7 +20,7 @@ func TestExpressionOperatorsNeverPanic(t *testing.T) {
 	pool := []any{
 		nil, "$missing", "$a", "$s", "$d", "$arr", "$doc", "$$ROOT", "$$REMOVE", "$$this",
 		int32(0), int32(-1), int32(math.MaxInt32), int32(math.MinInt32), int64(math.MaxInt64), int64(math.MinInt64),
-		0.0, -0.0, 0.5, 2.5, math.NaN(), math.Inf(1), math.Inf(-1), 1e300,
+		0.0, math.Copysign(0, -1), 0.5, 2.5, math.NaN(), math.Inf(1), math.Inf(-1), 1e300,
 		dec("0"), dec("-1.5"), dec("NaN"), dec("Infinity"), dec("1E+6144"), dec("1E-6176"),
 		"", "abc", "héllo", "%Y-%m-%d %%", "+05:30", "day", "month", "week", "UTC", "x.y",
 		true, false, bson.A{}, bson.A{int32(1), "a", nil}, bson.A{bson.A{"k", int32(1)}}, bson.D{},
