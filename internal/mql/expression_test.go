@@ -628,6 +628,18 @@ func TestExpressionDateArithmetic(t *testing.T) {
 		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "day", "timezone": "+05:00"}}`, ``, `{"$date": "2020-05-16T19:00:00Z"}`, 0},
 		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "second"}}`, ``, `{"$date": "2020-05-17T13:45:12Z"}`, 0},
 		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "day", "binSize": 0}}`, ``, ``, 5439017},
+		{`{"$dateToParts": {"date": {"$date": "2017-01-01T01:29:09.123Z"}}}`, ``, `{"year": 2017, "month": 1, "day": 1, "hour": 1, "minute": 29, "second": 9, "millisecond": 123}`, 0},
+		{`{"$dateToParts": {"date": {"$date": "2017-01-01T01:29:09.123Z"}, "timezone": "-05:00", "iso8601": true}}`, ``, `{"isoWeekYear": 2016, "isoWeek": 52, "isoDayOfWeek": 6, "hour": 20, "minute": 29, "second": 9, "millisecond": 123}`, 0},
+		{`{"$dateToParts": {"date": null}}`, ``, `null`, 0},
+		{`{"$dateFromParts": {"year": 2017, "month": 2, "day": 8, "hour": 12}}`, ``, `{"$date": "2017-02-08T12:00:00Z"}`, 0},
+		{`{"$dateFromParts": {"year": 2017, "month": 14, "day": 1, "timezone": "+01:00"}}`, ``, `{"$date": "2018-01-31T23:00:00Z"}`, 0},
+		{`{"$dateFromParts": {"year": 2017, "month": 3, "day": 0}}`, ``, `{"$date": "2017-02-28T00:00:00Z"}`, 0},
+		{`{"$dateFromParts": {"isoWeekYear": 2017, "isoWeek": 6, "isoDayOfWeek": 3}}`, ``, `{"$date": "2017-02-08T00:00:00Z"}`, 0},
+		{`{"$dateFromParts": {"year": 0}}`, ``, ``, 40523},
+		{`{"$dateFromParts": {"year": 2017, "month": 1.5}}`, ``, ``, 40515},
+		{`{"$dateFromParts": {"year": 2017, "isoWeek": 1}}`, ``, ``, 40489},
+		{`{"$dateFromParts": {"month": 1}}`, ``, ``, 40516},
+		{`{"$dateFromParts": {"year": null}}`, ``, `null`, 0},
 	})
 }
 
