@@ -602,6 +602,13 @@ func TestExpressionMisc(t *testing.T) {
 		{`{"$rand": 1}`, ``, ``, CodeFailedToParse},
 		{`{"$isNumber": {"$rand": {}}}`, ``, `true`, 0},
 		{`{"$dateFromString": {}}`, ``, ``, CodeNotImplemented},
+		{`{"$firstN": {"input": [1, 2, 3], "n": 2}}`, ``, `[1, 2]`, 0},
+		{`{"$lastN": {"input": [1, 2, 3], "n": 5}}`, ``, `[1, 2, 3]`, 0},
+		{`{"$maxN": {"input": [1, null, 3, 2], "n": 2}}`, ``, `[3, 2]`, 0},
+		{`{"$minN": {"input": [1, null, 3, 2], "n": 2}}`, ``, `[1, 2]`, 0},
+		{`{"$firstN": {"input": "$missing", "n": 2}}`, ``, `null`, 0},
+		{`{"$firstN": {"input": [1], "n": 0}}`, ``, ``, 5787908},
+		{`{"$firstN": {"input": 1, "n": 1}}`, ``, ``, 5788200},
 	})
 }
 
