@@ -322,3 +322,10 @@ func TestPipelineBindFilterVars(t *testing.T) {
 		t.Fatalf("got %s\nwant %s", canon(got), canon(want))
 	}
 }
+
+// TestPipelineIntegrationSortArray needs the sort engine (CompileSort).
+func TestPipelineIntegrationSortArray(t *testing.T) {
+	runExprCases(t, []exprCase{
+		{`{"$sortArray": {"input": [{"a": 2}, {"a": 1}, {"a": 3}], "sortBy": {"a": -1}}}`, ``, `[{"a": 3}, {"a": 2}, {"a": 1}]`, 0},
+	})
+}
