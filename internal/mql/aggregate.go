@@ -144,11 +144,11 @@ func compileStages(stages []bson.D, inFacet bool) ([]stage, error) {
 		if inFacet && facetForbidden[name] {
 			return nil, Errorf(aggCodeNotInFacet, "%s is not allowed to be used within a $facet stage", name)
 		}
-		if unsupportedStages[name] {
-			return nil, errUnsupported("aggregation stage", name)
-		}
 		parse, ok := stageNames[name]
 		if !ok {
+			if unsupportedStages[name] {
+				return nil, errUnsupported("aggregation stage", name)
+			}
 			return nil, Errorf(CodeUnrecognizedStage, "Unrecognized pipeline stage name: '%s'", name)
 		}
 		st, err := parse(spec, inFacet)
