@@ -600,6 +600,9 @@ func compileReplaceWithStage(spec any, _ bool) (stage, error) {
 		if !ok {
 			return nil, Errorf(40228, "'newRoot' expression must evaluate to an object, but resulting value was: %s. Type of resulting value: '%s'. Input document: %s", fmtValue(v), TypeName(v), fmtValue(doc))
 		}
+		if d == nil {
+			d = bson.D{} // nil would read as "drop this document"
+		}
 		return d, nil
 	}), nil
 }
