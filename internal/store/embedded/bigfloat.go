@@ -1,0 +1,5 @@
+package embedded
+
+import "math/big"
+
+type bigFloat = big.Float
