@@ -40,7 +40,7 @@ type indexMeta struct {
 	filter  *mql.Filter // compiled partial filter, nil when none
 }
 
-func (c *collMeta) table() string { return fmt.Sprintf("c_%d", c.id) }
+func (c *collMeta) table() string  { return fmt.Sprintf("c_%d", c.id) }
 func (x *indexMeta) table() string { return fmt.Sprintf("x_%d", x.id) }
 
 func nsKey(db, coll string) string { return db + "." + coll }
