@@ -93,6 +93,8 @@ func newIndexMeta(id int64, model store.IndexModel) (*indexMeta, error) {
 	if len(model.Keys) == 0 {
 		return nil, mql.Errorf(store.CodeInvalidIndexSpecification, "index key pattern must not be empty")
 	}
+	model.Keys = normD(model.Keys)
+	model.PartialFilterExpression = normD(model.PartialFilterExpression)
 	x := &indexMeta{id: id, name: model.Name, keys: model.Keys, unique: model.Unique, partial: model.PartialFilterExpression}
 	seen := map[string]bool{}
 	for _, k := range model.Keys {

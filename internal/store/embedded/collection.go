@@ -290,12 +290,12 @@ func (c *collection) findDocs(ctx context.Context, filter bson.D, opts store.Fin
 	var proj *mql.Projection
 	var err error
 	if len(opts.Sort) > 0 {
-		if srt, err = mql.CompileSort(opts.Sort); err != nil {
+		if srt, err = mql.CompileSort(normD(opts.Sort)); err != nil {
 			return nil, err
 		}
 	}
 	if len(opts.Projection) > 0 {
-		if proj, err = mql.CompileProjection(opts.Projection); err != nil {
+		if proj, err = mql.CompileProjection(normD(opts.Projection)); err != nil {
 			return nil, err
 		}
 	}
@@ -418,35 +418,30 @@ func compileUpdate(update bson.D, arrayFilters []bson.D, replace bool) (*mql.Upd
 				return nil, mqlErr(mql.CodeBadValue, "replacement document must not contain update operators (found %s)", e.Key)
 			}
 		}
-	} else if len(update) == 0 || !strings.HasPrefix(update[0].Key, "$") {
-		if len(update) > 0 {
-			return nil, mqlErr(mql.CodeFailedToParse, "update document requires atomic operators")
-		}
-	}
-	if len(update) == 0 && !replace {
-		return nil, mqlErr(mql.CodeFailedToParse, "update document must not be empty")
-	}
-	if replace {
 		if err := mql.CheckDepth(update); err != nil {
 			return nil, err
 		}
-		return nil, nil
+	} else if len(update) == 0 {
+		return nil, mqlErr(mql.CodeFailedToParse, "update document must not be empty")
+	} else if !strings.HasPrefix(update[0].Key, "$") {
+		return nil, mqlErr(mql.CodeFailedToParse, "update document requires atomic operators")
 	}
-	return mql.CompileUpdate(update, mql.UpdateOptions{ArrayFilters: arrayFilters})
+	u, err := mql.CompileUpdate(update, mql.UpdateOptions{ArrayFilters: normStages(arrayFilters)})
+	if err != nil {
+		return nil, err
+	}
+	if u.IsReplacement() != replace {
+		return nil, mqlErr(mql.CodeFailedToParse, "update document requires atomic operators")
+	}
+	return u, nil
 }
 
 // apply computes a document's new version, keeping _id.
 func (op *modify) apply(old bson.D, pos int, insert bool) (bson.D, error) {
 	oldID := mql.Get(old, "_id")
-	var doc bson.D
-	if op.replace != nil {
-		doc = append(bson.D(nil), op.replace...)
-	} else {
-		var err error
-		doc, _, err = op.upd.Apply(old, mql.ApplyOptions{Position: pos, Insert: insert})
-		if err != nil {
-			return nil, err
-		}
+	doc, _, err := op.upd.Apply(old, mql.ApplyOptions{Position: pos, Insert: insert})
+	if err != nil {
+		return nil, err
 	}
 	id := mql.Get(doc, "_id")
 	switch {
@@ -516,19 +511,9 @@ func (w *wtx) modify(ctx context.Context, db, name string, op *modify) (*modifyR
 	if err != nil {
 		return nil, err
 	}
-	var doc bson.D
-	if op.replace != nil {
-		doc = append(bson.D(nil), op.replace...)
-		if id := mql.Get(seed, "_id"); mql.IsMissing(mql.Get(doc, "_id")) && !mql.IsMissing(id) {
-			doc = append(bson.D{{Key: "_id", Value: id}}, doc...)
-		}
-	} else {
-		if doc, _, err = op.upd.Apply(seed, mql.ApplyOptions{Position: -1, Insert: true}); err != nil {
-			return nil, err
-		}
-		if sid := mql.Get(seed, "_id"); !mql.IsMissing(sid) && !strictEqual(mql.Get(doc, "_id"), sid) {
-			return nil, mqlErr(mql.CodeImmutableField, "Performing an update on the path '_id' would modify the immutable field '_id'")
-		}
+	doc, _, err := op.upd.Apply(seed, mql.ApplyOptions{Position: -1, Insert: true})
+	if err != nil {
+		return nil, err
 	}
 	doc, id, err := prepareInsert(doc)
 	if err != nil {
@@ -622,7 +607,7 @@ func (c *collection) findAndModify(ctx context.Context, filter, update bson.D, o
 		}
 	}
 	if len(opts.Sort) > 0 {
-		s, err := mql.CompileSort(opts.Sort)
+		s, err := mql.CompileSort(normD(opts.Sort))
 		if err != nil {
 			return nil, err
 		}
@@ -630,7 +615,7 @@ func (c *collection) findAndModify(ctx context.Context, filter, update bson.D, o
 	}
 	var proj *mql.Projection
 	if len(opts.Projection) > 0 {
-		p, err := mql.CompileProjection(opts.Projection)
+		p, err := mql.CompileProjection(normD(opts.Projection))
 		if err != nil {
 			return nil, err
 		}
@@ -680,7 +665,7 @@ func (c *collection) Aggregate(ctx context.Context, pipeline []bson.D, opts stor
 	var p *mql.Pipeline
 	if len(rest) > 0 {
 		var err error
-		if p, err = mql.CompilePipeline(rest); err != nil {
+		if p, err = mql.CompilePipeline(normStages(rest)); err != nil {
 			return nil, err
 		}
 	}
@@ -757,4 +742,25 @@ func (c *collection) Watch(ctx context.Context, pipeline []bson.D, opts store.Wa
 		return nil, err
 	}
 	return c.s.watch(ctx, c.db, c.name, pipeline, opts)
+}
+
+// normD brings a caller's document into mql's normal form (Go ints become
+// int32/int64, bson.M becomes bson.D).
+func normD(d bson.D) bson.D {
+	if d == nil {
+		return nil
+	}
+	out, _ := mql.Normalize(d).(bson.D)
+	return out
+}
+
+func normStages(ds []bson.D) []bson.D {
+	if ds == nil {
+		return nil
+	}
+	out := make([]bson.D, len(ds))
+	for i, d := range ds {
+		out[i] = normD(d)
+	}
+	return out
 }

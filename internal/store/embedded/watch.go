@@ -85,7 +85,7 @@ func (s *Store) watch(ctx context.Context, db, coll string, pipeline []bson.D, o
 		}
 	}
 	if len(pipeline) > 0 {
-		p, err := mql.CompilePipeline(pipeline)
+		p, err := mql.CompilePipeline(normStages(pipeline))
 		if err != nil {
 			return nil, err
 		}
