@@ -74,6 +74,9 @@ type Store struct {
 	minSeq   atomic.Int64 // lowest oplog sequence still kept (0: none trimmed)
 
 	rstmts stmtCache
+	// lastCommit is the time (UnixNano) of the latest commit that wrote
+	// oplog entries, for measuring change stream latency.
+	lastCommit atomic.Int64
 
 	// wstate is owned by the writer goroutine.
 	wstate writerState

@@ -243,6 +243,7 @@ func (s *Store) publish(w *wtx, base writerState) {
 	s.wstate = w.st
 	if w.st.seq != base.seq {
 		s.lastSeq.Store(w.st.seq)
+		s.lastCommit.Store(time.Now().UnixNano())
 		s.broadcast()
 	}
 }
