@@ -382,7 +382,7 @@ func (c *collection) Distinct(ctx context.Context, field string, filter bson.D) 
 		if _, ok := v.(bson.Undefined); ok {
 			continue
 		}
-		if i > 0 && mql.Compare(vals[i-1], v) == 0 && mql.TypeOf(vals[i-1]) == mql.TypeOf(v) {
+		if i > 0 && mql.Compare(vals[i-1], v) == 0 {
 			continue
 		}
 		res = append(res, v)

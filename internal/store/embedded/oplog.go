@@ -32,8 +32,11 @@ func (w *wtx) logOp(db, coll, op string, entry bson.D) error {
 }
 
 // updateDescription diffs two versions of a document into MongoDB's
-// updateDescription: updatedFields (dotted paths to new values),
-// removedFields, and truncatedArrays ({field, newSize}).
+// updateDescription: updatedFields (dotted paths to new values) and
+// removedFields. As MongoDB does for operator updates, a changed element
+// of an array is reported by its dotted index, appended elements the
+// same way, and an array that shrank is reported whole, so
+// truncatedArrays stays empty.
 func updateDescription(old, cur bson.D) bson.D {
 	upd := bson.D{}
 	removed := bson.A{}
@@ -91,7 +94,9 @@ func diffValues(path string, old, cur any, upd *bson.D, removed, truncated *bson
 		if o, ok := old.(bson.A); ok {
 			n := len(c)
 			if n < len(o) {
-				*truncated = append(*truncated, bson.D{{Key: "field", Value: path}, {Key: "newSize", Value: int32(n)}})
+				// MongoDB logs a shrunk array ($pop, $pull) whole
+				// rather than as a truncation.
+				break
 			}
 			for i := 0; i < n; i++ {
 				p := path + "." + strconv.Itoa(i)
