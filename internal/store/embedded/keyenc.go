@@ -3,6 +3,7 @@ package embedded
 import (
 	"encoding/binary"
 	"math"
+	"math/big"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -243,7 +244,7 @@ func decimalToFloat(d bson.Decimal128) (float64, bool) {
 		}
 		return math.NaN(), true
 	}
-	f, _ := new(bigFloat).SetInt(bi).Float64()
+	f, _ := new(big.Float).SetInt(bi).Float64()
 	return f * math.Pow10(exp), true
 }
 

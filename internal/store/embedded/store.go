@@ -26,7 +26,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -259,5 +258,3 @@ func errClosed() error { return errors.New("embedded: store is closed") }
 
 func tsFromInt(v int64) bson.Timestamp { return bson.Timestamp{T: uint32(v >> 32), I: uint32(v)} }
 func tsToInt(t bson.Timestamp) int64   { return int64(t.T)<<32 | int64(t.I) }
-
-func nowMillis() int64 { return time.Now().UnixMilli() }

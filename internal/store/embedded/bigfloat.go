@@ -1,5 +1,0 @@
-package embedded
-
-import "math/big"
-
-type bigFloat = big.Float
