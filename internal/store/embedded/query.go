@@ -109,6 +109,40 @@ func plannable(v any) bool {
 	return false
 }
 
+// literalDoc reports whether v is a document (not an operator
+// expression) whose key encoding equates exactly with mql.Equal.
+func literalDoc(v any) bool {
+	d, ok := v.(bson.D)
+	if !ok || (len(d) > 0 && strings.HasPrefix(d[0].Key, "$")) {
+		return false
+	}
+	return exactDeep(d)
+}
+
+func exactDeep(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case bson.D:
+		for _, e := range x {
+			if !exactDeep(e.Value) {
+				return false
+			}
+		}
+		return true
+	case bson.A:
+		for _, e := range x {
+			if !exactDeep(e) {
+				return false
+			}
+		}
+		return true
+	case bson.Binary, bson.Timestamp, bson.MinKey, bson.MaxKey:
+		return true
+	}
+	return plannable(v)
+}
+
 // clause is the index-usable part of one field's condition.
 type clause struct {
 	eqs      []any // equality or $in values
@@ -248,7 +282,14 @@ func planFilter(m *collMeta, filter bson.D) plan {
 			if strings.HasPrefix(e.Key, "$") || hasNumericPart(e.Key) {
 				continue
 			}
-			if c, ok := analyze(mql.Normalize(e.Value)); ok {
+			v := mql.Normalize(e.Value)
+			if e.Key == "_id" && literalDoc(v) {
+				// Equality with an embedded document: _id values are
+				// never arrays, so the primary key decides exactly.
+				cands = append(cands, cand{e.Key, clause{eqs: []any{v}, pure: true}})
+				continue
+			}
+			if c, ok := analyze(v); ok {
 				cands = append(cands, cand{e.Key, c})
 			}
 		}

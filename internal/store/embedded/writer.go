@@ -253,7 +253,7 @@ func (s *Store) publish(w *wtx, base writerState) {
 func (s *Store) maybeTrim(w *wtx) {
 	keep := s.opts.OplogRetention
 	min := s.minSeq.Load()
-	if w.st.seq-min <= keep+keep/8+64 {
+	if w.st.seq-min <= keep+keep/8 {
 		return
 	}
 	cut := w.st.seq - keep
