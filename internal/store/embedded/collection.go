@@ -28,10 +28,14 @@ func (c *collection) Name() string     { return c.name }
 
 // insert stores one prepared document with its index entries and oplog
 // entry.
-func (w *wtx) insert(m *collMeta, doc bson.D, id any) error {
-	raw, err := encodeDoc(doc)
-	if err != nil {
-		return err
+// raw is the document's BSON when the caller already encoded it (outside
+// the writer goroutine, so that encoding runs in parallel), else nil.
+func (w *wtx) insert(m *collMeta, doc bson.D, id any, raw []byte) error {
+	if raw == nil {
+		var err error
+		if raw, err = encodeDoc(doc); err != nil {
+			return err
+		}
 	}
 	k := appendKey(nil, id)
 	if _, err := w.exec(`INSERT INTO `+m.table()+`(k, doc) VALUES(?, ?)`, k, raw); err != nil {
@@ -49,7 +53,7 @@ func (w *wtx) insert(m *collMeta, doc bson.D, id any) error {
 			return err
 		}
 	}
-	return w.logOp(m.db, m.name, "insert", bson.D{{Key: "dk", Value: bson.D{{Key: "_id", Value: id}}}, {Key: "post", Value: doc}})
+	return w.logOp(m.db, m.name, "insert", bson.D{{Key: "dk", Value: bson.D{{Key: "_id", Value: id}}}, {Key: "post", Value: bson.Raw(raw)}})
 }
 
 func (w *wtx) addIndexKeys(m *collMeta, x *indexMeta, pk []byte, keys []idxKey) error {
@@ -135,7 +139,7 @@ func (w *wtx) replaceDoc(m *collMeta, k []byte, old, doc bson.D, op string) erro
 			entry = append(entry, bson.E{Key: "post", Value: doc})
 		}
 	} else {
-		entry = append(entry, bson.E{Key: "post", Value: doc})
+		entry = append(entry, bson.E{Key: "post", Value: bson.Raw(raw)})
 	}
 	if m.preImages {
 		entry = append(entry, bson.E{Key: "pre", Value: old})
@@ -168,12 +172,16 @@ func (c *collection) InsertOne(ctx context.Context, doc bson.D) (*store.InsertOn
 	if err != nil {
 		return nil, err
 	}
+	raw, err := encodeDoc(d)
+	if err != nil {
+		return nil, err
+	}
 	err = c.s.submit(ctx, func(w *wtx) error {
 		m, err := w.collFor(c.db, c.name)
 		if err != nil {
 			return err
 		}
-		return w.insert(m, d, id)
+		return w.insert(m, d, id, raw)
 	})
 	if err != nil {
 		return nil, err
@@ -194,8 +202,12 @@ func (c *collection) InsertMany(ctx context.Context, docs []bson.D, opts store.I
 	prepared := make([]bson.D, len(docs))
 	ids := make([]any, len(docs))
 	perr := make([]error, len(docs))
+	raws := make([][]byte, len(docs))
 	for i, d := range docs {
 		prepared[i], ids[i], perr[i] = prepareInsert(d)
+		if perr[i] == nil {
+			raws[i], perr[i] = encodeDoc(prepared[i])
+		}
 	}
 	var inserted []any
 	var werrs []store.WriteError
@@ -209,9 +221,9 @@ func (c *collection) InsertMany(ctx context.Context, docs []bson.D, opts store.I
 			err := perr[i]
 			if err == nil {
 				if len(prepared) == 1 {
-					err = w.insert(m, prepared[i], ids[i])
+					err = w.insert(m, prepared[i], ids[i], raws[i])
 				} else {
-					err = w.nested(func() error { return w.insert(m, prepared[i], ids[i]) })
+					err = w.nested(func() error { return w.insert(m, prepared[i], ids[i], raws[i]) })
 				}
 			}
 			if err != nil {
@@ -524,7 +536,7 @@ func (w *wtx) modify(ctx context.Context, db, name string, op *modify) (*modifyR
 			return nil, err
 		}
 	}
-	if err := w.insert(m, doc, id); err != nil {
+	if err := w.insert(m, doc, id, nil); err != nil {
 		return nil, err
 	}
 	res.upsertedID = id
