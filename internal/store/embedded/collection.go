@@ -427,7 +427,7 @@ func compileUpdate(update bson.D, arrayFilters []bson.D, replace bool) (*mql.Upd
 	if replace {
 		for _, e := range update {
 			if strings.HasPrefix(e.Key, "$") {
-				return nil, mqlErr(mql.CodeBadValue, "replacement document must not contain update operators (found %s)", e.Key)
+				return nil, mqlErr(mql.CodeDollarPrefixedFieldName, "replacement document must not contain update operators (found %s)", e.Key)
 			}
 		}
 		if err := mql.CheckDepth(update); err != nil {
