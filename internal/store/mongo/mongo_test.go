@@ -84,3 +84,9 @@ func harness(t testing.TB) storetest.Harness {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, harness(t))
 }
+
+// BenchmarkStore measures the MongoDB backend (FerretDB in CI) with the
+// same benchmarks as the embedded engine's.
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, harness(b))
+}

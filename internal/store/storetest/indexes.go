@@ -96,18 +96,26 @@ func testIndexesUnique(t *testing.T, e *Env) {
 	NoErr(t, err)
 	_, err = c.InsertOne(e.Ctx, D(t, `{"_id": 6, "email": "x"}`))
 	NoErr(t, err)
-	// A unique compound index.
+	// A unique compound index (created while every document has a and b:
+	// documents without them would all have the key {a: null, b: null}).
+	Insert(t, e, c, `[{"_id": 10, "email": "p", "a": 1, "b": "x"}, {"_id": 11, "email": "q", "a": 1, "b": "y"}]`)
+	_, err = c.UpdateMany(e.Ctx, D(t, `{"a": {"$exists": false}}`), D(t, `{"$set": {"a": 0}, "$inc": {"b": 1}}`), store.UpdateOptions{})
+	NoErr(t, err)
+	_, err = c.UpdateOne(e.Ctx, D(t, `{"_id": 6}`), D(t, `{"$set": {"b": 2}}`), store.UpdateOptions{})
+	NoErr(t, err)
 	_, err = c.CreateIndex(e.Ctx, store.IndexModel{Keys: D(t, `{"a": 1, "b": 1}`), Unique: true})
 	NoErr(t, err)
-	Insert(t, e, c, `[{"_id": 10, "email": "p", "a": 1, "b": "x"}, {"_id": 11, "email": "q", "a": 1, "b": "y"}]`)
 	_, err = c.InsertOne(e.Ctx, D(t, `{"_id": 12, "email": "r", "a": 1, "b": "x"}`))
 	Code(t, err, store.CodeDuplicateKey)
+	_, err = c.InsertOne(e.Ctx, D(t, `{"_id": 13, "email": "s", "a": 1}`))
+	NoErr(t, err)
 	// Unordered InsertMany reports each duplicate.
 	r, err := c.InsertMany(e.Ctx, Docs(t, `[{"_id": 20, "email": "y"}, {"_id": 21, "email": "z"}, {"_id": 22, "email": "z"}]`), store.InsertManyOptions{Unordered: true})
 	Equal(t, failedIndexes(bulkError(t, err)), `[0, 2]`)
 	Equal(t, toA(r.InsertedIDs), `[21]`)
 	EqualDocs(t, Find(t, e, c, `{}`, store.FindOptions{Sort: D(t, `{"_id": 1}`)}),
-		`[{"_id": 2, "email": "y"}, {"_id": 6, "email": "x"}, {"_id": 10, "email": "p", "a": 1, "b": "x"}, {"_id": 11, "email": "q", "a": 1, "b": "y"}, {"_id": 21, "email": "z"}]`)
+		`[{"_id": 2, "email": "y", "a": 0, "b": 1}, {"_id": 6, "email": "x", "a": 0, "b": 2}, {"_id": 10, "email": "p", "a": 1, "b": "x"},
+		  {"_id": 11, "email": "q", "a": 1, "b": "y"}, {"_id": 13, "email": "s", "a": 1}, {"_id": 21, "email": "z"}]`)
 	idx, err := c.ListIndexes(e.Ctx)
 	NoErr(t, err)
 	Equal(t, indexSummary(sortIndexes(idx)), `[{"name": "_id_", "key": {"_id": 1}}, {"name": "a_1_b_1", "key": {"a": 1, "b": 1}, "unique": true}, {"name": "email_1", "key": {"email": 1}, "unique": true}]`)
