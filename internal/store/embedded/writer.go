@@ -359,6 +359,18 @@ func (s *Store) runTx(w *wtx, r *request) {
 	t.result <- err
 }
 
+// abandon ends a transaction whose caller stopped waiting for it to
+// start: the writer will still pick the request up, and this goroutine
+// (which ends when the writer answers) rolls it back at once.
+func (t *txState) abandon() {
+	go func() {
+		if <-t.ready == nil {
+			t.finish <- false
+			<-t.result
+		}
+	}()
+}
+
 // maxTxWait bounds how long WithTransaction waits for the writer.
 const maxTxWait = time.Minute
 
@@ -380,14 +392,11 @@ func (s *Store) WithTransaction(ctx context.Context, fn func(ctx context.Context
 			return err
 		}
 	case <-time.After(maxTxWait):
-		// The writer will still pick the request up; end it at once.
-		go func() {
-			if <-t.ready == nil {
-				t.finish <- false
-				<-t.result
-			}
-		}()
+		t.abandon()
 		return errors.New("embedded: timed out waiting to start a transaction")
+	case <-ctx.Done():
+		t.abandon()
+		return ctx.Err()
 	}
 	tctx := context.WithValue(ctx, txKey{}, t)
 	defer func() {
