@@ -77,8 +77,9 @@ func (r *reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, e
 
 // noSuchTable reports the error of a query on a table dropped after the
 // catalog snapshot was taken; such a collection reads as empty.
+// A statement closed because its table was dropped counts the same.
 func noSuchTable(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "no such table")
+	return err != nil && (strings.Contains(err.Error(), "no such table") || err.Error() == "sql: statement is closed")
 }
 
 // keyRange is a range of encoded keys: lo inclusive, hi exclusive (nil:

@@ -39,6 +39,9 @@ type wtx struct {
 	conn  *sql.Conn
 	st    writerState
 	stmts map[string]*sql.Stmt
+	// dropped lists the tables dropped in the current transaction, whose
+	// read-pool statements are closed when it ends.
+	dropped []string
 }
 
 var bg = context.Background()
@@ -72,6 +75,7 @@ func (w *wtx) stmt(q string) (*sql.Stmt, error) {
 
 // forgetStmts drops cached statements that mention a dropped table.
 func (w *wtx) forgetStmts(table string) {
+	w.dropped = append(w.dropped, table)
 	for q, st := range w.stmts {
 		if strings.Contains(q, table+" ") || strings.HasSuffix(q, table) {
 			st.Close()
@@ -202,6 +206,7 @@ func (s *Store) runBatch(w *wtx, batch []*request) {
 		if r.err != nil {
 			w.execRaw("ROLLBACK")
 			w.st = base
+			s.forgetDropped(w)
 			r.done <- r.err
 			return
 		}
@@ -227,6 +232,7 @@ func (s *Store) runBatch(w *wtx, batch []*request) {
 	} else {
 		s.publish(w, base)
 	}
+	s.forgetDropped(w)
 	for _, r := range batch {
 		r.done <- r.err
 	}
@@ -259,6 +265,23 @@ func (w *wtx) runOp(fn func(w *wtx) error) (err error) {
 		w.exec("RELEASE op")
 	}()
 	return fn(w)
+}
+
+// forgetDropped closes the read-pool statements of tables dropped by the
+// transaction that just ended (re-preparing one later is harmless if the
+// transaction rolled back).
+func (s *Store) forgetDropped(w *wtx) {
+	for _, table := range w.dropped {
+		s.rstmts.m.Range(func(k, v any) bool {
+			q := k.(string)
+			if strings.Contains(q, table+" ") || strings.HasSuffix(q, table) {
+				s.rstmts.m.Delete(k)
+				v.(*sql.Stmt).Close()
+			}
+			return true
+		})
+	}
+	w.dropped = nil
 }
 
 // publish makes a committed state visible: catalog, oplog position, and a
@@ -356,6 +379,7 @@ func (s *Store) runTx(w *wtx, r *request) {
 		w.execRaw("ROLLBACK")
 		w.st = base
 	}
+	s.forgetDropped(w)
 	t.result <- err
 }
 
