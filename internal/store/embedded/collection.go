@@ -257,14 +257,14 @@ func writeError(i int, err error) store.WriteError {
 
 // nested runs fn in an inner savepoint, undoing only fn on failure.
 func (w *wtx) nested(fn func() error) error {
-	snap := w.st
+	snap, nd := w.st, len(w.dropped)
 	if _, err := w.exec("SAVEPOINT doc"); err != nil {
 		return err
 	}
 	err := fn()
 	if err != nil {
 		w.exec("ROLLBACK TO doc")
-		w.st = snap
+		w.st, w.dropped = snap, w.dropped[:nd]
 	}
 	w.exec("RELEASE doc")
 	return err

@@ -206,7 +206,7 @@ func (s *Store) runBatch(w *wtx, batch []*request) {
 		if r.err != nil {
 			w.execRaw("ROLLBACK")
 			w.st = base
-			s.forgetDropped(w)
+			s.forgetDropped(w, false)
 			r.done <- r.err
 			return
 		}
@@ -221,6 +221,7 @@ func (s *Store) runBatch(w *wtx, batch []*request) {
 		}
 		r.err = w.runOp(r.fn)
 	}
+	committed := false
 	if _, err := w.exec("COMMIT"); err != nil {
 		w.execRaw("ROLLBACK")
 		w.st = base
@@ -230,9 +231,10 @@ func (s *Store) runBatch(w *wtx, batch []*request) {
 			}
 		}
 	} else {
+		committed = true
 		s.publish(w, base)
 	}
-	s.forgetDropped(w)
+	s.forgetDropped(w, committed)
 	for _, r := range batch {
 		r.done <- r.err
 	}
@@ -250,7 +252,7 @@ func (w *wtx) call(fn func(w *wtx) error) (err error) {
 
 // runOp runs one operation inside a savepoint, undoing it on failure.
 func (w *wtx) runOp(fn func(w *wtx) error) (err error) {
-	snap := w.st
+	snap, nd := w.st, len(w.dropped)
 	if _, err := w.exec("SAVEPOINT op"); err != nil {
 		return fmt.Errorf("embedded: savepoint: %w", err)
 	}
@@ -260,18 +262,21 @@ func (w *wtx) runOp(fn func(w *wtx) error) (err error) {
 		}
 		if err != nil {
 			w.exec("ROLLBACK TO op")
-			w.st = snap
+			w.st, w.dropped = snap, w.dropped[:nd]
 		}
 		w.exec("RELEASE op")
 	}()
 	return fn(w)
 }
 
-// forgetDropped closes the read-pool statements of tables dropped by the
-// transaction that just ended (re-preparing one later is harmless if the
-// transaction rolled back).
-func (s *Store) forgetDropped(w *wtx) {
+// forgetDropped closes the read-pool statements of the tables dropped by
+// the transaction that just ended, if it committed (a reader that loses
+// the race for such a statement reads the dropped collection as empty).
+func (s *Store) forgetDropped(w *wtx, committed bool) {
 	for _, table := range w.dropped {
+		if !committed {
+			break
+		}
 		s.rstmts.m.Range(func(k, v any) bool {
 			q := k.(string)
 			if strings.Contains(q, table+" ") || strings.HasSuffix(q, table) {
@@ -379,7 +384,7 @@ func (s *Store) runTx(w *wtx, r *request) {
 		w.execRaw("ROLLBACK")
 		w.st = base
 	}
-	s.forgetDropped(w)
+	s.forgetDropped(w, commit && err == nil)
 	t.result <- err
 }
 
