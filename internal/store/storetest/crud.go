@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,8 +25,11 @@ var Tests = []Test{
 	{"InsertManyUnordered", testInsertManyUnordered},
 	{"InsertManyGeneratedIDs", testInsertManyGeneratedIDs},
 	{"InsertOversize", testInsertOversize},
+	{"InsertManyUnorderedMixedFailures", testInsertManyUnorderedMixedFailures},
 	{"UpdateOversize", testUpdateOversize},
 	{"InsertOverDeep", testInsertOverDeep},
+	{"IDOrderAcrossTypes", testIDOrderAcrossTypes},
+	{"FindMalformedOptions", testFindMalformedOptions},
 	{"ValueTypes", testValueTypes},
 	{"ValueTypesDecimalMinMaxKey", testValueTypesDecimalMinMaxKey},
 	{"FindOptions", testFindOptions},
@@ -84,6 +88,9 @@ func testNamesDatabase(t *testing.T, e *Env) {
 		Code(t, db.CreateCollection(e.Ctx, "c", store.CreateCollectionOptions{}), store.CodeInvalidNamespace)
 		_, err = db.Collection("c").Find(e.Ctx, bson.D{}, store.FindOptions{})
 		Code(t, err, store.CodeInvalidNamespace)
+		_, err = db.Watch(e.Ctx, nil, store.WatchOptions{})
+		Code(t, err, store.CodeInvalidNamespace)
+		Code(t, db.Drop(e.Ctx), store.CodeInvalidNamespace)
 	}
 	dbs, err := e.Store.ListDatabases(e.Ctx)
 	NoErr(t, err)
@@ -107,6 +114,10 @@ func testNamesCollection(t *testing.T, e *Env) {
 		_, err = c.CreateIndex(e.Ctx, store.IndexModel{Keys: D(t, `{"a": 1}`)})
 		Code(t, err, store.CodeInvalidNamespace)
 		Code(t, e.DB.CreateCollection(e.Ctx, name, store.CreateCollectionOptions{}), store.CodeInvalidNamespace)
+		_, err = c.Watch(e.Ctx, nil, store.WatchOptions{})
+		Code(t, err, store.CodeInvalidNamespace)
+		_, err = c.FindOneAndDelete(e.Ctx, bson.D{}, store.FindOneAndModifyOptions{})
+		Code(t, err, store.CodeInvalidNamespace)
 	}
 	// Dots inside a name are fine.
 	_, err := e.C("a.b").InsertOne(e.Ctx, D(t, `{"_id": 1}`))
@@ -407,6 +418,23 @@ func testUpdateOversize(t *testing.T, e *Env) {
 	EqualDocs(t, Find(t, e, c, `{}`, store.FindOptions{}), `[{"_id": 2}]`)
 }
 
+func testInsertManyUnorderedMixedFailures(t *testing.T, e *Env) {
+	c := e.C("c")
+	Insert(t, e, c, `[{"_id": 1}]`)
+	big := strings.Repeat("x", mql.MaxDocumentSize)
+	docs := []bson.D{{{Key: "_id", Value: int32(10)}}, {{Key: "_id", Value: int32(11)}, {Key: "s", Value: big}}, {{Key: "_id", Value: int32(1)}}, {{Key: "_id", Value: int32(12)}}, {{Key: "_id", Value: int32(13)}, {Key: "d", Value: nested(150)}}}
+	r, err := c.InsertMany(e.Ctx, docs, store.InsertManyOptions{Unordered: true})
+	bwe := bulkError(t, err)
+	Equal(t, failedIndexes(bwe), `[1, 2, 4]`)
+	if len(bwe.WriteErrors) == 3 {
+		if bwe.WriteErrors[0].Code != mql.CodeBSONObjectTooLarge || bwe.WriteErrors[1].Code != store.CodeDuplicateKey {
+			t.Errorf("write errors %+v", bwe.WriteErrors)
+		}
+	}
+	Equal(t, toA(r.InsertedIDs), `[10, 12]`)
+	EqualDocs(t, Find(t, e, c, `{}`, store.FindOptions{Sort: D(t, `{"_id": 1}`)}), `[{"_id": 1}, {"_id": 10}, {"_id": 12}]`)
+}
+
 func nested(depth int) bson.D {
 	d := bson.D{{Key: "leaf", Value: 1}}
 	for i := 1; i < depth; i++ {
@@ -431,6 +459,68 @@ func testInsertOverDeep(t *testing.T, e *Env) {
 	if n != 1 {
 		t.Errorf("count %d, want 1", n)
 	}
+}
+
+// testIDOrderAcrossTypes: _id values of different types sort in MongoDB's
+// comparison order, and range queries stay within a type (bracketing).
+func testIDOrderAcrossTypes(t *testing.T, e *Env) {
+	c := e.C("c")
+	oid := bson.NewObjectID()
+	docs := []bson.D{
+		{{Key: "_id", Value: "a"}}, {{Key: "_id", Value: int64(7)}}, {{Key: "_id", Value: oid}}, {{Key: "_id", Value: 3.5}},
+		{{Key: "_id", Value: bson.D{{Key: "x", Value: int32(1)}}}}, {{Key: "_id", Value: nil}}, {{Key: "_id", Value: "B"}},
+		{{Key: "_id", Value: int32(1)}}, {{Key: "_id", Value: true}}, {{Key: "_id", Value: bson.DateTime(0)}},
+		{{Key: "_id", Value: bson.D{{Key: "x", Value: int32(0)}, {Key: "y", Value: int32(5)}}}}, {{Key: "_id", Value: -2.25}},
+	}
+	_, err := c.InsertMany(e.Ctx, docs, store.InsertManyOptions{})
+	NoErr(t, err)
+	ids := func(filter string, sort string) bson.A {
+		a := bson.A{}
+		for _, d := range Find(t, e, c, filter, store.FindOptions{Sort: D(t, sort)}) {
+			a = append(a, d[0].Value)
+		}
+		return a
+	}
+	want := bson.A{nil, -2.25, int32(1), 3.5, int64(7), "B", "a", bson.D{{Key: "x", Value: int32(0)}, {Key: "y", Value: int32(5)}},
+		bson.D{{Key: "x", Value: int32(1)}}, oid, true, bson.DateTime(0)}
+	if got := ids(`{}`, `{"_id": 1}`); ejson(got) != ejson(want) {
+		t.Errorf("sorted by _id:\n got %s\nwant %s", ejson(got), ejson(want))
+	}
+	rev := slices.Clone(want)
+	slices.Reverse(rev)
+	if got := ids(`{}`, `{"_id": -1}`); ejson(got) != ejson(rev) {
+		t.Errorf("sorted by _id descending:\n got %s\nwant %s", ejson(got), ejson(rev))
+	}
+	Equal(t, ids(`{"_id": {"$gt": 2}}`, `{"_id": 1}`), `[3.5, {"$numberLong": "7"}]`)
+	Equal(t, ids(`{"_id": {"$lte": 1}}`, `{"_id": 1}`), `[-2.25, 1]`)
+	Equal(t, ids(`{"_id": {"$lt": "b"}}`, `{"_id": 1}`), `["B", "a"]`)
+	Equal(t, ids(`{"_id": {"$in": [7, "a", null, 99]}}`, `{"_id": 1}`), `[null, {"$numberLong": "7"}, "a"]`)
+	Equal(t, ids(`{"_id": {"$gte": {"x": 0}}}`, `{"_id": 1}`), `[{"x": 0, "y": 5}, {"x": 1}]`)
+	Equal(t, ids(`{"_id": 1.0}`, `{"_id": 1}`), `[1]`)
+}
+
+// testFindMalformedOptions: bad sort and projection specifications are
+// refused with a typed error.
+func testFindMalformedOptions(t *testing.T, e *Env) {
+	c := e.C("c")
+	Insert(t, e, c, `[{"_id": 1, "a": 1, "b": 2}]`)
+	bad := []store.FindOptions{
+		{Projection: D(t, `{"a": 1, "b": 0}`)},
+		{Projection: D(t, `{"a": 0, "b": 1}`)},
+		{Sort: D(t, `{"a": 2}`)},
+		{Sort: D(t, `{"a": "up"}`)},
+	}
+	for _, opts := range bad {
+		cur, err := c.Find(e.Ctx, bson.D{}, opts)
+		if err == nil {
+			_, err = store.All(e.Ctx, cur)
+		}
+		if _, ok := errors.AsType[*store.Error](err); !ok {
+			t.Errorf("find with sort %s, projection %s: %v (%T), want a *store.Error", ejson(opts.Sort), ejson(opts.Projection), err, err)
+		}
+	}
+	// Excluding _id in an inclusion projection is fine.
+	EqualDocs(t, Find(t, e, c, `{}`, store.FindOptions{Projection: D(t, `{"a": 1, "_id": 0}`)}), `[{"a": 1}]`)
 }
 
 func testValueTypes(t *testing.T, e *Env) {
