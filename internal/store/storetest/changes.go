@@ -432,3 +432,97 @@ func testChangeStreamMaxAwaitTime(t *testing.T, e *Env) {
 		t.Errorf("an event from an idle stream: %s", ejson(cs2.Event()))
 	}
 }
+
+// testChangeStreamDropInvalidate: dropping a watched collection gives a
+// drop event and then an invalidate event, after which the stream ends;
+// StartAfter the invalidate token opens a stream on the new collection.
+func testChangeStreamDropInvalidate(t *testing.T, e *Env) {
+	needChangeStreams(t, e)
+	c := e.C("c")
+	Insert(t, e, c, `[{"_id": 1}]`)
+	cs := watch(t, e, c, nil, store.WatchOptions{})
+	NoErr(t, c.Drop(e.Ctx))
+	ev := next(t, e, cs)
+	Equal(t, get(ev, "operationType"), `"drop"`)
+	Equal(t, get(ev, "ns"), `{"db": "`+e.DB.Name()+`", "coll": "c"}`)
+	ev = next(t, e, cs)
+	Equal(t, get(ev, "operationType"), `"invalidate"`)
+	tok := cs.ResumeToken()
+	ctx, cancel := context.WithTimeout(e.Ctx, 5*time.Second)
+	defer cancel()
+	if cs.Next(ctx) {
+		t.Errorf("an event after invalidate: %s", ejson(cs.Event()))
+	}
+	Insert(t, e, c, `[{"_id": 2}]`)
+	cs2 := watch(t, e, c, nil, store.WatchOptions{StartAfter: tok})
+	ev = next(t, e, cs2)
+	Equal(t, get(ev, "operationType"), `"insert"`)
+	Equal(t, get(ev, "documentKey"), `{"_id": 2}`)
+}
+
+// testChangeStreamTransaction: a committed transaction's writes appear as
+// events, in order; an aborted one's never do.
+func testChangeStreamTransaction(t *testing.T, e *Env) {
+	needChangeStreams(t, e)
+	needTransactions(t, e)
+	c := e.C("c")
+	NoErr(t, e.DB.CreateCollection(e.Ctx, "c", store.CreateCollectionOptions{}))
+	cs := watch(t, e, c, nil, store.WatchOptions{})
+	err := e.Store.WithTransaction(e.Ctx, func(tctx context.Context) error {
+		_, err := c.InsertMany(tctx, Docs(t, `[{"_id": 1}, {"_id": 2}]`), store.InsertManyOptions{})
+		return err
+	})
+	NoErr(t, err)
+	abort := errors.New("abort")
+	err = e.Store.WithTransaction(e.Ctx, func(tctx context.Context) error {
+		if _, err := c.InsertOne(tctx, D(t, `{"_id": 99}`)); err != nil {
+			return err
+		}
+		return abort
+	})
+	if !errors.Is(err, abort) {
+		t.Fatalf("aborted transaction: %v", err)
+	}
+	Insert(t, e, c, `[{"_id": 3}]`)
+	for _, want := range []string{`{"_id": 1}`, `{"_id": 2}`, `{"_id": 3}`} {
+		ev := next(t, e, cs)
+		Equal(t, get(ev, "operationType"), `"insert"`)
+		Equal(t, get(ev, "documentKey"), want)
+	}
+}
+
+// testChangeStreamManyWrites: every write of a burst arrives once, in
+// commit order, with tokens that resume exactly after each event.
+func testChangeStreamManyWrites(t *testing.T, e *Env) {
+	needChangeStreams(t, e)
+	c := e.C("c")
+	NoErr(t, e.DB.CreateCollection(e.Ctx, "c", store.CreateCollectionOptions{}))
+	cs := watch(t, e, c, nil, store.WatchOptions{BatchSize: 7})
+	const n = 200
+	docs := make([]bson.D, n)
+	for i := range docs {
+		docs[i] = bson.D{{Key: "_id", Value: int32(i)}}
+	}
+	_, err := c.InsertMany(e.Ctx, docs[:n/2], store.InsertManyOptions{})
+	NoErr(t, err)
+	for i := n / 2; i < n; i++ {
+		_, err := c.InsertOne(e.Ctx, docs[i])
+		NoErr(t, err)
+	}
+	var tokens []bson.D
+	for i := 0; i < n; i++ {
+		ev := next(t, e, cs)
+		if ejson(get(ev, "documentKey")) != ejson(docs[i]) {
+			t.Fatalf("event %d is for %s", i, ejson(get(ev, "documentKey")))
+		}
+		tokens = append(tokens, cs.ResumeToken())
+	}
+	for _, i := range []int{0, n/2 - 1, n / 2, n - 2} {
+		cs2 := watch(t, e, c, nil, store.WatchOptions{ResumeAfter: tokens[i]})
+		ev := next(t, e, cs2)
+		if ejson(get(ev, "documentKey")) != ejson(docs[i+1]) {
+			t.Errorf("resuming after event %d gives %s", i, ejson(get(ev, "documentKey")))
+		}
+		NoErr(t, cs2.Close(e.Ctx))
+	}
+}

@@ -74,6 +74,9 @@ var Tests = []Test{
 	{"ChangeStreamMatch", testChangeStreamMatch},
 	{"ChangeStreamDatabase", testChangeStreamDatabase},
 	{"ChangeStreamMaxAwaitTime", testChangeStreamMaxAwaitTime},
+	{"ChangeStreamDropInvalidate", testChangeStreamDropInvalidate},
+	{"ChangeStreamTransaction", testChangeStreamTransaction},
+	{"ChangeStreamManyWrites", testChangeStreamManyWrites},
 }
 
 var badDatabaseNames = []string{"", "a.b", "a$b", "a b", "a/b", "a\\b", "a\x00b", "a*b", "a:b", strings.Repeat("d", 64)}
