@@ -506,11 +506,11 @@ func (c *collection) Watch(ctx context.Context, pipeline []bson.D, opts store.Wa
 	if !c.s.caps.ChangeStreams {
 		return nil, c.s.errNoChangeStreams()
 	}
-	cs, err := c.coll.Watch(ctx, pipelineOf(pipeline), changeStreamOptions(opts))
+	cs, err := newChangeStream(ctx, pipeline, opts, c.coll.Watch)
 	if err != nil {
-		return nil, mapError(err)
+		return nil, err // not a typed nil in the interface
 	}
-	return &changeStream{cs: cs, maxAwait: opts.MaxAwaitTime > 0}, nil
+	return cs, nil
 }
 
 func (c *collection) Drop(ctx context.Context) error {

@@ -242,11 +242,11 @@ func (d *database) Watch(ctx context.Context, pipeline []bson.D, opts store.Watc
 	if !d.s.caps.ChangeStreams {
 		return nil, d.s.errNoChangeStreams()
 	}
-	cs, err := d.db.Watch(ctx, pipelineOf(pipeline), changeStreamOptions(opts))
+	cs, err := newChangeStream(ctx, pipeline, opts, d.db.Watch)
 	if err != nil {
-		return nil, mapError(err)
+		return nil, err // not a typed nil in the interface
 	}
-	return &changeStream{cs: cs, maxAwait: opts.MaxAwaitTime > 0}, nil
+	return cs, nil
 }
 
 func validNames(db, coll string) error {

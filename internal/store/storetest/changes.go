@@ -431,6 +431,11 @@ func testChangeStreamMaxAwaitTime(t *testing.T, e *Env) {
 	if cs2.Next(ctx2) {
 		t.Errorf("an event from an idle stream: %s", ejson(cs2.Event()))
 	}
+	// The stream outlives the context of one wait: the next Next, with a
+	// live context, returns the next event.
+	Insert(t, e, c, `[{"_id": 2}]`)
+	Equal(t, get(next(t, e, cs2), "documentKey"), `{"_id": 2}`)
+	NoErr(t, cs2.Err())
 }
 
 // testChangeStreamDropInvalidate: dropping a watched collection gives a
