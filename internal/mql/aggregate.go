@@ -2,7 +2,9 @@ package mql
 
 import (
 	"context"
+	"fmt"
 	"iter"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -112,7 +114,20 @@ func init() {
 
 // CompilePipeline parses and validates an aggregation pipeline.
 func CompilePipeline(stages []bson.D) (*Pipeline, error) {
-	compiled, err := compileStages(stages, false)
+	normalized := make([]bson.D, len(stages))
+	for i, s := range stages {
+		n, err := normalizeInput(s)
+		if err != nil {
+			return nil, err
+		}
+		// Bounds sub-pipeline nesting ($facet, $lookup, $unionWith) as well
+		// as deep specifications.
+		if err := CheckDepth(n); err != nil {
+			return nil, err
+		}
+		normalized[i], _ = n.(bson.D)
+	}
+	compiled, err := compileStages(normalized, false)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +188,11 @@ func (p *Pipeline) Run(ctx context.Context, input iter.Seq2[bson.D, error], env 
 	if env == nil {
 		env = &Env{}
 	}
-	rc := &runCtx{ctx: ctx, env: env, now: env.Now, rand: env.Rand, vars: env.Vars}
+	vars, err := normalizeVars(env.Vars)
+	if err != nil {
+		return nil, err
+	}
+	rc := &runCtx{ctx: ctx, env: env, now: env.Now, rand: env.Rand, vars: vars}
 	if rc.now.IsZero() {
 		rc.now = time.Now()
 	}
@@ -309,21 +328,43 @@ func compileMatchStage(spec any, _ bool) (stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return mapStage(func(rc *runCtx, doc bson.D) (bson.D, error) {
-		filter := f
-		if len(rc.vars) > 0 && mentionsVars(d) {
-			// The filter engine has no variables: bind them as literals.
-			sub, err := CompileFilter(substituteVars(d, rc.vars).(bson.D))
+	return &matchStage{spec: d, filter: f, vars: mentionsVars(d)}, nil
+}
+
+type matchStage struct {
+	spec   bson.D
+	filter *Filter
+	vars   bool // the filter refers to $$variables
+}
+
+func (m *matchStage) run(rc *runCtx, in iter.Seq2[bson.D, error]) iter.Seq2[bson.D, error] {
+	return func(yield func(bson.D, error) bool) {
+		filter := m.filter
+		if m.vars {
+			// The filter engine has no variables: bind this run's values
+			// ($lookup's let, Env.Vars, $$NOW) as literals.
+			vars := make(map[string]any, len(rc.vars)+1)
+			vars["NOW"] = bson.NewDateTimeFromTime(rc.now)
+			for k, v := range rc.vars {
+				vars[k] = v
+			}
+			sub, err := CompileFilter(substituteVars(m.spec, vars).(bson.D))
 			if err != nil {
-				return nil, err
+				yield(nil, err)
+				return
 			}
 			filter = sub
 		}
-		if filter.Match(doc) {
-			return doc, nil
+		for doc, err := range in {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if filter.Match(doc) && !yield(doc, nil) {
+				return
+			}
 		}
-		return nil, nil
-	}), nil
+	}
 }
 
 func mentionsVars(v any) bool {
@@ -404,14 +445,30 @@ func compileLimitStage(spec any, _ bool) (stage, error) {
 	if !IsNumber(spec) {
 		return nil, Errorf(aggCodeLimitNumber, "the limit must be specified as a number")
 	}
-	n, ok := ToInt64(spec)
-	if !ok {
-		return nil, Errorf(aggCodeLimitNumber, "the limit must be specified as a number")
-	}
+	n := truncToInt64(spec)
 	if n <= 0 {
 		return nil, Errorf(aggCodeLimitPositive, "the limit must be positive")
 	}
 	return limitStage(n), nil
+}
+
+// truncToInt64 reads a stage's numeric argument as MongoDB's
+// safeNumberLong does: fractions are truncated, NaN is 0 and out-of-range
+// values saturate.
+func truncToInt64(v any) int64 {
+	if n, ok := ToInt64(v); ok {
+		return n
+	}
+	f, _ := ToFloat64(v)
+	switch {
+	case f != f:
+		return 0
+	case f >= 9.2e18:
+		return math.MaxInt64
+	case f <= -9.2e18:
+		return math.MinInt64
+	}
+	return int64(f)
 }
 
 type limitStage int64
@@ -438,10 +495,7 @@ func compileSkipStage(spec any, _ bool) (stage, error) {
 	if !IsNumber(spec) {
 		return nil, Errorf(aggCodeSkipNumber, "Argument to $skip must be a number")
 	}
-	n, ok := ToInt64(spec)
-	if !ok {
-		return nil, Errorf(aggCodeSkipNumber, "Argument to $skip must be a number")
-	}
+	n := truncToInt64(spec)
 	if n < 0 {
 		return nil, Errorf(aggCodeSkipNegative, "Argument to $skip cannot be negative")
 	}
@@ -697,4 +751,15 @@ func (u unionStage) run(rc *runCtx, in iter.Seq2[bson.D, error]) iter.Seq2[bson.
 			}
 		}
 	}
+}
+
+// normalizeInput is Normalize for caller-supplied specifications: a Go
+// value Normalize cannot represent becomes an error instead of a panic.
+func normalizeInput(v any) (out any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, Errorf(CodeBadValue, "unsupported value in specification: %v", fmt.Sprint(r))
+		}
+	}()
+	return Normalize(v), nil
 }

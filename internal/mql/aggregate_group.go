@@ -433,10 +433,12 @@ func compileLookupStage(spec any, _ bool) (stage, error) {
 	return l, nil
 }
 
-// queryValues lists what an equality query on path sees in v: at each
-// array the path continues into every element (or the numbered one), and
-// an array at the end of the path offers itself and its elements. Missing
-// stands for "no value", which an equality to null matches.
+// queryValues lists what an equality query on path sees in a foreign
+// document: through an array the path continues into each document
+// element (and into the numbered element for a numeric component); an
+// array at the end of the path offers itself and its elements. Missing
+// stands for "no value here", which an equality to null matches; an array
+// without documents on the way offers nothing.
 func queryValues(v any, path []string, out []any) []any {
 	if len(path) == 0 {
 		out = append(out, v)
@@ -449,7 +451,6 @@ func queryValues(v any, path []string, out []any) []any {
 	case bson.D:
 		return queryValues(Get(x, path[0]), path[1:], out)
 	case bson.A:
-		n := len(out)
 		if i, err := strconv.Atoi(path[0]); err == nil && i >= 0 && i < len(x) {
 			out = queryValues(x[i], path[1:], out)
 		}
@@ -458,27 +459,48 @@ func queryValues(v any, path []string, out []any) []any {
 				out = queryValues(d, path, out)
 			}
 		}
-		if len(out) == n {
-			out = append(out, Missing)
-		}
 		return out
 	}
 	return append(out, Missing)
 }
 
-// localValues are the values of localField to look up: the elements of an
-// array, or the value itself; absent is null.
+// localValues are the values of localField that $lookup looks for: the
+// path is followed through arrays of documents (a numeric component picks
+// that element only), absent values are skipped, and an array at the end
+// contributes its elements. Finding nothing means null.
 func localValues(doc bson.D, path []string) []any {
-	vals := queryValues(doc, path, nil)
-	var out []any
-	for _, v := range vals {
-		if _, isArr := v.(bson.A); isArr {
-			continue // its elements are listed too
+	out := collectLocal(doc, path, nil)
+	if len(out) == 0 {
+		return []any{nil}
+	}
+	return out
+}
+
+func collectLocal(v any, path []string, out []any) []any {
+	if len(path) == 0 {
+		switch x := v.(type) {
+		case bson.A:
+			return append(out, x...)
+		case missingType:
+			return out
 		}
-		if IsMissing(v) {
-			v = nil
+		return append(out, v)
+	}
+	switch x := v.(type) {
+	case bson.D:
+		return collectLocal(Get(x, path[0]), path[1:], out)
+	case bson.A:
+		if i, err := strconv.Atoi(path[0]); err == nil {
+			if i >= 0 && i < len(x) {
+				return collectLocal(x[i], path[1:], out)
+			}
+			return out
 		}
-		out = append(out, v)
+		for _, e := range x {
+			if d, ok := e.(bson.D); ok {
+				out = collectLocal(d, path, out)
+			}
+		}
 	}
 	return out
 }

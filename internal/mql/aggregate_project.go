@@ -80,8 +80,11 @@ func compileAggProjection(spec bson.D, stageName string) (*projection, error) {
 		return nil, err
 	}
 	if p.mode == projUndecided {
-		// Only _id was listed, as an exclusion.
+		// Only _id was listed: {_id: 1} keeps just _id, {_id: 0} drops it.
 		p.mode = projExclusion
+		if f := p.root.get("_id"); f != nil && f.include {
+			p.mode = projInclusion
+		}
 	}
 	if p.mode == projInclusion && !p.excludeID && p.root.get("_id") == nil {
 		p.root.fields = append([]*projField{{name: "_id", include: true}}, p.root.fields...)

@@ -92,6 +92,10 @@ func (c *evalCtx) variable(name string) (any, error) {
 // other documents and arrays are built from their compiled members, and
 // everything else is a literal.
 func CompileExpression(v any) (*Expression, error) {
+	v, err := normalizeInput(v)
+	if err != nil {
+		return nil, err
+	}
 	fn, err := compileExpr(v, 0)
 	if err != nil {
 		return nil, err
@@ -104,11 +108,39 @@ func CompileExpression(v any) (*Expression, error) {
 // Missing when the expression refers to an absent field, so that callers
 // can tell "no value" from null.
 func (e *Expression) Eval(doc bson.D, vars map[string]any) (any, error) {
+	vars, err := normalizeVars(vars)
+	if err != nil {
+		return nil, err
+	}
 	c := &evalCtx{root: doc, current: doc, user: vars}
 	return e.fn(c)
 }
 
-func (e *Expression) eval(c *evalCtx) (any, error) { return e.fn(c) }
+// normalizeVars brings caller-supplied variable values (Go ints, bson.M,
+// ...) into normal form, copying the map only when something changes.
+func normalizeVars(vars map[string]any) (map[string]any, error) {
+	var out map[string]any
+	for k, v := range vars {
+		if sameValue(v, v) {
+			continue
+		}
+		n, err := normalizeInput(v)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = make(map[string]any, len(vars))
+			for k2, v2 := range vars {
+				out[k2] = v2
+			}
+		}
+		out[k] = n
+	}
+	if out == nil {
+		return vars, nil
+	}
+	return out, nil
+}
 
 func errDepth() error {
 	return Errorf(CodeOverflow, "expression nesting exceeds the maximum depth of %d", MaxDepth)
@@ -226,15 +258,6 @@ func compilePath(s string) (exprFn, error) {
 				return nil, err
 			}
 			path = p
-		}
-		if name == "CURRENT" && len(path) > 0 {
-			return func(c *evalCtx) (any, error) {
-				v, err := c.variable("CURRENT")
-				if err != nil {
-					return nil, err
-				}
-				return walkPath(v, path), nil
-			}, nil
 		}
 		return func(c *evalCtx) (any, error) {
 			v, err := c.variable(name)

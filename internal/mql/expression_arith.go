@@ -104,20 +104,12 @@ func (d decimal) toDecimal128() bson.Decimal128 {
 	}
 	coef := new(big.Int).Set(d.coef)
 	exp := d.exp
-	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(34), nil)
-	ten := big.NewInt(10)
-	for new(big.Int).Abs(coef).Cmp(limit) >= 0 || exp < -6176 {
-		q, r := new(big.Int).QuoRem(coef, ten, new(big.Int))
-		r.Abs(r)
-		if r.Int64() > 5 || (r.Int64() == 5 && q.Bit(0) == 1) {
-			if coef.Sign() < 0 {
-				q.Sub(q, big.NewInt(1))
-			} else {
-				q.Add(q, big.NewInt(1))
-			}
+	// Drop excess digits in one division, rounding half to even.
+	if k := max(len(new(big.Int).Abs(coef).String())-34, -6176-exp); k > 0 {
+		coef, exp = divRoundEven(coef, k), exp+k
+		if len(new(big.Int).Abs(coef).String()) > 34 {
+			coef, exp = divRoundEven(coef, 1), exp+1
 		}
-		coef = q
-		exp++
 	}
 	r, ok := bson.ParseDecimal128FromBigInt(coef, exp)
 	if !ok {
@@ -253,8 +245,6 @@ func signOr1(s int) int {
 	}
 	return 1
 }
-
-func decFromFloat(f float64) decimal { return toDecimal(f) }
 
 func (d decimal) float() float64 {
 	switch {
@@ -836,8 +826,38 @@ func evalLog(name string, vals []any) (any, error) {
 	return r, nil
 }
 
+// aggCompare is Compare with aggregation's view of absent values:
+// Missing (and undefined) sort below null instead of equal to it, so
+// {$eq: ["$absent", null]} is false.
+func aggCompare(a, b any) int {
+	am, bm := isAbsent(a), isAbsent(b)
+	switch {
+	case am && bm:
+		return 0
+	case am:
+		if _, ok := b.(bson.MinKey); ok {
+			return 1
+		}
+		return -1
+	case bm:
+		if _, ok := a.(bson.MinKey); ok {
+			return -1
+		}
+		return 1
+	}
+	return Compare(a, b)
+}
+
+func isAbsent(v any) bool {
+	switch v.(type) {
+	case missingType, bson.Undefined:
+		return true
+	}
+	return false
+}
+
 func evalCompare(name string, vals []any) (any, error) {
-	c := Compare(vals[0], vals[1])
+	c := aggCompare(vals[0], vals[1])
 	switch name {
 	case "$eq":
 		return c == 0, nil
@@ -1056,7 +1076,8 @@ func opLet(name string, arg any, depth int) (exprFn, error) {
 	names := make([]string, len(varsSpec))
 	fns := make([]exprFn, len(varsSpec))
 	for i, e := range varsSpec {
-		if err := checkVarName(e.Key, false); err != nil {
+		// $let may rebind CURRENT, which re-roots "$field" paths.
+		if err := checkVarName(e.Key, false); err != nil && e.Key != "CURRENT" {
 			return nil, err
 		}
 		fn, err := compileExpr(e.Value, depth+1)
@@ -1074,9 +1095,27 @@ func opLet(name string, arg any, depth int) (exprFn, error) {
 		inner := c
 		for i, n := range names {
 			inner = inner.bind(n, vals[i])
+			if n == "CURRENT" {
+				inner.current = vals[i]
+			}
 		}
 		return in(inner)
 	}, nil
 }
 
 func bigInt(n int64) *big.Int { return big.NewInt(n) }
+
+// divRoundEven divides c by 10^k, rounding half to even.
+func divRoundEven(c *big.Int, k int) *big.Int {
+	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(k)), nil)
+	q, r := new(big.Int).QuoRem(c, p, new(big.Int))
+	r2 := new(big.Int).Mul(new(big.Int).Abs(r), big.NewInt(2))
+	if cmp := r2.Cmp(p); cmp > 0 || (cmp == 0 && q.Bit(0) == 1) {
+		if c.Sign() < 0 {
+			q.Sub(q, big.NewInt(1))
+		} else {
+			q.Add(q, big.NewInt(1))
+		}
+	}
+	return q
+}

@@ -96,7 +96,7 @@ func evalIn(name string, vals []any) (any, error) {
 		return nil, Errorf(40081, "$in requires an array as a second argument, found: %s", TypeName(vals[1]))
 	}
 	for _, e := range a {
-		if Equal(e, vals[0]) {
+		if aggCompare(e, vals[0]) == 0 {
 			return true, nil
 		}
 	}
@@ -344,11 +344,16 @@ func evalRange(name string, vals []any) (any, error) {
 			return nil, Errorf(34449, "$range requires a non-zero step value")
 		}
 	}
-	out := bson.A{}
+	n := int64(0)
+	if (step > 0 && end > start) || (step < 0 && end < start) {
+		n = (end - start + step - sign64(step)) / step
+	}
+	// MongoDB bounds $range by memory; this bound is in elements.
+	if n > 1<<22 {
+		return nil, Errorf(CodeBadValue, "$range would produce too many elements (%d)", n)
+	}
+	out := make(bson.A, 0, n)
 	for i := start; (step > 0 && i < end) || (step < 0 && i > end); i += step {
-		if len(out) >= 1<<24 {
-			return nil, Errorf(CodeBadValue, "$range would produce too many elements")
-		}
 		out = append(out, int32(i))
 	}
 	return out, nil
@@ -378,7 +383,7 @@ func evalIndexOfArray(name string, vals []any) (any, error) {
 		end = min(end, n)
 	}
 	for i := start; i < end; i++ {
-		if Equal(a[i], vals[1]) {
+		if aggCompare(a[i], vals[1]) == 0 {
 			return int32(i), nil
 		}
 	}
@@ -871,4 +876,11 @@ func evalAnyAllElementTrue(name string, vals []any) (any, error) {
 		}
 	}
 	return !any, nil
+}
+
+func sign64(x int64) int64 {
+	if x < 0 {
+		return -1
+	}
+	return 1
 }

@@ -64,14 +64,6 @@ func coerceString(name string, v any) (string, error) {
 	return "", Errorf(16007, "can't convert from BSON type %s to String", TypeName(v))
 }
 
-func intArg(name, what string, v any, code int) (int64, error) {
-	n, ok := ToInt64(v)
-	if !ok {
-		return 0, Errorf(code, "%s: %s must be a numeric integer value, found %s", name, what, TypeName(v))
-	}
-	return n, nil
-}
-
 func evalSubstrBytes(name string, vals []any) (any, error) {
 	s, err := coerceString(name, vals[0])
 	if err != nil {
@@ -85,12 +77,14 @@ func evalSubstrBytes(name string, vals []any) (any, error) {
 	}
 	startF, _ := ToFloat64(vals[1])
 	lenF, _ := ToFloat64(vals[2])
-	if startF < 0 || int64(startF) >= int64(len(s)) {
+	// Compare in float64 first: NaN and huge values must not reach the
+	// integer conversions.
+	if !(startF >= 0) || startF >= float64(len(s)) {
 		return "", nil
 	}
 	start := int(startF)
 	end := len(s)
-	if lenF >= 0 && int64(start)+int64(lenF) < int64(len(s)) {
+	if lenF >= 0 && lenF < float64(len(s)-start) {
 		end = start + int(lenF)
 	}
 	if start < len(s) && !utf8.RuneStart(s[start]) {
@@ -132,7 +126,7 @@ func evalSubstrCP(name string, vals []any) (any, error) {
 		return "", nil
 	}
 	end := int64(len(runes))
-	if start+length < end {
+	if length < end-start {
 		end = start + length
 	}
 	return string(runes[start:end]), nil

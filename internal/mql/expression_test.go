@@ -113,7 +113,8 @@ func TestExpressionPathsAndVariables(t *testing.T) {
 		{`{"$accumulator": {}}`, ``, ``, CodeNotImplemented},
 		{`{"$let": {"vars": {"a": 1, "b": {"$add": ["$v", 1]}}, "in": {"$add": ["$$a", "$$b"]}}}`, `{"v": 10}`, `12`, 0},
 		{`{"$let": {"vars": {"x": 1}, "in": {"$let": {"vars": {"x": {"$add": ["$$x", 1]}}, "in": "$$x"}}}}`, ``, `2`, 0},
-		{`{"$let": {"vars": {"CURRENT": 1}, "in": 1}}`, ``, ``, 16870},
+		{`{"$let": {"vars": {"CURRENT": "$a"}, "in": "$b"}}`, `{"a": {"b": 5}}`, `5`, 0},
+		{`{"$let": {"vars": {"ROOT": 1}, "in": 1}}`, ``, ``, 16870},
 		{`{"$let": {"vars": {"a": 1}}}`, ``, ``, 16877},
 		{`{"$let": {"in": 1}}`, ``, ``, 16876},
 	})
@@ -201,7 +202,11 @@ func TestExpressionComparisonAndLogic(t *testing.T) {
 	runExprCases(t, []exprCase{
 		{`{"$eq": [1, 1.0]}`, ``, `true`, 0},
 		{`{"$eq": [1, {"$numberDecimal": "1.00"}]}`, ``, `true`, 0},
-		{`{"$eq": ["$missing", null]}`, ``, `true`, 0},
+		{`{"$eq": ["$missing", null]}`, ``, `false`, 0},
+		{`{"$lt": ["$missing", null]}`, ``, `true`, 0},
+		{`{"$eq": ["$missing", "$other"]}`, ``, `true`, 0},
+		{`{"$gt": ["$missing", {"$minKey": 1}]}`, ``, `true`, 0},
+		{`{"$in": ["$missing", [null]]}`, ``, `false`, 0},
 		{`{"$ne": [1, "1"]}`, ``, `true`, 0},
 		{`{"$gt": ["a", 1]}`, ``, `true`, 0},
 		{`{"$gt": [null, 1]}`, ``, `false`, 0},
@@ -258,6 +263,11 @@ func TestExpressionStrings(t *testing.T) {
 		{`{"$substrCP": ["abc", -1, 2]}`, ``, ``, 34455},
 		{`{"$substrCP": ["abc", 0, -1]}`, ``, ``, 34454},
 		{`{"$substrCP": ["abc", 5, 1]}`, ``, `""`, 0},
+		{`{"$substrCP": ["abc", 1, {"$numberLong": "9223372036854775807"}]}`, ``, `"bc"`, 0},
+		{`{"$substrBytes": ["abc", {"$numberDouble": "NaN"}, 1]}`, ``, `""`, 0},
+		{`{"$substrBytes": ["abc", {"$numberDouble": "Infinity"}, 1]}`, ``, `""`, 0},
+		{`{"$substrBytes": ["abc", 1, {"$numberDouble": "Infinity"}]}`, ``, `"bc"`, 0},
+		{`{"$substrBytes": ["abc", 0.5, 1.5]}`, ``, `"a"`, 0},
 		{`{"$toLower": "ABC é É"}`, ``, `"abc é É"`, 0},
 		{`{"$toUpper": "abc"}`, ``, `"ABC"`, 0},
 		{`{"$toUpper": null}`, ``, `""`, 0},
@@ -466,6 +476,7 @@ func TestExpressionTypes(t *testing.T) {
 		{`{"$dateToString": {"date": {"$date": "2020-02-03T04:05:06.007Z"}, "format": "%Y/%m/%d %H:%M:%S.%L %j %w %u %U %V %G %%"}}`, ``, `"2020/02/03 04:05:06.007 034 2 1 05 06 2020 %"`, 0},
 		{`{"$dateToString": {"date": {"$date": "2020-02-03T04:05:06Z"}, "format": "%H:%M %z %Z", "timezone": "+05:30"}}`, ``, `"09:35 +0530 330"`, 0},
 		{`{"$dateToString": {"date": {"$date": "2020-02-03T04:05:06Z"}, "timezone": "-02:00"}}`, ``, `"2020-02-03T02:05:06.000"`, 0},
+		{`{"$dateToString": {"date": {"$date": "2020-02-03T04:05:06Z"}, "timezone": "UTC"}}`, ``, `"2020-02-03T04:05:06.000Z"`, 0},
 		{`{"$dateToString": {"date": null, "onNull": "none"}}`, ``, `"none"`, 0},
 		{`{"$dateToString": {"date": "$missing"}}`, ``, `null`, 0},
 		{`{"$dateToString": {"date": {"$date": "2020-02-03T04:05:06Z"}, "format": "%Q"}}`, ``, ``, 18536},
@@ -554,5 +565,80 @@ func TestPipelineExpressionDepth(t *testing.T) {
 	}
 	if _, err := CompilePipeline([]bson.D{{{Key: "$project", Value: spec}}}); err == nil {
 		t.Fatal("deep $project: no error")
+	}
+}
+
+func TestExpressionUnsupportedGoValue(t *testing.T) {
+	type custom struct{ A int }
+	if _, err := CompileExpression(bson.M{"a": custom{1}}); err == nil {
+		t.Fatal("want an error for a Go struct")
+	}
+	if _, err := CompilePipeline([]bson.D{{{Key: "$addFields", Value: bson.M{"a": custom{1}}}}}); err == nil {
+		t.Fatal("want an error for a Go struct in a stage")
+	}
+}
+
+func TestExpressionMisc(t *testing.T) {
+	runExprCases(t, []exprCase{
+		{`{"$replaceOne": {"input": "a.b.c", "find": ".", "replacement": "-"}}`, ``, `"a-b.c"`, 0},
+		{`{"$replaceAll": {"input": "a.b.c", "find": ".", "replacement": "-"}}`, ``, `"a-b-c"`, 0},
+		{`{"$replaceAll": {"input": null, "find": ".", "replacement": "-"}}`, ``, `null`, 0},
+		{`{"$replaceAll": {"input": 1, "find": ".", "replacement": "-"}}`, ``, ``, 51746},
+		{`{"$bitAnd": [12, 10]}`, ``, `{"$numberInt": "8"}`, 0},
+		{`{"$bitOr": [12, {"$numberLong": "3"}]}`, ``, `{"$numberLong": "15"}`, 0},
+		{`{"$bitXor": [12, 10]}`, ``, `{"$numberInt": "6"}`, 0},
+		{`{"$bitNot": 0}`, ``, `{"$numberInt": "-1"}`, 0},
+		{`{"$bitAnd": [1, 1.5]}`, ``, ``, 14},
+		{`{"$sin": 0}`, ``, `0.0`, 0},
+		{`{"$acos": 2}`, ``, ``, 50989},
+		{`{"$radiansToDegrees": 0}`, ``, `0.0`, 0},
+		{`{"$atan2": [0, 1]}`, ``, `0.0`, 0},
+		{`{"$binarySize": "héllo"}`, ``, `{"$numberInt": "6"}`, 0},
+		{`{"$bsonSize": {"a": 1}}`, ``, `{"$numberInt": "12"}`, 0},
+		{`{"$tsSecond": {"$timestamp": {"t": 5, "i": 2}}}`, ``, `{"$numberLong": "5"}`, 0},
+		{`{"$tsIncrement": {"$timestamp": {"t": 5, "i": 2}}}`, ``, `{"$numberLong": "2"}`, 0},
+		{`{"$rand": 1}`, ``, ``, CodeFailedToParse},
+		{`{"$isNumber": {"$rand": {}}}`, ``, `true`, 0},
+		{`{"$dateFromString": {}}`, ``, ``, CodeNotImplemented},
+	})
+}
+
+func TestExpressionDateArithmetic(t *testing.T) {
+	runExprCases(t, []exprCase{
+		{`{"$dateAdd": {"startDate": {"$date": "2020-01-31T10:00:00Z"}, "unit": "month", "amount": 1}}`, ``, `{"$date": "2020-02-29T10:00:00Z"}`, 0},
+		{`{"$dateAdd": {"startDate": {"$date": "2020-01-31T10:00:00Z"}, "unit": "quarter", "amount": -1}}`, ``, `{"$date": "2019-10-31T10:00:00Z"}`, 0},
+		{`{"$dateAdd": {"startDate": {"$date": "2020-01-01T00:00:00Z"}, "unit": "hour", "amount": {"$numberLong": "25"}}}`, ``, `{"$date": "2020-01-02T01:00:00Z"}`, 0},
+		{`{"$dateSubtract": {"startDate": {"$date": "2020-03-01T00:00:00Z"}, "unit": "day", "amount": 1}}`, ``, `{"$date": "2020-02-29T00:00:00Z"}`, 0},
+		{`{"$dateAdd": {"startDate": null, "unit": "day", "amount": 1}}`, ``, `null`, 0},
+		{`{"$dateAdd": {"startDate": {"$date": "2020-03-01T00:00:00Z"}, "unit": "day", "amount": 1.5}}`, ``, ``, 5166405},
+		{`{"$dateAdd": {"startDate": {"$date": "2020-03-01T00:00:00Z"}, "unit": "fortnight", "amount": 1}}`, ``, ``, CodeFailedToParse},
+		{`{"$dateDiff": {"startDate": {"$date": "2020-12-31T23:59:00Z"}, "endDate": {"$date": "2021-01-01T00:01:00Z"}, "unit": "year"}}`, ``, `{"$numberLong": "1"}`, 0},
+		{`{"$dateDiff": {"startDate": {"$date": "2020-01-01T00:00:00Z"}, "endDate": {"$date": "2020-03-15T00:00:00Z"}, "unit": "month"}}`, ``, `{"$numberLong": "2"}`, 0},
+		{`{"$dateDiff": {"startDate": {"$date": "2020-01-01T10:00:00Z"}, "endDate": {"$date": "2020-01-03T09:00:00Z"}, "unit": "day"}}`, ``, `{"$numberLong": "2"}`, 0},
+		{`{"$dateDiff": {"startDate": {"$date": "2020-01-01T10:30:00Z"}, "endDate": {"$date": "2020-01-01T11:10:00Z"}, "unit": "hour"}}`, ``, `{"$numberLong": "1"}`, 0},
+		{`{"$dateDiff": {"startDate": {"$date": "2021-01-02T00:00:00Z"}, "endDate": {"$date": "2021-01-03T00:00:00Z"}, "unit": "week"}}`, ``, `{"$numberLong": "1"}`, 0},
+		{`{"$dateDiff": {"startDate": {"$date": "2021-01-02T00:00:00Z"}, "endDate": {"$date": "2021-01-03T00:00:00Z"}, "unit": "week", "startOfWeek": "monday"}}`, ``, `{"$numberLong": "0"}`, 0},
+		{`{"$dateDiff": {"startDate": {"$date": "2020-01-03T00:00:00Z"}, "endDate": {"$date": "2020-01-01T00:00:00Z"}, "unit": "day"}}`, ``, `{"$numberLong": "-2"}`, 0},
+		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "month"}}`, ``, `{"$date": "2020-05-01T00:00:00Z"}`, 0},
+		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "quarter"}}`, ``, `{"$date": "2020-04-01T00:00:00Z"}`, 0},
+		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "week"}}`, ``, `{"$date": "2020-05-17T00:00:00Z"}`, 0},
+		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "hour", "binSize": 6}}`, ``, `{"$date": "2020-05-17T12:00:00Z"}`, 0},
+		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "day", "timezone": "+05:00"}}`, ``, `{"$date": "2020-05-16T19:00:00Z"}`, 0},
+		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "second"}}`, ``, `{"$date": "2020-05-17T13:45:12Z"}`, 0},
+		{`{"$dateTrunc": {"date": {"$date": "2020-05-17T13:45:12.345Z"}, "unit": "day", "binSize": 0}}`, ``, ``, 5439017},
+	})
+}
+
+func TestExpressionGoVars(t *testing.T) {
+	e, err := CompileExpression(bson.D{{Key: "$add", Value: bson.A{"$$n", "$$m.k"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := e.Eval(nil, map[string]any{"n": 2, "m": bson.M{"k": 3}})
+	if err != nil || canon(v) != canon(int32(5)) {
+		t.Fatalf("got %s, %v", canon(v), err)
+	}
+	if _, err := e.Eval(nil, map[string]any{"n": struct{}{}}); err == nil {
+		t.Fatal("want an error for a Go struct variable")
 	}
 }

@@ -36,13 +36,9 @@ func init() {
 		operators[op] = opDatePart
 	}
 	// Operators MongoDB has that this package does not implement yet.
-	for _, op := range []string{"$dateFromString", "$dateFromParts", "$dateToParts", "$dateAdd",
-		"$dateSubtract", "$dateDiff", "$dateTrunc", "$rand", "$binarySize", "$bsonSize",
-		"$replaceOne", "$replaceAll", "$sin", "$cos", "$tan", "$asin", "$acos", "$atan", "$atan2",
-		"$sinh", "$cosh", "$tanh", "$asinh", "$acosh", "$atanh", "$degreesToRadians",
-		"$radiansToDegrees", "$sortArray", "$maxN", "$minN", "$firstN", "$lastN", "$top",
-		"$topN", "$bottom", "$bottomN", "$tsSecond", "$tsIncrement", "$median", "$percentile",
-		"$toHashedIndexKey", "$bitAnd", "$bitOr", "$bitXor", "$bitNot", "$getField_", "$toUUID"} {
+	for _, op := range []string{"$dateFromString", "$dateFromParts", "$dateToParts", "$sortArray", "$maxN", "$minN", "$firstN",
+		"$lastN", "$top", "$topN", "$bottom", "$bottomN", "$median", "$percentile",
+		"$toHashedIndexKey", "$toUUID"} {
 		unsupportedOperators[op] = true
 	}
 }
@@ -75,9 +71,9 @@ func convertValue(v any, to string) (any, error) {
 			}
 			return f, nil
 		case string:
-			f, err := parseNumberString(x)
-			if err != nil {
-				return nil, parseError(x, "number", err.Error())
+			f, why := parseNumberString(x)
+			if why != "" {
+				return nil, parseError(x, "number", why)
 			}
 			return f, nil
 		case bson.DateTime:
@@ -96,6 +92,9 @@ func convertValue(v any, to string) (any, error) {
 			n = x
 		case float64, bson.Decimal128:
 			f, _ := ToFloat64(x)
+			if d, ok := x.(bson.Decimal128); ok && !d.IsNaN() && d.IsInf() == 0 && math.IsInf(f, 0) {
+				f = 1e300 // finite but out of range: reported as overflow below
+			}
 			if math.IsNaN(f) || math.IsInf(f, 0) {
 				return nil, Errorf(exprCodeConversion, "Attempt to convert NaN or Infinity value to integer type in $convert with no onError value")
 			}
@@ -195,26 +194,28 @@ func convertValue(v any, to string) (any, error) {
 	return nil, conversionError(v, to)
 }
 
-func parseNumberString(s string) (float64, error) {
+// parseNumberString parses a $convert string; the second result is
+// MongoDB's reason when it fails.
+func parseNumberString(s string) (float64, string) {
 	switch s {
 	case "Infinity", "inf", "infinity":
-		return math.Inf(1), nil
+		return math.Inf(1), ""
 	case "-Infinity", "-inf", "-infinity":
-		return math.Inf(-1), nil
+		return math.Inf(-1), ""
 	case "NaN", "nan":
-		return math.NaN(), nil
+		return math.NaN(), ""
 	}
 	if strings.TrimSpace(s) != s || strings.ContainsAny(s, "xXpP_") {
-		return 0, fmt.Errorf("Did not consume whole string.")
+		return 0, "Did not consume whole string."
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-			return 0, fmt.Errorf("Out of range")
+			return 0, "Out of range"
 		}
-		return 0, fmt.Errorf("Did not consume whole string.")
+		return 0, "Did not consume whole string."
 	}
-	return f, nil
+	return f, ""
 }
 
 // parseDateString accepts the ISO 8601 forms MongoDB's $toDate reads most
@@ -536,7 +537,9 @@ func opDateToString(name string, arg any, depth int) (exprFn, error) {
 			if loc, err = timezone(name, tv); err != nil {
 				return nil, err
 			}
-			if !custom {
+			// Since MongoDB 7.1 the default format drops the Z for a
+			// non-UTC zone.
+			if !custom && loc != time.UTC {
 				format = "%Y-%m-%dT%H:%M:%S.%L"
 			}
 		}

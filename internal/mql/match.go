@@ -1,15 +1,19 @@
 package mql
 
-import (
-	"fmt"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-)
+import "go.mongodb.org/mongo-driver/v2/bson"
 
 // Filter is a compiled query filter. It is a tree of small matcher nodes
 // built once by CompileFilter; matching walks the tree without allocating
-// for documents that do not involve arrays, and a Filter is safe for
-// concurrent use.
+// (except for $elemMatch queries over elements that are themselves arrays)
+// and a Filter is safe for concurrent use.
+//
+// Semantics are MongoDB 8.0's: each operator of {a: {$gt: 1, $lt: 5}}
+// applies to the path on its own; a path yields every value it reaches
+// through embedded documents and arrays (see pathNode) and a predicate
+// matches when any of them satisfies it; $ne, $nin, $not and
+// $exists: false negate the whole path; null equals null and missing but
+// no longer undefined; range operators only relate values of one
+// canonical type, except that MinKey and MaxKey bound everything.
 type Filter struct {
 	root matchNode
 }
@@ -23,7 +27,7 @@ func CompileFilter(filter bson.D) (f *Filter, err error) {
 	if err := CheckDepth(norm); err != nil {
 		return nil, err
 	}
-	root, err := compileFilterDoc(norm)
+	root, err := compileFilterDoc(norm, false)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +63,3 @@ func (f *Filter) MatchPosition(doc bson.D) (bool, int) {
 	}
 	return true, pos
 }
-
-// String describes the compiled tree; it exists for debugging and test
-// failure messages.
-func (f *Filter) String() string { return fmt.Sprint(f.root) }

@@ -11,9 +11,17 @@ import (
 
 // MongoDB's numbered ("Location") error codes for regular expressions.
 const (
-	matchCodeInvalidRegex     = 51091
-	matchCodeInvalidRegexFlag = 51108
+	matchCodeInvalidRegex      = 51091
+	matchCodeInvalidRegexFlag  = 51108
+	matchCodeRegexOptionsTwice = 51074 // options in the regex, then $options
+	matchCodeOptionsTwice      = 51075 // $options, then options in the regex
+	matchCodePathTooLong       = 5729100
 )
+
+// matchMaxPathComponents is MongoDB's limit on the components of a field
+// path in a query: its BSON depth for user storage (200 less 20 levels
+// reserved for the system).
+const matchMaxPathComponents = 180
 
 func matchLocationError(code int, msg string) *Error {
 	e := Errorf(CodeBadValue, "%s", msg)
@@ -24,13 +32,16 @@ func matchLocationError(code int, msg string) *Error {
 
 // compileFilterDoc compiles a query document: the conjunction of its
 // top-level operators and field predicates.
-func compileFilterDoc(d bson.D) (matchNode, error) {
+//
+// sub is set inside the query form of $elemMatch, where the query applies
+// to array elements and operators on whole documents are refused.
+func compileFilterDoc(d bson.D, sub bool) (matchNode, error) {
 	nodes := make([]matchNode, 0, len(d))
 	for _, e := range d {
 		var n matchNode
 		var err error
 		if strings.HasPrefix(e.Key, "$") {
-			n, err = compileTopLevel(e.Key, e.Value)
+			n, err = compileTopLevel(e.Key, e.Value, sub)
 		} else {
 			n, err = compileField(e.Key, e.Value)
 		}
@@ -55,21 +66,29 @@ func matchAllOf(nodes []matchNode) matchNode {
 }
 
 // matchUnsupported lists operators MongoDB has that this package refuses:
-// server-side JavaScript, text and geospatial search, and schemas.
-var matchUnsupported = map[string]bool{
-	"$where": true, "$function": true, "$accumulator": true, "$text": true,
-	"$jsonSchema": true, "$sampleRate": true,
-	"$near": true, "$nearSphere": true, "$geoWithin": true, "$geoIntersects": true,
-	"$within": true, "$maxDistance": true, "$minDistance": true,
-	"$box": true, "$center": true, "$centerSphere": true, "$polygon": true, "$geometry": true,
+// server-side JavaScript, text search, sampling and geospatial queries.
+var matchUnsupported = map[string]bool{}
+
+func init() {
+	for _, name := range []string{
+		"$where", "$function", "$accumulator", "$text", "$sampleRate",
+		"$near", "$nearSphere", "$geoWithin", "$geoIntersects", "$within",
+		"$maxDistance", "$minDistance", "$box", "$center", "$centerSphere",
+		"$polygon", "$geometry",
+	} {
+		matchUnsupported[name] = true
+	}
 }
 
-func compileTopLevel(name string, v any) (matchNode, error) {
+func compileTopLevel(name string, v any, sub bool) (matchNode, error) {
 	switch name {
 	case "$and", "$or", "$nor":
 		arr, ok := v.(bson.A)
-		if !ok || len(arr) == 0 {
-			return nil, Errorf(CodeBadValue, "%s must be a nonempty array", name)
+		if !ok {
+			return nil, Errorf(CodeBadValue, "%s must be an array", name)
+		}
+		if len(arr) == 0 {
+			return nil, Errorf(CodeBadValue, "$and/$or/$nor must be a nonempty array")
 		}
 		children := make([]matchNode, 0, len(arr))
 		for _, x := range arr {
@@ -77,7 +96,7 @@ func compileTopLevel(name string, v any) (matchNode, error) {
 			if !ok {
 				return nil, Errorf(CodeBadValue, "$or/$and/$nor entries need to be full objects")
 			}
-			n, err := compileFilterDoc(d)
+			n, err := compileFilterDoc(d, sub)
 			if err != nil {
 				return nil, err
 			}
@@ -95,6 +114,18 @@ func compileTopLevel(name string, v any) (matchNode, error) {
 		return &notNode{child: &orNode{children: children}}, nil
 	case "$comment":
 		return nil, nil
+	case "$jsonSchema":
+		return compileJSONSchema(v)
+	case "$ref", "$id", "$db":
+		// DBRef fields, which MongoDB matches by plain equality on the
+		// field of that name (they reach here inside $elemMatch).
+		return &pathNode{path: parseMatchPath(name), pred: newEqPred(v)}, nil
+	case "$expr", "$where", "$text", "$sampleRate":
+		if sub {
+			return nil, Errorf(CodeBadValue, "%s can only be applied to the top-level document", name)
+		}
+	}
+	switch name {
 	case "$expr":
 		ex, err := CompileExpression(v)
 		if err != nil {
@@ -110,24 +141,42 @@ func compileTopLevel(name string, v any) (matchNode, error) {
 	if matchUnsupported[name] {
 		return nil, errUnsupported("query operator", name)
 	}
-	return nil, Errorf(CodeBadValue, "unknown top level operator: %s", name)
+	hint := ". If you have a field name that starts with a '$' symbol, consider using $getField or $setField."
+	if name == "$not" {
+		hint = ". If you are trying to negate an entire expression, use $nor."
+	}
+	return nil, Errorf(CodeBadValue, "unknown top level operator: %s%s", name, hint)
 }
 
 // isOperatorDoc reports whether a field's operand is a document of query
-// operators rather than a literal document: MongoDB decides by the first
-// field name alone, and DBRef fields ($ref, $id, $db) are literal.
-func isOperatorDoc(d bson.D) bool {
+// operators rather than a literal document. MongoDB decides by the first
+// field name, except that a DBRef ($ref and $id, or with incomplete set
+// any of $ref, $id, $db) is literal.
+func isOperatorDoc(d bson.D, incomplete bool) bool {
 	if len(d) == 0 || !strings.HasPrefix(d[0].Key, "$") {
 		return false
 	}
-	switch d[0].Key {
-	case "$ref", "$id", "$db":
-		return false
+	var ref, id, db bool
+	for _, e := range d {
+		switch e.Key {
+		case "$ref":
+			ref = true
+		case "$id":
+			id = true
+		case "$db":
+			db = true
+		}
 	}
-	return true
+	if incomplete {
+		return !(ref || id || db)
+	}
+	return !(ref && id)
 }
 
 func compileField(path string, v any) (matchNode, error) {
+	if strings.Count(path, ".")+1 > matchMaxPathComponents {
+		return nil, matchLocationError(matchCodePathTooLong, "FieldPath is too long")
+	}
 	parts := parseMatchPath(path)
 	switch x := v.(type) {
 	case bson.Regex:
@@ -137,8 +186,8 @@ func compileField(path string, v any) (matchNode, error) {
 		}
 		return &pathNode{path: parts, pred: p}, nil
 	case bson.D:
-		if isOperatorDoc(x) {
-			specs, err := compileOperators(x)
+		if isOperatorDoc(x, false) {
+			specs, err := compileOperators(path, x)
 			if err != nil {
 				return nil, err
 			}
@@ -149,7 +198,10 @@ func compileField(path string, v any) (matchNode, error) {
 			return matchAllOf(nodes), nil
 		}
 	}
-	return &pathNode{path: parts, pred: &eqPred{value: v}}, nil
+	if _, ok := v.(bson.Undefined); ok {
+		return nil, Errorf(CodeBadValue, "cannot compare to undefined")
+	}
+	return &pathNode{path: parts, pred: newEqPred(v)}, nil
 }
 
 // Kinds of opSpec.
@@ -218,7 +270,7 @@ func (s opSpec) valuePred() valuePred {
 // compileOperators parses a document of field operators such as
 // {$gt: 1, $lt: 5}. Each operator is a separate spec: MongoDB applies each
 // to the path on its own, so {a: [0, 10]} matches {a: {$gt: 1, $lt: 5}}.
-func compileOperators(d bson.D) ([]opSpec, error) {
+func compileOperators(path string, d bson.D) ([]opSpec, error) {
 	specs := make([]opSpec, 0, len(d))
 	regexDone := false
 	for _, e := range d {
@@ -227,17 +279,27 @@ func compileOperators(d bson.D) ([]opSpec, error) {
 		var err error
 		switch name {
 		case "$eq":
-			s = opSpec{pred: &eqPred{value: v}}
+			if _, ok := v.(bson.Undefined); ok {
+				return nil, Errorf(CodeBadValue, "cannot compare to undefined")
+			}
+			s = opSpec{pred: newEqPred(v)}
 		case "$ne":
-			s = opSpec{kind: specNegPred, pred: &eqPred{value: v}}
-		case "$gt":
-			s = opSpec{pred: newCmpPred(cmpGT, v)}
-		case "$gte":
-			s = opSpec{pred: newCmpPred(cmpGTE, v)}
-		case "$lt":
-			s = opSpec{pred: newCmpPred(cmpLT, v)}
-		case "$lte":
-			s = opSpec{pred: newCmpPred(cmpLTE, v)}
+			if _, ok := v.(bson.Regex); ok {
+				return nil, Errorf(CodeBadValue, "Can't have regex as arg to $ne.")
+			}
+			if _, ok := v.(bson.Undefined); ok {
+				return nil, Errorf(CodeBadValue, "cannot compare to undefined")
+			}
+			s = opSpec{kind: specNegPred, pred: newEqPred(v)}
+		case "$gt", "$gte", "$lt", "$lte":
+			switch v.(type) {
+			case bson.Regex:
+				return nil, Errorf(CodeBadValue, "Can't have RegEx as arg to predicate over field '%s'.", path)
+			case bson.Undefined:
+				return nil, Errorf(CodeBadValue, "cannot compare to undefined")
+			}
+			op := map[string]int{"$gt": cmpGT, "$gte": cmpGTE, "$lt": cmpLT, "$lte": cmpLTE}[name]
+			s = opSpec{pred: newCmpPred(op, v)}
 		case "$in", "$nin":
 			var p *inPred
 			p, err = compileIn(name, v)
@@ -252,16 +314,16 @@ func compileOperators(d bson.D) ([]opSpec, error) {
 			}
 		case "$type":
 			var p *typePred
-			p, err = compileType(v)
+			p, err = compileType(path, v)
 			s = opSpec{pred: p}
 		case "$size":
 			var p *sizePred
 			p, err = compileSize(v)
 			s = opSpec{pred: p, noExpand: true}
 		case "$all":
-			s, err = compileAll(v)
+			s, err = compileAll(path, v)
 		case "$elemMatch":
-			s, err = compileElemMatch(v)
+			s, err = compileElemMatch(path, v)
 		case "$regex", "$options":
 			if regexDone {
 				continue
@@ -279,7 +341,9 @@ func compileOperators(d bson.D) ([]opSpec, error) {
 			p, err = compileBits(name, v)
 			s = opSpec{pred: p}
 		case "$not":
-			s, err = compileNot(v)
+			s, err = compileNot(path, v)
+		case "$where":
+			return nil, Errorf(CodeBadValue, "$where cannot be applied to a field")
 		default:
 			if matchUnsupported[name] {
 				return nil, errUnsupported("query operator", name)
@@ -294,7 +358,7 @@ func compileOperators(d bson.D) ([]opSpec, error) {
 	return specs, nil
 }
 
-func compileNot(v any) (opSpec, error) {
+func compileNot(path string, v any) (opSpec, error) {
 	switch x := v.(type) {
 	case bson.Regex:
 		p, err := newRegexPred(x.Pattern, x.Options)
@@ -306,7 +370,7 @@ func compileNot(v any) (opSpec, error) {
 		if len(x) == 0 {
 			return opSpec{}, Errorf(CodeBadValue, "$not cannot be empty")
 		}
-		children, err := compileOperators(x)
+		children, err := compileOperators(path, x)
 		if err != nil {
 			return opSpec{}, err
 		}
@@ -320,7 +384,8 @@ func compileIn(name string, v any) (*inPred, error) {
 	if !ok {
 		return nil, Errorf(CodeBadValue, "%s needs an array", name)
 	}
-	p := &inPred{}
+	var values []any
+	var regexes []*regexPred
 	for _, x := range arr {
 		switch y := x.(type) {
 		case bson.Regex:
@@ -328,19 +393,22 @@ func compileIn(name string, v any) (*inPred, error) {
 			if err != nil {
 				return nil, err
 			}
-			p.regexes = append(p.regexes, r)
+			regexes = append(regexes, r)
 			continue
 		case bson.D:
-			if isOperatorDoc(y) {
-				return nil, Errorf(CodeBadValue, "cannot nest $ under %s", name)
+			if isOperatorDoc(y, false) {
+				return nil, Errorf(CodeBadValue, "cannot nest $ under $in")
 			}
 		}
-		p.values = append(p.values, x)
+		if _, ok := x.(bson.Undefined); ok {
+			return nil, Errorf(CodeBadValue, "InMatchExpression equality cannot be undefined")
+		}
+		values = append(values, x)
 	}
-	return p, nil
+	return newInPred(values, regexes), nil
 }
 
-func compileAll(v any) (opSpec, error) {
+func compileAll(path string, v any) (opSpec, error) {
 	arr, ok := v.(bson.A)
 	if !ok {
 		return opSpec{}, Errorf(CodeBadValue, "$all needs an array")
@@ -358,7 +426,7 @@ func compileAll(v any) (opSpec, error) {
 			if !ok || len(d) != 1 || d[0].Key != "$elemMatch" {
 				return opSpec{}, Errorf(CodeBadValue, "$all/$elemMatch has to be consistent")
 			}
-			c, err := compileElemMatch(d[0].Value)
+			c, err := compileElemMatch(path, d[0].Value)
 			if err != nil {
 				return opSpec{}, err
 			}
@@ -374,13 +442,27 @@ func compileAll(v any) (opSpec, error) {
 			s.children = append(s.children, opSpec{pred: r})
 			continue
 		case bson.D:
-			if isOperatorDoc(y) {
+			if len(y) > 0 && matchFieldOperators[y[0].Key] {
 				return opSpec{}, Errorf(CodeBadValue, "no $ expressions in $all")
 			}
 		}
-		s.children = append(s.children, opSpec{pred: &eqPred{value: x}})
+		if _, ok := x.(bson.Undefined); ok {
+			return opSpec{}, Errorf(CodeBadValue, "cannot compare to undefined")
+		}
+		s.children = append(s.children, opSpec{pred: newEqPred(x)})
 	}
 	return s, nil
+}
+
+// matchFieldOperators are the operators that apply to a field; a document
+// starting with one of them inside $all is an error rather than a literal.
+var matchFieldOperators = map[string]bool{
+	"$eq": true, "$ne": true, "$gt": true, "$gte": true, "$lt": true, "$lte": true,
+	"$in": true, "$nin": true, "$exists": true, "$type": true, "$size": true,
+	"$all": true, "$elemMatch": true, "$regex": true, "$options": true, "$mod": true,
+	"$bitsAllSet": true, "$bitsAnySet": true, "$bitsAllClear": true, "$bitsAnyClear": true,
+	"$not": true, "$near": true, "$nearSphere": true, "$geoWithin": true,
+	"$geoIntersects": true, "$within": true, "$maxDistance": true, "$minDistance": true,
 }
 
 // matchTopLevelNames are the operators that make an $elemMatch operand a
@@ -388,23 +470,23 @@ func compileAll(v any) (opSpec, error) {
 var matchTopLevelNames = map[string]bool{
 	"$and": true, "$or": true, "$nor": true, "$expr": true, "$where": true,
 	"$text": true, "$comment": true, "$jsonSchema": true,
-	"$alwaysTrue": true, "$alwaysFalse": true,
+	"$alwaysTrue": true, "$alwaysFalse": true, "$sampleRate": true,
 }
 
-func compileElemMatch(v any) (opSpec, error) {
+func compileElemMatch(path string, v any) (opSpec, error) {
 	d, ok := v.(bson.D)
 	if !ok {
 		return opSpec{}, Errorf(CodeBadValue, "$elemMatch needs an Object")
 	}
 	em := &elemMatchPred{}
-	if len(d) > 0 && strings.HasPrefix(d[0].Key, "$") && !matchTopLevelNames[d[0].Key] {
-		specs, err := compileOperators(d)
+	if isOperatorDoc(d, true) && !matchTopLevelNames[d[0].Key] {
+		specs, err := compileOperators("", d)
 		if err != nil {
 			return opSpec{}, err
 		}
 		em.values = opSpec{kind: specAll, children: specs}.valuePred()
 	} else {
-		n, err := compileFilterDoc(d)
+		n, err := compileFilterDoc(d, true)
 		if err != nil {
 			return opSpec{}, err
 		}
@@ -413,13 +495,13 @@ func compileElemMatch(v any) (opSpec, error) {
 	return opSpec{pred: em, noExpand: true, em: em}, nil
 }
 
-func compileType(v any) (*typePred, error) {
+func compileType(path string, v any) (*typePred, error) {
 	items := bson.A{v}
 	if a, ok := v.(bson.A); ok {
 		items = a
 	}
 	if len(items) == 0 {
-		return nil, Errorf(CodeFailedToParse, "$type must match at least one type")
+		return nil, Errorf(CodeFailedToParse, "%s must match at least one type", path)
 	}
 	p := &typePred{}
 	for _, x := range items {
@@ -464,6 +546,9 @@ func compileSize(v any) (*sizePred, error) {
 	if n < 0 {
 		return nil, Errorf(CodeBadValue, "Failed to parse $size. Expected a non-negative number in: $size: %v", v)
 	}
+	if n > math.MaxInt32 {
+		return nil, Errorf(CodeBadValue, "Failed to parse $size. Cannot represent as a 32-bit integer: $size: %v", v)
+	}
 	return &sizePred{n: n}, nil
 }
 
@@ -484,11 +569,11 @@ func compileMod(v any) (*modPred, error) {
 	if !IsNumber(arr[1]) {
 		return nil, Errorf(CodeBadValue, "malformed mod, remainder not a number")
 	}
-	div, ok := matchTruncateOperand(arr[0])
+	div, ok := matchTruncate(arr[0])
 	if !ok {
 		return nil, Errorf(CodeBadValue, "malformed mod, divisor value is invalid :: caused by :: %v cannot be converted to a 64-bit integer", arr[0])
 	}
-	rem, ok := matchTruncateOperand(arr[1])
+	rem, ok := matchTruncate(arr[1])
 	if !ok {
 		return nil, Errorf(CodeBadValue, "malformed mod, remainder value is invalid :: caused by :: %v cannot be converted to a 64-bit integer", arr[1])
 	}
@@ -496,17 +581,6 @@ func compileMod(v any) (*modPred, error) {
 		return nil, Errorf(CodeBadValue, "divisor cannot be 0")
 	}
 	return &modPred{divisor: div, remainder: rem}, nil
-}
-
-// matchTruncateOperand truncates a $mod operand, refusing values outside
-// the int64 range instead of saturating.
-func matchTruncateOperand(v any) (int64, bool) {
-	if f, ok := ToFloat64(v); ok {
-		if math.IsNaN(f) || f >= 9.223372036854775807e18 || f < -9.223372036854775807e18 {
-			return 0, false
-		}
-	}
-	return matchTruncate(v)
 }
 
 func compileBits(name string, v any) (*bitsPred, error) {
@@ -544,14 +618,14 @@ func compileBits(name string, v any) (*bitsPred, error) {
 	case bson.A:
 		for _, e := range x {
 			if !IsNumber(e) {
-				return nil, Errorf(CodeBadValue, "%s: bit positions must be numbers, found %v", name, e)
+				return nil, Errorf(CodeBadValue, "Failed to parse bit position. Expected a number: %v", e)
 			}
 			n, ok := ToInt64(e)
 			if !ok {
-				return nil, Errorf(CodeBadValue, "%s: bit position %v must be an integer", name, e)
+				return nil, Errorf(CodeBadValue, "Failed to parse bit position. Expected an integer: %v", e)
 			}
-			if n < 0 {
-				return nil, Errorf(CodeBadValue, "%s: bit position %v must be non-negative", name, e)
+			if n < 0 || n > math.MaxInt32 {
+				return nil, Errorf(CodeBadValue, "Failed to parse bit position. Expected a non-negative 32-bit integer: %v", e)
 			}
 			p.positions = append(p.positions, uint64(n))
 		}
@@ -565,7 +639,7 @@ func compileBits(name string, v any) (*bitsPred, error) {
 // document they share.
 func compileRegexOperator(d bson.D) (*regexPred, error) {
 	var pattern, options string
-	var haveRegex, haveOptions, regexHasOptions bool
+	haveRegex := false
 	for _, e := range d {
 		switch e.Key {
 		case "$regex":
@@ -575,8 +649,10 @@ func compileRegexOperator(d bson.D) (*regexPred, error) {
 			case bson.Regex:
 				pattern = x.Pattern
 				if x.Options != "" {
+					if options != "" {
+						return nil, matchLocationError(matchCodeRegexOptionsTwice, "options set in both $regex and $options")
+					}
 					options = x.Options
-					regexHasOptions = true
 				}
 			default:
 				return nil, Errorf(CodeBadValue, "$regex has to be a string")
@@ -587,19 +663,14 @@ func compileRegexOperator(d bson.D) (*regexPred, error) {
 			if !ok {
 				return nil, Errorf(CodeBadValue, "$options has to be a string")
 			}
-			if s != "" {
-				haveOptions = true
+			if options != "" {
+				return nil, matchLocationError(matchCodeOptionsTwice, "options set in both $regex and $options")
 			}
-			if !regexHasOptions {
-				options = s
-			}
+			options = s
 		}
 	}
 	if !haveRegex {
 		return nil, Errorf(CodeBadValue, "$options needs a $regex")
-	}
-	if haveOptions && regexHasOptions {
-		return nil, Errorf(CodeBadValue, "options set in both $regex and $options")
 	}
 	return newRegexPred(pattern, options)
 }
@@ -632,6 +703,7 @@ func newRegexPred(pattern, options string) (*regexPred, error) {
 	if extended {
 		src = stripExtendedRegex(src)
 	}
+	src = pcreAnchors(src, strings.ContainsRune(flags, 'm') || regexInlineMultiline.MatchString(src))
 	if flags != "" {
 		src = "(?" + flags + ")" + src
 	}
@@ -640,6 +712,65 @@ func newRegexPred(pattern, options string) (*regexPred, error) {
 		return nil, matchLocationError(matchCodeInvalidRegex, "Regular expression is invalid: "+err.Error())
 	}
 	return &regexPred{re: re, value: bson.Regex{Pattern: pattern, Options: options}}, nil
+}
+
+// regexInlineMultiline finds an inline (?m) flag group, which makes $ a
+// line anchor from there on; pcreAnchors then leaves $ alone.
+var regexInlineMultiline = regexp.MustCompile(`\(\?[a-zA-Z]*m`)
+
+// pcreAnchors rewrites the end anchors whose PCRE meaning Go lacks: outside
+// multiline mode PCRE's $, and always its \Z, also match before a final
+// newline. Go has no lookahead, so they become \n?\z, which consumes that
+// newline; nothing can follow an end anchor in a useful pattern, so the
+// set of matching strings is the same.
+func pcreAnchors(p string, multiline bool) string {
+	if !strings.ContainsAny(p, "$Z") {
+		return p
+	}
+	const end = `(?:\n?\z)`
+	var b strings.Builder
+	inClass := false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '\\' && i+1 < len(p):
+			if p[i+1] == 'Z' && !inClass {
+				b.WriteString(end)
+			} else {
+				b.WriteByte(c)
+				b.WriteByte(p[i+1])
+			}
+			i++
+		case inClass:
+			if c == '[' && i+1 < len(p) && p[i+1] == ':' {
+				if j := strings.Index(p[i:], ":]"); j > 0 {
+					b.WriteString(p[i : i+j+2])
+					i += j + 1
+					continue
+				}
+			}
+			if c == ']' {
+				inClass = false
+			}
+			b.WriteByte(c)
+		case c == '[':
+			inClass = true
+			b.WriteByte(c)
+			if i+1 < len(p) && p[i+1] == '^' {
+				b.WriteByte('^')
+				i++
+			}
+			if i+1 < len(p) && p[i+1] == ']' {
+				b.WriteByte(']')
+				i++
+			}
+		case c == '$' && !multiline:
+			b.WriteString(end)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // stripExtendedRegex applies PCRE's x option: unescaped whitespace outside

@@ -77,7 +77,15 @@ type pathNode struct {
 }
 
 func (n *pathNode) matchDoc(doc bson.D) (bool, int) {
-	return n.walk(matchLookup(doc, n.path[0].name), 1, -1)
+	v := matchLookup(doc, n.path[0].name)
+	if len(n.path) == 1 && n.em == nil {
+		// The common case, a top-level field holding a scalar, skips the
+		// general walk.
+		if _, isArray := v.(bson.A); !isArray {
+			return n.pred.matchValue(v), -1
+		}
+	}
+	return n.walk(v, 1, -1)
 }
 
 func matchLookup(doc bson.D, key string) any {
@@ -85,6 +93,15 @@ func matchLookup(doc bson.D, key string) any {
 		if doc[i].Key == key {
 			return doc[i].Value
 		}
+	}
+	return Missing
+}
+
+// matchLookupM reads a field of a bson.M, which hand-built documents may
+// contain even though decoded ones never do.
+func matchLookupM(doc bson.M, key string) any {
+	if v, ok := doc[key]; ok {
+		return v
 	}
 	return Missing
 }
@@ -99,6 +116,8 @@ func (n *pathNode) walk(v any, i int, outer int) (bool, int) {
 	switch x := v.(type) {
 	case bson.D:
 		return n.walk(matchLookup(x, n.path[i].name), i+1, outer)
+	case bson.M:
+		return n.walk(matchLookupM(x, n.path[i].name), i+1, outer)
 	case bson.A:
 		part := n.path[i]
 		for j, e := range x {
@@ -106,13 +125,18 @@ func (n *pathNode) walk(v any, i int, outer int) (bool, int) {
 			if o < 0 {
 				o = j
 			}
-			if d, ok := e.(bson.D); ok {
+			switch d := e.(type) {
+			case bson.D:
 				if ok, pos := n.walk(matchLookup(d, part.name), i+1, o); ok {
+					return true, pos
+				}
+			case bson.M:
+				if ok, pos := n.walk(matchLookupM(d, part.name), i+1, o); ok {
 					return true, pos
 				}
 			}
 			if j == part.index {
-				if ok, pos := n.walk(e, i+1, o); ok {
+				if ok, pos := n.walkIndex(e, i+1, outer); ok {
 					return true, pos
 				}
 			}
@@ -123,17 +147,23 @@ func (n *pathNode) walk(v any, i int, outer int) (bool, int) {
 	return n.leaf(Missing, outer)
 }
 
-func (n *pathNode) leaf(v any, outer int) (bool, int) {
-	if n.em != nil {
-		idx := n.em.matchIndex(v)
-		switch {
-		case idx < 0:
-			return false, -1
-		case outer >= 0:
-			return true, outer
-		}
-		return true, idx
+// walkIndex continues the path inside element e of an array addressed by
+// a numeric component. Addressing an element is not an implicit traversal:
+// it keeps the outer position, a path ending there sees the element itself
+// (an array element is not expanded), and a scalar element cannot hold the
+// rest of the path, so it yields nothing (not even Missing).
+func (n *pathNode) walkIndex(e any, i int, outer int) (bool, int) {
+	if i == len(n.path) {
+		return n.leafValue(e, outer)
 	}
+	switch e.(type) {
+	case bson.D, bson.M, bson.A:
+		return n.walk(e, i, outer)
+	}
+	return false, -1
+}
+
+func (n *pathNode) leaf(v any, outer int) (bool, int) {
 	if arr, ok := v.(bson.A); ok && !n.noExpand {
 		for j, e := range arr {
 			if n.pred.matchValue(e) {
@@ -143,6 +173,21 @@ func (n *pathNode) leaf(v any, outer int) (bool, int) {
 				return true, outer
 			}
 		}
+	}
+	return n.leafValue(v, outer)
+}
+
+// leafValue applies the predicate to v itself, without expanding arrays.
+func (n *pathNode) leafValue(v any, outer int) (bool, int) {
+	if n.em != nil {
+		idx := n.em.matchIndex(v)
+		switch {
+		case idx < 0:
+			return false, -1
+		case outer >= 0:
+			return true, outer
+		}
+		return true, idx
 	}
 	if n.pred.matchValue(v) {
 		return true, outer

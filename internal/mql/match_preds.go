@@ -3,14 +3,36 @@ package mql
 import (
 	"math"
 	"regexp"
+	"sort"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // eqPred is $eq and implicit equality: same canonical type and value.
-type eqPred struct{ value any }
+type eqPred struct {
+	value any
+	rank  int
+}
 
-func (p *eqPred) matchValue(v any) bool { return Compare(v, p.value) == 0 }
+func newEqPred(value any) *eqPred { return &eqPred{value: value, rank: typeRank(value)} }
+
+func (p *eqPred) matchValue(v any) bool {
+	return typeRank(v) == p.rank && compareSameRank(p.rank, v, p.value) == 0
+}
+
+// compareSameRank is Compare for two values already known to share the
+// canonical type rank, with the common kinds handled without Compare's
+// second look at the types.
+func compareSameRank(rank int, a, b any) int {
+	switch rank {
+	case rankNumber:
+		return compareNumbers(a, b)
+	case rankString:
+		return strings.Compare(stringOf(a), stringOf(b))
+	}
+	return Compare(a, b)
+}
 
 // Comparison operators for cmpPred.
 const (
@@ -50,7 +72,7 @@ func (p *cmpPred) matchValue(v any) bool {
 			return vn && p.nan && (p.op == cmpLTE || p.op == cmpGTE)
 		}
 	}
-	c := Compare(v, p.value)
+	c := compareSameRank(p.rank, v, p.value)
 	switch p.op {
 	case cmpLT:
 		return c < 0
@@ -73,14 +95,40 @@ func matchIsNaN(v any) bool {
 }
 
 // inPred is $in: equal to any listed value or matching any listed regex.
+// values is sorted in Compare order so that long lists are searched by
+// bisection.
 type inPred struct {
 	values  []any
 	regexes []*regexPred
 }
 
+// inLinearMax is the list length up to which a linear scan beats bisection.
+const inLinearMax = 8
+
+func newInPred(values []any, regexes []*regexPred) *inPred {
+	sorted := append([]any(nil), values...)
+	sort.SliceStable(sorted, func(i, j int) bool { return Compare(sorted[i], sorted[j]) < 0 })
+	return &inPred{values: sorted, regexes: regexes}
+}
+
 func (p *inPred) matchValue(v any) bool {
-	for _, x := range p.values {
-		if Compare(v, x) == 0 {
+	if len(p.values) <= inLinearMax {
+		for _, x := range p.values {
+			if Compare(v, x) == 0 {
+				return true
+			}
+		}
+	} else {
+		lo, hi := 0, len(p.values)
+		for lo < hi {
+			mid := int(uint(lo+hi) >> 1)
+			if Compare(p.values[mid], v) < 0 {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
+		}
+		if lo < len(p.values) && Compare(p.values[lo], v) == 0 {
 			return true
 		}
 	}
@@ -156,8 +204,8 @@ func (p *modPred) matchValue(v any) bool {
 	return ok && n%p.divisor == p.remainder
 }
 
-// matchTruncate converts a number to int64 by truncating toward zero,
-// saturating at the int64 range; NaN, infinities and non-numbers fail.
+// matchTruncate converts a number to int64 by truncating toward zero; NaN,
+// infinities, values outside the int64 range and non-numbers fail.
 func matchTruncate(v any) (int64, bool) {
 	switch x := v.(type) {
 	case int32:
@@ -168,18 +216,11 @@ func matchTruncate(v any) (int64, bool) {
 		if i, ok := ToInt64(v); ok {
 			return i, true
 		}
-		f, ok := ToFloat64(x)
-		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+		f, _ := ToFloat64(x)
+		if math.IsNaN(f) || f >= 9.223372036854775807e18 || f < -9.223372036854775807e18 {
 			return 0, false
 		}
-		f = math.Trunc(f)
-		switch {
-		case f >= 9.223372036854775807e18:
-			return math.MaxInt64, true
-		case f <= -9.223372036854775807e18:
-			return math.MinInt64, true
-		}
-		return int64(f), true
+		return int64(math.Trunc(f)), true
 	}
 	return 0, false
 }

@@ -283,6 +283,13 @@ func TestMatchPaths(t *testing.T) {
 		{`{"a.1": 2}`, `{"a": [[1, 2]]}`, false},
 		{`{"a.0.1": 2}`, `{"a": [[1, 2]]}`, true},
 		{`{"a.00": 1}`, `{"a": [1]}`, false},
+		{`{"a.0": 1}`, `{"a": [[1, 2]]}`, false},
+		{`{"a.0": [1, 2]}`, `{"a": [[1, 2]]}`, true},
+		{`{"a.0.b": 1}`, `{"a": [[{"b": 1}]]}`, true},
+		{`{"a.0.b": null}`, `{"a": [5]}`, false},
+		{`{"a.0.b": null}`, `{"a": [{"c": 1}]}`, true},
+		{`{"a.1.b": 2}`, `{"a": [{"b": 1}, {"b": 2}]}`, true},
+		{`{"a.b.0": 2}`, `{"a": [{"b": [1]}, {"b": [2, 3]}]}`, true},
 		{`{"a.b": 1}`, `{"a": 1}`, false},
 		{`{"a.b": 1}`, `{"a": [1, {"b": 1}]}`, true},
 		{`{"a": [[1, 2]]}`, `{"a": [[1, 2]]}`, true},
@@ -361,7 +368,17 @@ func TestMatchErrors(t *testing.T) {
 		{`{"a": {"$options": "i"}}`, CodeBadValue},
 		{`{"a": {"$regex": "(", "$options": ""}}`, matchCodeInvalidRegex},
 		{`{"a": {"$regex": "a", "$options": "z"}}`, matchCodeInvalidRegexFlag},
-		{`{"a": {"$regex": {"$regularExpression": {"pattern": "a", "options": "i"}}, "$options": "m"}}`, CodeBadValue},
+		{`{"a": {"$regex": {"$regularExpression": {"pattern": "a", "options": "i"}}, "$options": "m"}}`, matchCodeOptionsTwice},
+		{`{"a": {"$options": "m", "$regex": {"$regularExpression": {"pattern": "a", "options": "i"}}}}`, matchCodeRegexOptionsTwice},
+		{`{"a": {"$ne": {"$regularExpression": {"pattern": "a", "options": ""}}}}`, CodeBadValue},
+		{`{"a": {"$gt": {"$regularExpression": {"pattern": "a", "options": ""}}}}`, CodeBadValue},
+		{`{"a": {"$type": []}}`, CodeFailedToParse},
+		{`{"a": {"$size": 3000000000}}`, CodeBadValue},
+		{`{"a": {"$where": "1"}}`, CodeBadValue},
+		{`{"a": {"$elemMatch": {"$expr": {"$eq": [1, 1]}}}}`, CodeBadValue},
+		{`{"a": {"$elemMatch": {"$or": [{"$where": "1"}]}}}`, CodeBadValue},
+		{`{"$not": {"a": 1}}`, CodeBadValue},
+		{`{"$alwaysTrue": 2}`, CodeFailedToParse},
 		{`{"a": {"$in": [{"$regularExpression": {"pattern": "(", "options": ""}}]}}`, matchCodeInvalidRegex},
 		{`{"a": {"$mod": 1}}`, CodeBadValue},
 		{`{"a": {"$mod": [1]}}`, CodeBadValue},
@@ -382,7 +399,15 @@ func TestMatchErrors(t *testing.T) {
 		{`{"$text": {"$search": "x"}}`, CodeNotImplemented},
 		{`{"a": {"$near": [0, 0]}}`, CodeNotImplemented},
 		{`{"a": {"$geoWithin": {}}}`, CodeNotImplemented},
-		{`{"$jsonSchema": {}}`, CodeNotImplemented},
+		{`{"$jsonSchema": 1}`, CodeTypeMismatch},
+		{`{"$jsonSchema": {"foo": 1}}`, CodeFailedToParse},
+		{`{"$jsonSchema": {"type": "integer"}}`, CodeBadValue},
+		{`{"$jsonSchema": {"required": []}}`, CodeFailedToParse},
+		{`{"$jsonSchema": {"exclusiveMinimum": true}}`, CodeFailedToParse},
+		{`{"$jsonSchema": {"multipleOf": 0}}`, CodeFailedToParse},
+		{`{"$jsonSchema": {"properties": {"a": 1}}}`, CodeTypeMismatch},
+		{`{"$jsonSchema": {"type": "object", "bsonType": "object"}}`, CodeFailedToParse},
+		{`{"$jsonSchema": {"encrypt": {}}}`, CodeNotImplemented},
 	}
 	for _, c := range cases {
 		_, err := CompileFilter(ejson(t, c.filter))
@@ -399,7 +424,11 @@ func TestMatchErrors(t *testing.T) {
 
 func TestMatchErrorMessages(t *testing.T) {
 	for filter, want := range map[string]string{
-		`{"$foo": 1}`:           "unknown top level operator: $foo",
+		`{"$foo": 1}`:  "unknown top level operator: $foo. If you have a field name that starts with a '$' symbol, consider using $getField or $setField.",
+		`{"$not": {}}`: "unknown top level operator: $not. If you are trying to negate an entire expression, use $nor.",
+		`{"a": {"$ne": {"$regularExpression": {"pattern": "a", "options": ""}}}}`: "Can't have regex as arg to $ne.",
+		`{"$and": 1}`:           "$and must be an array",
+		`{"$or": []}`:           "$and/$or/$nor must be a nonempty array",
 		`{"a": {"$foo": 1}}`:    "unknown operator: $foo",
 		`{"a": {"$in": 1}}`:     "$in needs an array",
 		`{"a": {"$type": "x"}}`: "Unknown type name alias: x",
@@ -470,7 +499,9 @@ func TestMatchPosition(t *testing.T) {
 		{`{"x": 1, "a": 3}`, `{"x": 1, "a": [1, 2, 3]}`, true, 2},
 		{`{"a": 3, "b": 1}`, `{"a": [3], "b": [0, 1]}`, true, 1},
 		{`{"a": 4}`, `{"a": [1, 2, 3]}`, false, -1},
-		{`{"a.1": 2}`, `{"a": [1, 2]}`, true, 1},
+		{`{"a.1": 2}`, `{"a": [1, 2]}`, true, -1},
+		{`{"a.0.b": 5}`, `{"a": [{"b": [1, 5]}]}`, true, 1},
+		{`{"a.b": 2}`, `{"a": [{"b": [1, 2]}]}`, true, 0},
 		{`{"a": {"$size": 2}}`, `{"a": [1, 2]}`, true, -1},
 	}
 	for _, c := range cases {
@@ -537,5 +568,79 @@ func TestMatchGolden(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestMatchInLongList(t *testing.T) {
+	list := bson.A{nil, "x", bson.D{{Key: "k", Value: int32(1)}}, bson.A{int32(1), int32(2)}, true}
+	for i := 0; i < 50; i++ {
+		list = append(list, float64(i)*2)
+	}
+	f, err := CompileFilter(bson.D{{Key: "a", Value: bson.D{{Key: "$in", Value: list}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		doc  bson.D
+		want bool
+	}{
+		{bson.D{{Key: "a", Value: int32(4)}}, true},
+		{bson.D{{Key: "a", Value: int64(98)}}, true},
+		{bson.D{{Key: "a", Value: int32(5)}}, false},
+		{bson.D{{Key: "a", Value: "x"}}, true},
+		{bson.D{{Key: "a", Value: "y"}}, false},
+		{bson.D{}, true},
+		{bson.D{{Key: "a", Value: bson.A{int32(1), int32(2)}}}, true},
+		{bson.D{{Key: "a", Value: bson.A{int32(7), int32(9)}}}, false},
+		{bson.D{{Key: "a", Value: bson.D{{Key: "k", Value: 1.0}}}}, true},
+		{bson.D{{Key: "a", Value: false}}, false},
+		{bson.D{{Key: "a", Value: true}}, true},
+	}
+	for _, c := range cases {
+		if got := f.Match(c.doc); got != c.want {
+			t.Errorf("doc %v: got %v, want %v", c.doc, got, c.want)
+		}
+	}
+}
+
+func TestMatchConcurrent(t *testing.T) {
+	f, err := CompileFilter(ejson(t, `{"a": {"$in": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}, "b": {"$regex": "^x"}, "c": {"$elemMatch": {"d": {"$gt": 1}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := ejson(t, `{"a": 7, "b": "xy", "c": [{"d": 0}, {"d": 2}]}`)
+	no := ejson(t, `{"a": 7, "b": "xy", "c": [{"d": 0}]}`)
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func() {
+			ok := true
+			for i := 0; i < 1000; i++ {
+				m, pos := f.MatchPosition(yes)
+				ok = ok && m && pos == 1 && !f.Match(no)
+			}
+			done <- ok
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if !<-done {
+			t.Error("concurrent matching gave a wrong result")
+		}
+	}
+}
+
+func TestMatchHandBuiltDocuments(t *testing.T) {
+	f, err := CompileFilter(bson.D{{Key: "a.b", Value: int32(1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Match(bson.D{{Key: "a", Value: bson.M{"b": int32(1)}}}) {
+		t.Error("a path should look into a bson.M")
+	}
+	if !f.Match(bson.D{{Key: "a", Value: bson.A{bson.M{"b": int32(1)}}}}) {
+		t.Error("a path should look into bson.M array elements")
+	}
+	all, err := CompileFilter(nil)
+	if err != nil || !all.Match(nil) {
+		t.Errorf("a nil filter should match everything: %v", err)
 	}
 }

@@ -189,6 +189,10 @@ func (ctx *projParse) parseElement(name string, v any, parentPath []string, pare
 	if depth > MaxDepth {
 		return Errorf(CodeOverflow, "projection nesting exceeds the maximum depth of %d", MaxDepth)
 	}
+	if i, ok := v.(int); ok {
+		// Callers building specs in Go write bson.D{{"a", 1}}.
+		v = int64(i)
+	}
 	begin, end, positional := projFirstPositional(name)
 	switch {
 	case projIsDoc(v):

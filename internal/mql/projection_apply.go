@@ -362,3 +362,19 @@ func projSetNested(doc bson.D, path []string, v any) bson.D {
 	sub, _ := Get(doc, path[0]).(bson.D)
 	return projSetField(append(bson.D(nil), doc...), path[0], projSetNested(sub, path[1:], v))
 }
+
+// UsesPosition reports whether the projection has a positional a.$ field,
+// so that callers know to compute the match position for Apply.
+func (p *Projection) UsesPosition() bool {
+	for _, s := range p.post {
+		if s.positional {
+			return true
+		}
+	}
+	return false
+}
+
+// IsInclusion reports whether the projection keeps only the fields it
+// names (plus _id unless excluded), as opposed to removing the fields it
+// names. An empty projection is an exclusion of nothing.
+func (p *Projection) IsInclusion() bool { return p.inclusion }

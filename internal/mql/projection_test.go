@@ -313,3 +313,61 @@ func FuzzProjection(f *testing.F) {
 		}
 	})
 }
+
+func TestProjectionGoInt(t *testing.T) {
+	p, err := CompileProjection(bson.D{{Key: "a", Value: 1}, {Key: "_id", Value: 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Apply(bson.D{{Key: "_id", Value: int32(1)}, {Key: "a", Value: "x"}, {Key: "b", Value: "y"}}, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := projsortJSON(t, got), projsortJSON(t, bson.D{{Key: "a", Value: "x"}}); g != w {
+		t.Fatalf("got %s, want %s", g, w)
+	}
+}
+
+func TestProjectionNilDocument(t *testing.T) {
+	for _, spec := range []bson.D{nil, {{Key: "a", Value: int32(1)}}, {{Key: "a", Value: int32(0)}}} {
+		p, err := CompileProjection(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.Apply(nil, -1)
+		if err != nil || got == nil || len(got) != 0 {
+			t.Fatalf("%v: Apply(nil) = %v, %v; want empty document", spec, got, err)
+		}
+	}
+}
+
+func TestProjectionKind(t *testing.T) {
+	for _, c := range []struct {
+		spec       string
+		inclusion  bool
+		usesPosCol bool
+	}{
+		{`{}`, false, false},
+		{`{"a":1}`, true, false},
+		{`{"a":0}`, false, false},
+		{`{"_id":0}`, false, false},
+		{`{"_id":1}`, true, false},
+		{`{"_id":1,"a":0}`, false, false},
+		{`{"a":{"$slice":1}}`, false, false},
+		{`{"_id":1,"a":{"$slice":1}}`, true, false},
+		{`{"a.$":1}`, true, true},
+		{`{"_id":0,"b.c.$":1}`, true, true},
+	} {
+		var spec bson.D
+		if err := bson.UnmarshalExtJSON([]byte(c.spec), false, &spec); err != nil {
+			t.Fatal(err)
+		}
+		p, err := CompileProjection(spec)
+		if err != nil {
+			t.Fatalf("%s: %v", c.spec, err)
+		}
+		if p.IsInclusion() != c.inclusion || p.UsesPosition() != c.usesPosCol {
+			t.Errorf("%s: IsInclusion %v UsesPosition %v, want %v %v", c.spec, p.IsInclusion(), p.UsesPosition(), c.inclusion, c.usesPosCol)
+		}
+	}
+}

@@ -26,7 +26,15 @@ type SortKey struct {
 	Desc bool   // true for -1
 }
 
-// Sort is a compiled sort specification.
+// Sort is a compiled sort specification. Values compare in MongoDB's
+// cross-type order (Compare). A field holding an array sorts by its
+// smallest element ascending and its largest descending, also through
+// dotted paths into arrays of documents, where an element lacking the
+// field counts as null; a missing field sorts as null, and an empty array
+// as undefined, just below null. Each sort field picks its array element
+// independently: where MongoDB errors on two sort fields running through
+// different arrays ("parallel arrays"), or picks one element for fields
+// sharing an array, this package does neither.
 type Sort struct {
 	keys  []SortKey
 	paths [][]string
@@ -40,12 +48,22 @@ type Sort struct {
 func CompileSort(spec bson.D) (*Sort, error) {
 	s := &Sort{}
 	for _, e := range spec {
+		if e.Key == "$natural" {
+			// A storage-order hint, not a field; the store decides whether
+			// it can honour it.
+			return nil, errUnsupported("sort", "$natural")
+		}
 		comps, err := projsortSplitPath(e.Key)
 		if err != nil {
 			return nil, err
 		}
 		var dir float64
-		switch v := e.Value.(type) {
+		val := e.Value
+		if i, ok := val.(int); ok {
+			// Callers building specs in Go write bson.D{{"a", 1}}.
+			val = int64(i)
+		}
+		switch v := val.(type) {
 		case int32, int64, float64, bson.Decimal128:
 			dir, _ = ToFloat64(v)
 		case bson.D:
@@ -54,7 +72,7 @@ func CompileSort(spec bson.D) (*Sort, error) {
 			}
 			return nil, Errorf(sortCodeOnlyMeta, "$meta is the only expression supported by $sort right now")
 		default:
-			return nil, Errorf(sortCodeIllegalKey, "Illegal key in $sort specification: %s: %s", e.Key, projsortDescribe(e.Value))
+			return nil, Errorf(sortCodeIllegalKey, "Illegal key in $sort specification: %s: %s", e.Key, projsortDescribe(val))
 		}
 		if dir != 1 && dir != -1 {
 			return nil, Errorf(sortCodeBadDirection, "$sort key ordering must be 1 (for ascending) or -1 (for descending)")
@@ -140,14 +158,17 @@ func (s *Sort) Sort(docs []bson.D) {
 		return
 	}
 	n := len(s.keys)
-	cells := make([]sortKeyCell, len(docs)*n)
+	vals := make([]any, len(docs)*n)
 	allFloat, allString := n == 1, n == 1
 	for i, d := range docs {
 		for j, p := range s.paths {
-			c := makeSortKeyCell(sortKeyValue(d, p, s.keys[j].Desc))
-			allFloat = allFloat && c.kind == sortCellFloat
-			allString = allString && c.kind == sortCellString
-			cells[i*n+j] = c
+			v := sortKeyValue(d, p, s.keys[j].Desc)
+			vals[i*n+j] = v
+			if allFloat || allString {
+				kind := makeSortKeyCell(v).kind
+				allFloat = allFloat && kind == sortCellFloat
+				allString = allString && kind == sortCellString
+			}
 		}
 	}
 	// Each ordering breaks ties on the original index, which makes the
@@ -155,10 +176,14 @@ func (s *Sort) Sort(docs []bson.D) {
 	var order []int32
 	switch {
 	case allFloat:
-		order = sortByFloat(cells, s.keys[0].Desc)
+		order = sortByFloat(vals, s.keys[0].Desc)
 	case allString:
-		order = sortByString(cells, s.keys[0].Desc)
+		order = sortByString(vals, s.keys[0].Desc)
 	default:
+		cells := make([]sortKeyCell, len(vals))
+		for i, v := range vals {
+			cells[i] = makeSortKeyCell(v)
+		}
 		order = make([]int32, len(docs))
 		for i := range order {
 			order[i] = int32(i)
@@ -185,14 +210,14 @@ func (s *Sort) Sort(docs []bson.D) {
 
 // sortByFloat orders a single numeric key with small entries, the common
 // case of sorting on a number field.
-func sortByFloat(cells []sortKeyCell, desc bool) []int32 {
+func sortByFloat(vals []any, desc bool) []int32 {
 	type entry struct {
 		f   float64
 		idx int32
 	}
-	es := make([]entry, len(cells))
-	for i := range cells {
-		es[i] = entry{cells[i].f, int32(i)}
+	es := make([]entry, len(vals))
+	for i, v := range vals {
+		es[i] = entry{makeSortKeyCell(v).f, int32(i)}
 	}
 	slices.SortFunc(es, func(x, y entry) int {
 		c := cmpFloat(x.f, y.f)
@@ -212,14 +237,14 @@ func sortByFloat(cells []sortKeyCell, desc bool) []int32 {
 }
 
 // sortByString is sortByFloat for a single string key.
-func sortByString(cells []sortKeyCell, desc bool) []int32 {
+func sortByString(vals []any, desc bool) []int32 {
 	type entry struct {
 		s   string
 		idx int32
 	}
-	es := make([]entry, len(cells))
-	for i := range cells {
-		es[i] = entry{cells[i].s, int32(i)}
+	es := make([]entry, len(vals))
+	for i, v := range vals {
+		es[i] = entry{v.(string), int32(i)}
 	}
 	slices.SortFunc(es, func(x, y entry) int {
 		c := strings.Compare(x.s, y.s)

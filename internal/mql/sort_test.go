@@ -170,3 +170,13 @@ func BenchmarkSort10000Strings(b *testing.B) {
 		s.Sort(work)
 	}
 }
+
+func TestSortGoInt(t *testing.T) {
+	s, err := CompileSort(bson.D{{Key: "a", Value: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := s.Fields(); len(f) != 1 || !f[0].Desc {
+		t.Fatalf("Fields() = %v", f)
+	}
+}

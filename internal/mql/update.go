@@ -25,7 +25,7 @@ type Update struct {
 	renames     []updRename
 	positional  bool // some path uses the positional $
 	touchesID   bool // some path starts with _id
-	arrayFilter map[string]*Filter
+	arrayFilter map[string]updMatcher
 }
 
 // UpdateOptions are the compile-time options of an update.
@@ -51,6 +51,50 @@ const (
 	updCodeInvalidIDField      = 53
 	updCodeNotSingleValueField = 54
 )
+
+// updMatcher is what the update engine needs of a compiled filter.
+type updMatcher interface{ Match(doc bson.D) bool }
+
+// updCompileFilter compiles array filters and $pull conditions. It is a
+// variable only so that tests can exercise the plumbing around filters
+// with a stand-in matcher.
+var updCompileFilter = func(filter bson.D) (updMatcher, error) { return CompileFilter(filter) }
+
+// updNormalize brings a hand-built document (Go ints, bson.M, slices) into
+// the package's normal form, turning Normalize's panic on a Go type BSON
+// has no counterpart for into an error. It walks containers itself because
+// Normalize leaves typed slices nested in a bson.D as they are.
+func updNormalize(d bson.D) (out bson.D, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, Errorf(CodeBadValue, "%v", r)
+		}
+	}()
+	return updNormalizeValue(d).(bson.D), nil
+}
+
+func updNormalizeValue(v any) any {
+	switch x := v.(type) {
+	case bson.D:
+		out := make(bson.D, len(x))
+		for i, e := range x {
+			out[i] = bson.E{Key: e.Key, Value: updNormalizeValue(e.Value)}
+		}
+		return out
+	case bson.A:
+		out := make(bson.A, len(x))
+		for i, e := range x {
+			out[i] = updNormalizeValue(e)
+		}
+		return out
+	}
+	n := Normalize(v)
+	switch n.(type) {
+	case bson.D, bson.A:
+		return updNormalizeValue(n)
+	}
+	return n
+}
 
 // updErrorf is Errorf for codes without an entry in the shared name table.
 func updErrorf(code int, name, format string, args ...any) *Error {
@@ -101,22 +145,13 @@ var updOperators = map[string]updOp{
 	"$rename":      opRenameFrom,
 }
 
-// updKind tells what a path component means.
-type updKind uint8
-
-const (
-	kindField      updKind = iota
-	kindPositional         // $
-	kindAll                // $[]
-	kindFiltered           // $[identifier]
-)
-
 // updNode is one component of the compiled update tree. A node is either a
 // leaf (an operation on the value at its path) or an inner node whose
 // children address fields or array elements below it.
 type updNode struct {
 	key   string
-	index int // the array index key denotes, or -1
+	path  string // dotted path from the root, for messages
+	index int    // the array index key denotes, or -1
 	leaf  *updLeaf
 
 	fields     []*updNode // sorted with updLessKey
@@ -139,6 +174,16 @@ func CompileUpdate(update bson.D, opts UpdateOptions) (*Update, error) {
 	if depth(update, 0) > MaxDepth+2 {
 		return nil, Errorf(CodeOverflow, "update document nesting exceeds the maximum depth of %d", MaxDepth)
 	}
+	// Whatever cannot travel as BSON (NUL bytes in names, unsupported Go
+	// types) could never reach MongoDB; refusing it here keeps results
+	// storable.
+	if _, err := bson.Marshal(update); err != nil {
+		return nil, Errorf(CodeBadValue, "update document is not valid BSON: %v", err)
+	}
+	update, err := updNormalize(update)
+	if err != nil {
+		return nil, err
+	}
 	if len(update) == 0 || !strings.HasPrefix(update[0].Key, "$") {
 		if len(opts.ArrayFilters) > 0 {
 			return nil, Errorf(CodeFailedToParse, "arrayFilters may not be specified for a replacement-style update")
@@ -146,7 +191,7 @@ func CompileUpdate(update bson.D, opts UpdateOptions) (*Update, error) {
 		return compileReplacement(update)
 	}
 	u := &Update{root: &updNode{index: -1}}
-	used := map[string]bool{}
+	used := map[string]string{}
 	for _, e := range update {
 		op, ok := updOperators[e.Key]
 		if !ok {
@@ -184,7 +229,7 @@ func compileReplacement(update bson.D) (*Update, error) {
 }
 
 // compileField compiles one "path: operand" entry of operator opName.
-func (u *Update) compileField(opName string, op updOp, f bson.E, used map[string]bool) error {
+func (u *Update) compileField(opName string, op updOp, f bson.E, used map[string]string) error {
 	parts, err := u.parsePath(f.Key, used)
 	if err != nil {
 		return err
@@ -201,9 +246,12 @@ func (u *Update) compileField(opName string, op updOp, f bson.E, used map[string
 
 // parsePath splits and validates an update path, recording the array
 // filter identifiers it uses.
-func (u *Update) parsePath(path string, used map[string]bool) ([]string, error) {
+func (u *Update) parsePath(path string, used map[string]string) ([]string, error) {
 	if path == "" {
 		return nil, Errorf(CodeEmptyFieldName, "An empty update path is not valid.")
+	}
+	if strings.IndexByte(path, 0) >= 0 {
+		return nil, Errorf(CodeBadValue, "The update path '%s' contains a NUL byte, which field names cannot hold", path)
 	}
 	parts := strings.Split(path, ".")
 	if len(parts) > MaxDepth {
@@ -232,7 +280,9 @@ func (u *Update) parsePath(path string, used map[string]bool) ([]string, error) 
 				return nil, Errorf(CodeBadValue, "Cannot have array filter identifier (i.e. '$[<id>]') element in the first component in path '%s'", path)
 			}
 			if id := p[2 : len(p)-1]; id != "" {
-				used[id] = true
+				if _, seen := used[id]; !seen {
+					used[id] = path
+				}
 			}
 		default:
 			return nil, Errorf(CodeDollarPrefixedFieldName, "The dollar ($) prefixed field '%s' in '%s' is not valid for storage.", p, path)
@@ -269,12 +319,12 @@ func (n *updNode) child(p string) *updNode {
 	switch {
 	case p == "$":
 		if n.positional == nil {
-			n.positional = &updNode{key: p, index: -1}
+			n.positional = &updNode{key: p, path: n.sub(p), index: -1}
 		}
 		return n.positional
 	case p == "$[]":
 		if n.all == nil {
-			n.all = &updNode{key: p, index: -1}
+			n.all = &updNode{key: p, path: n.sub(p), index: -1}
 		}
 		return n.all
 	case strings.HasPrefix(p, "$["):
@@ -284,7 +334,7 @@ func (n *updNode) child(p string) *updNode {
 				return c
 			}
 		}
-		c := &updNode{key: id, index: -1}
+		c := &updNode{key: id, path: n.sub(p), index: -1}
 		n.filtered = append(n.filtered, c)
 		return c
 	}
@@ -293,9 +343,16 @@ func (n *updNode) child(p string) *updNode {
 			return c
 		}
 	}
-	c := &updNode{key: p, index: updArrayIndex(p)}
+	c := &updNode{key: p, path: n.sub(p), index: updArrayIndex(p)}
 	n.fields = append(n.fields, c)
 	return c
+}
+
+func (n *updNode) sub(p string) string {
+	if n.path == "" {
+		return p
+	}
+	return n.path + "." + p
 }
 
 func (n *updNode) hasChildren() bool {
@@ -345,8 +402,10 @@ func updIsDigits(s string) bool {
 }
 
 // updArrayIndex returns the array index a path component denotes, or -1.
+// A leading zero ("01") makes it a plain field name, so that two spellings
+// never address one element.
 func updArrayIndex(p string) int {
-	if !updIsDigits(p) || len(p) > 9 {
+	if !updIsDigits(p) || len(p) > 9 || (len(p) > 1 && p[0] == '0') {
 		return -1
 	}
 	n, _ := strconv.Atoi(p)
@@ -358,7 +417,7 @@ func (u *Update) compileRename(from []string, f bson.E) error {
 	if !ok {
 		return Errorf(CodeBadValue, "The 'to' field for $rename must be a string: %s: %s", f.Key, updFormat(f.Value))
 	}
-	toParts, err := u.parsePath(to, map[string]bool{})
+	toParts, err := u.parsePath(to, map[string]string{})
 	if err != nil {
 		return err
 	}
@@ -388,7 +447,7 @@ func (u *Update) compileRename(from []string, f bson.E) error {
 
 // compileArrayFilters compiles the filters named by $[identifier] and
 // checks that every identifier used has a filter and every filter is used.
-func (u *Update) compileArrayFilters(filters []bson.D, used map[string]bool, update bson.D) error {
+func (u *Update) compileArrayFilters(filters []bson.D, used map[string]string, update bson.D) error {
 	for _, f := range filters {
 		id, err := arrayFilterIdentifier(f)
 		if err != nil {
@@ -397,22 +456,22 @@ func (u *Update) compileArrayFilters(filters []bson.D, used map[string]bool, upd
 		if _, dup := u.arrayFilter[id]; dup {
 			return Errorf(CodeFailedToParse, "Found multiple array filters with the same top-level field name %s", id)
 		}
-		compiled, err := CompileFilter(f)
+		compiled, err := updCompileFilter(f)
 		if err != nil {
 			return err
 		}
 		if u.arrayFilter == nil {
-			u.arrayFilter = map[string]*Filter{}
+			u.arrayFilter = map[string]updMatcher{}
 		}
 		u.arrayFilter[id] = compiled
 	}
-	for id := range used {
+	for id, path := range used {
 		if _, ok := u.arrayFilter[id]; !ok {
-			return Errorf(CodeBadValue, "No array filter found for identifier '%s' in the update %s", id, updFormat(update))
+			return Errorf(CodeBadValue, "No array filter found for identifier '%s' in path '%s'", id, path)
 		}
 	}
 	for id := range u.arrayFilter {
-		if !used[id] {
+		if _, ok := used[id]; !ok {
 			return Errorf(CodeFailedToParse, "The array filter for identifier '%s' was not used in the update %s", id, updFormat(update))
 		}
 	}

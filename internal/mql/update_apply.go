@@ -15,6 +15,7 @@ type updCtx struct {
 	doc        bson.D
 	now        time.Time
 	renameVals []any
+	padded     int // nulls added to arrays so far
 }
 
 func (c *updCtx) time() time.Time {
@@ -33,31 +34,35 @@ func (c *updCtx) time() time.Time {
 func (c *updCtx) loadRenames() error {
 	c.renameVals = make([]any, len(c.u.renames))
 	for i, r := range c.u.renames {
-		v, arr := updLookupNoArrays(c.doc, r.from)
-		if arr {
-			return Errorf(CodeBadValue, "The source field cannot be an array element, '%s' in doc with %s", r.fromPath, updIDText(c.doc))
-		}
+		v, viaArray := updLookupExact(c.doc, r.from)
 		c.renameVals[i] = v
 		if IsMissing(v) {
-			continue
+			continue // nothing to move: not even the target is touched
 		}
-		if _, arr := updLookupNoArrays(c.doc, r.to); arr {
+		if viaArray {
+			return Errorf(CodeBadValue, "The source field cannot be an array element, '%s' in doc with %s", r.fromPath, updIDText(c.doc))
+		}
+		if updPathCrossesArray(c.doc, r.to) {
 			return Errorf(CodeBadValue, "The destination field cannot be an array element, '%s' in doc with %s", r.toPath, updIDText(c.doc))
 		}
 	}
 	return nil
 }
 
-// updLookupNoArrays follows parts through embedded documents only. arr is
-// true when an array sits on the way (the value itself may be an array).
-func updLookupNoArrays(doc bson.D, parts []string) (v any, arr bool) {
+// updLookupExact follows parts without implicit array traversal: numeric
+// components index arrays. viaArray tells whether an array was crossed.
+func updLookupExact(doc bson.D, parts []string) (v any, viaArray bool) {
 	var cur any = doc
 	for _, p := range parts {
 		switch x := cur.(type) {
 		case bson.D:
 			cur = Get(x, p)
 		case bson.A:
-			return Missing, true
+			i := updArrayIndex(p)
+			if i < 0 || i >= len(x) {
+				return Missing, false
+			}
+			cur, viaArray = x[i], true
 		default:
 			return Missing, false
 		}
@@ -65,7 +70,25 @@ func updLookupNoArrays(doc bson.D, parts []string) (v any, arr bool) {
 			return Missing, false
 		}
 	}
-	return cur, false
+	return cur, viaArray
+}
+
+// updPathCrossesArray reports whether an existing ancestor of the value at
+// parts is an array.
+func updPathCrossesArray(doc bson.D, parts []string) bool {
+	var cur any = doc
+	for _, p := range parts[:len(parts)-1] {
+		switch x := cur.(type) {
+		case bson.D:
+			cur = Get(x, p)
+		case bson.A:
+			return true
+		default:
+			return false
+		}
+	}
+	_, isArray := cur.(bson.A)
+	return isArray
 }
 
 // apply applies node n to the value cur found at its path (Missing when
@@ -87,7 +110,7 @@ func (c *updCtx) apply(n *updNode, cur any) (any, bool, bool, error) {
 	}
 	// A scalar: only operators that do not create anything may go below it.
 	if n.all != nil || len(n.filtered) > 0 {
-		return nil, false, false, Errorf(CodeBadValue, "Cannot apply array updates to non-array element %s: %s", n.key, updFormat(cur))
+		return nil, false, false, Errorf(CodeBadValue, "Cannot apply array updates to non-array element %s: %s", n.path, updFormat(cur))
 	}
 	if n.positional != nil && c.wouldCreate(n.positional) {
 		return nil, false, false, Errorf(CodePathNotViable, "Cannot create field '%d' in element {%s: %s}", c.opts.Position, n.key, updFormat(cur))
@@ -171,7 +194,7 @@ func updMerge(a, b *updNode, path string) (*updNode, error) {
 	if a.leaf != nil || b.leaf != nil {
 		return nil, Errorf(CodeConflictingUpdateOperator, "Update created a conflict at '%s'", path)
 	}
-	m := &updNode{key: a.key, index: a.index}
+	m := &updNode{key: a.key, path: a.path, index: a.index}
 	m.fields = append(m.fields, a.fields...)
 	for _, f := range b.fields {
 		merged := false
@@ -240,7 +263,7 @@ func sortNodes(ns []*updNode) {
 // keep their place; new ones are appended in the children's order.
 func (c *updCtx) applyDoc(n *updNode, d bson.D) (bson.D, bool, error) {
 	if n.all != nil || len(n.filtered) > 0 {
-		return nil, false, Errorf(CodeBadValue, "Cannot apply array updates to non-array element %s: %s", n.key, updFormat(d))
+		return nil, false, Errorf(CodeBadValue, "Cannot apply array updates to non-array element %s: %s", n.path, updFormat(d))
 	}
 	fields, err := c.fieldsWithPositional(n)
 	if err != nil {
@@ -308,7 +331,7 @@ func (c *updCtx) applyDoc(n *updNode, d bson.D) (bson.D, bool, error) {
 // building the embedded document the creating operators need.
 func (c *updCtx) applyMissing(n *updNode) (any, bool, bool, error) {
 	if n.all != nil || len(n.filtered) > 0 {
-		return nil, false, false, Errorf(CodeBadValue, "The path '%s' must exist in the document in order to apply array updates.", n.key)
+		return nil, false, false, Errorf(CodeBadValue, "The path '%s' must exist in the document in order to apply array updates.", n.path)
 	}
 	fields, err := c.fieldsWithPositional(n)
 	if err != nil {
@@ -329,6 +352,10 @@ func (c *updCtx) applyMissing(n *updNode) (any, bool, bool, error) {
 	}
 	return out, true, true, nil
 }
+
+// updMaxPadding is how many nulls MongoDB adds at most to reach an array
+// index past the end.
+const updMaxPadding = 1500000
 
 // applyArray applies the children of n to the elements of a: numeric
 // fields, the positional element, all elements ($[]) and the elements
@@ -392,7 +419,7 @@ func (c *updCtx) applyArray(n *updNode, a bson.A) (bson.A, bool, error) {
 				node = byIndex[next]
 				next++
 			}
-			path := n.key + "." + strconv.Itoa(i)
+			path := n.path + "." + strconv.Itoa(i)
 			if n.all != nil {
 				if node, err = updMergeOpt(node, n.all, path); err != nil {
 					return nil, false, err
@@ -421,6 +448,14 @@ func (c *updCtx) applyArray(n *updNode, a bson.A) (bson.A, bool, error) {
 		}
 		if !present {
 			continue
+		}
+		if f.index-len(a) > updMaxPadding {
+			return nil, false, Errorf(CodeBadValue, "can't backfill more than %d elements", updMaxPadding)
+		}
+		// Every null takes at least three bytes of BSON: stop before
+		// building a result that cannot be stored anyway.
+		if c.padded += f.index - len(a); c.padded > MaxDocumentSize/3 {
+			return nil, false, Errorf(CodeBSONObjectTooLarge, "Resulting document after update is larger than %d", MaxDocumentSize)
 		}
 		if out == nil {
 			out = make(bson.A, len(a), f.index+1)

@@ -25,8 +25,8 @@ type updLeaf struct {
 	sortKeys bson.D // field: ±1 when sortMode == 2
 
 	// $pull
-	pullQuery   *Filter // condition on document elements
-	pullWrapped *Filter // operator expression on any element, wrapped under pullKey
+	pullQuery   updMatcher // condition on document elements
+	pullWrapped updMatcher // operator expression on any element, wrapped under pullKey
 
 	// $bit
 	bits []bson.E
@@ -180,14 +180,14 @@ func (l *updLeaf) compilePull() error {
 		return nil
 	}
 	if len(d) > 0 && strings.HasPrefix(d[0].Key, "$") && !updIsQueryLevelOperator(d[0].Key) {
-		f, err := CompileFilter(bson.D{{Key: pullKey, Value: d}})
+		f, err := updCompileFilter(bson.D{{Key: pullKey, Value: d}})
 		if err != nil {
 			return err
 		}
 		l.pullWrapped = f
 		return nil
 	}
-	f, err := CompileFilter(d)
+	f, err := updCompileFilter(d)
 	if err != nil {
 		return err
 	}

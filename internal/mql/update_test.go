@@ -106,6 +106,8 @@ func TestUpdateSet(t *testing.T) {
 		{name: "order across operators", doc: `{"_id":1}`, update: `{"$set":{"b":1},"$inc":{"a":1}}`, want: `{"_id":1,"a":1,"b":1}`},
 		{name: "array index", doc: `{"_id":1,"a":[1,2,3]}`, update: `{"$set":{"a.1":5}}`, want: `{"_id":1,"a":[1,5,3]}`},
 		{name: "array pads with null", doc: `{"_id":1,"a":[1]}`, update: `{"$set":{"a.3":5}}`, want: `{"_id":1,"a":[1,null,null,5]}`},
+		{name: "array padding limit", doc: `{"_id":1,"a":[]}`, update: `{"$set":{"a.1500001":1}}`, code: CodeBadValue},
+		{name: "leading zero is not an index", doc: `{"_id":1,"a":[1,2]}`, update: `{"$set":{"a.01":5}}`, code: CodePathNotViable},
 		{name: "array index into document", doc: `{"_id":1,"a":[{"b":1},{"b":2}]}`, update: `{"$set":{"a.1.b":3}}`, want: `{"_id":1,"a":[{"b":1},{"b":3}]}`},
 		{name: "numeric name on missing makes document", doc: `{"_id":1}`, update: `{"$set":{"a.0":1}}`, want: `{"_id":1,"a":{"0":1}}`},
 		{name: "numeric name on document", doc: `{"_id":1,"a":{"x":1}}`, update: `{"$set":{"a.0":1}}`, want: `{"_id":1,"a":{"x":1,"0":1}}`},
@@ -194,6 +196,7 @@ func TestUpdateRename(t *testing.T) {
 		{name: "dynamic source", doc: `{"_id":1,"a":[1]}`, update: `{"$rename":{"a.$":"b"}}`, code: CodeBadValue},
 		{name: "dynamic target", doc: `{"_id":1,"a":1}`, update: `{"$rename":{"a":"b.$[]"}}`, code: CodeBadValue},
 		{name: "source in array", doc: `{"_id":1,"a":[{"b":1}]}`, update: `{"$rename":{"a.0.b":"c"}}`, code: CodeBadValue},
+		{name: "source through array by name", doc: `{"_id":1,"a":[{"b":1}]}`, update: `{"$rename":{"a.b":"c"}}`, unchanged: true},
 		{name: "target in array", doc: `{"_id":1,"c":1,"a":[{"b":1}]}`, update: `{"$rename":{"c":"a.0.b"}}`, code: CodeBadValue},
 		{name: "from id", doc: `{"_id":1}`, update: `{"$rename":{"_id":"x"}}`, code: CodeImmutableField},
 		{name: "to id", doc: `{"_id":1,"a":2}`, update: `{"$rename":{"a":"_id"}}`, code: CodeImmutableField},
@@ -411,6 +414,25 @@ func TestUpdateLimits(t *testing.T) {
 	// A path with too many components is refused before it can nest.
 	if _, err := CompileUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: strings.Repeat("a.", 150) + "a", Value: int32(1)}}}}, UpdateOptions{}); err == nil {
 		t.Fatal("150-component path accepted")
+	}
+}
+
+func TestUpdateGoValues(t *testing.T) {
+	u, err := CompileUpdate(bson.D{{Key: "$inc", Value: bson.M{"n": 1}}, {Key: "$push", Value: bson.D{{Key: "l", Value: []int{1, 2}}}}}, UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := u.Apply(bson.D{{Key: "n", Value: int32(1)}}, ApplyOptions{Position: -1})
+	want := bson.D{{Key: "n", Value: int32(2)}, {Key: "l", Value: bson.A{bson.A{int32(1), int32(2)}}}}
+	if err != nil || !updIdentical(got, want) {
+		t.Fatalf("%v %s", err, updShow(got))
+	}
+	if _, err := CompileUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "a", Value: struct{ X int }{1}}}}}, UpdateOptions{}); err == nil {
+		t.Fatal("struct value accepted")
+	}
+	seed, err := UpsertSeed(bson.D{{Key: "a", Value: 1}})
+	if err != nil || !updIdentical(seed, bson.D{{Key: "a", Value: int32(1)}}) {
+		t.Fatalf("seed %v %s", err, updShow(seed))
 	}
 }
 

@@ -16,6 +16,13 @@ import (
 // Two clauses on the same path or on a path and its prefix fail with
 // NotSingleValueField (54), as MongoDB cannot tell which value to use.
 func UpsertSeed(filter bson.D) (bson.D, error) {
+	if depth(filter, 0) > MaxDepth+2 {
+		return nil, Errorf(CodeOverflow, "query nesting exceeds the maximum depth of %d", MaxDepth)
+	}
+	filter, err := updNormalize(filter)
+	if err != nil {
+		return nil, err
+	}
 	s := &updSeed{}
 	if err := s.walk(filter, 0); err != nil {
 		return nil, err

@@ -284,6 +284,12 @@ func projectionNeedsPosition(spec bson.D) bool {
 }
 
 func (c *collection) Find(ctx context.Context, filter bson.D, opts store.FindOptions) (store.Cursor, error) {
+	if len(opts.Sort) == 0 && txFrom(ctx, c.s) == nil {
+		cur, ok, err := c.streamFind(filter, opts)
+		if ok || err != nil {
+			return cur, err
+		}
+	}
 	docs, err := c.findDocs(ctx, filter, opts)
 	if err != nil {
 		return nil, err
@@ -427,7 +433,7 @@ func compileUpdate(update bson.D, arrayFilters []bson.D, replace bool) (*mql.Upd
 	if replace {
 		for _, e := range update {
 			if strings.HasPrefix(e.Key, "$") {
-				return nil, mqlErr(mql.CodeBadValue, "replacement document must not contain update operators (found %s)", e.Key)
+				return nil, mqlErr(mql.CodeDollarPrefixedFieldName, "replacement document must not contain update operators (found %s)", e.Key)
 			}
 		}
 		if err := mql.CheckDepth(update); err != nil {

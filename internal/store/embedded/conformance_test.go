@@ -20,3 +20,16 @@ func TestConformance(t *testing.T) {
 		},
 	})
 }
+
+// BenchmarkStoretest runs the shared storage benchmarks (the same code as
+// the MongoDB backend's) against the embedded engine.
+func BenchmarkStoretest(b *testing.B) {
+	storetest.Bench(b, storetest.Harness{
+		Name: "embedded",
+		Open: func(t testing.TB) store.Store {
+			s := openTest(t, t.TempDir())
+			t.Cleanup(func() { s.Close(context.Background()) })
+			return s
+		},
+	})
+}

@@ -109,7 +109,8 @@ func (c *collection) ListIndexes(ctx context.Context) ([]store.IndexModel, error
 	}
 	m := c.s.catalogFor(ctx).get(c.db, c.name)
 	if m == nil {
-		return nil, mqlErr(store.CodeNamespaceNotFound, "ns does not exist: %s.%s", c.db, c.name)
+		// As the driver reports it: no collection, no indexes.
+		return nil, nil
 	}
 	out := []store.IndexModel{{Name: "_id_", Keys: bson.D{{Key: "_id", Value: int32(1)}}}}
 	for _, x := range m.indexes {

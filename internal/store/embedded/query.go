@@ -319,7 +319,14 @@ func planFilter(m *collMeta, filter bson.D) plan {
 			}
 			if s > score {
 				score = s
-				best = plan{idx: x, ranges: cd.c.ranges()}
+				c := cd.c
+				if len(c.eqs) == 0 && c.lo != nil && c.hi != nil {
+					// On an array field each bound may be met by a
+					// different element (MongoDB matches {$gt: 1, $lt: 3}
+					// against [0, 5]), so only one bound narrows the scan.
+					c.hi = nil
+				}
+				best = plan{idx: x, ranges: c.ranges()}
 			}
 		}
 	}

@@ -125,7 +125,7 @@ func (s *Store) dsn(readOnly bool) string {
 	}
 	p := "file:" + filepath.Join(s.dir, "atoll.db") +
 		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")" +
-		"&_pragma=cache_size(-32000)"
+		"&_pragma=cache_size(-32000)&_pragma=temp_store(MEMORY)"
 	if readOnly {
 		p += "&_pragma=query_only(1)"
 	}

@@ -192,7 +192,24 @@ func (s *Store) runBatch(w *wtx, batch []*request) {
 		return
 	}
 	s.maybeTrim(w)
+	if len(batch) == 1 {
+		// Alone in its transaction, an operation needs no savepoint: on
+		// failure the whole transaction rolls back.
+		r := batch[0]
+		if r.err = r.ctx.Err(); r.err == nil {
+			r.err = w.call(r.fn)
+		}
+		if r.err != nil {
+			w.execRaw("ROLLBACK")
+			w.st = base
+			r.done <- r.err
+			return
+		}
+	}
 	for _, r := range batch {
+		if len(batch) == 1 {
+			break
+		}
 		if err := r.ctx.Err(); err != nil {
 			r.err = err
 			continue
@@ -213,6 +230,16 @@ func (s *Store) runBatch(w *wtx, batch []*request) {
 	for _, r := range batch {
 		r.done <- r.err
 	}
+}
+
+// call runs fn, turning a panic into an error.
+func (w *wtx) call(fn func(w *wtx) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("embedded: internal error: %v", p)
+		}
+	}()
+	return fn(w)
 }
 
 // runOp runs one operation inside a savepoint, undoing it on failure.
