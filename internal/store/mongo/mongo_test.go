@@ -33,6 +33,7 @@ var ferretDBSkips = map[string]string{
 	"IndexesUniqueMissingField":         "FerretDB v1.24 does not index a missing field as null in a unique index (MongoDB allows one such document)",
 	"IndexesUniqueOnExistingDuplicates": "FerretDB v1.24 reports a unique index build over duplicates as code 1 (InternalError) instead of 11000",
 	"IndexesPartial":                    "FerretDB v1.24 does not implement partialFilterExpression",
+	"IndexesUniqueMultikey":             "FerretDB v1.24 does not enforce a unique index across the elements of array values",
 }
 
 // openTestStore opens the deployment named by ATOLL_TEST_MONGODB_URI or

@@ -40,6 +40,7 @@ var Tests = []Test{
 	{"Distinct", testDistinct},
 	{"UpdateOneMany", testUpdateOneMany},
 	{"UpdateUpsert", testUpdateUpsert},
+	{"UpdateUpsertID", testUpdateUpsertID},
 	{"UpdateArrayFilters", testUpdateArrayFilters},
 	{"UpdatePositional", testUpdatePositional},
 	{"UpdateIDImmutable", testUpdateIDImmutable},
@@ -60,6 +61,7 @@ var Tests = []Test{
 	{"IndexesUniqueUpdate", testIndexesUniqueUpdate},
 	{"IndexesUniqueMissingField", testIndexesUniqueMissingField},
 	{"IndexesUniqueOnExistingDuplicates", testIndexesUniqueOnExistingDuplicates},
+	{"IndexesUniqueMultikey", testIndexesUniqueMultikey},
 	{"IndexesPartial", testIndexesPartial},
 	{"IndexesQueryResults", testIndexesQueryResults},
 	{"TransactionCommit", testTransactionCommit},
@@ -832,6 +834,26 @@ func testUpdateUpsert(t *testing.T, e *Env) {
 	got, err = c.FindOne(e.Ctx, D(t, `{"k": "new"}`), store.FindOptions{Projection: D(t, `{"_id": 0}`)})
 	NoErr(t, err)
 	Equal(t, got, `{"k": "new", "d": {"e": 4}, "cnt": 2, "fresh": true}`)
+}
+
+// testUpdateUpsertID: where an upserted document's _id comes from.
+func testUpdateUpsertID(t *testing.T, e *Env) {
+	c := e.C("c")
+	// From $setOnInsert when the filter has none.
+	r, err := c.UpdateOne(e.Ctx, D(t, `{"k": 1}`), D(t, `{"$setOnInsert": {"_id": "given"}, "$set": {"v": 1}}`), store.UpdateOptions{Upsert: true})
+	NoErr(t, err)
+	Equal(t, r.UpsertedID, `"given"`)
+	// From an $eq in the filter.
+	r, err = c.UpdateOne(e.Ctx, D(t, `{"_id": {"$eq": 7}}`), D(t, `{"$set": {"v": 2}}`), store.UpdateOptions{Upsert: true})
+	NoErr(t, err)
+	Equal(t, r.UpsertedID, `7`)
+	// A replacement upsert takes the filter's _id.
+	r, err = c.ReplaceOne(e.Ctx, D(t, `{"_id": {"a": 1}}`), D(t, `{"v": 3}`), store.UpdateOptions{Upsert: true})
+	NoErr(t, err)
+	Equal(t, r.UpsertedID, `{"a": 1}`)
+	// _id first in every upserted document.
+	EqualDocs(t, Find(t, e, c, `{}`, store.FindOptions{Sort: D(t, `{"v": 1}`)}),
+		`[{"_id": "given", "k": 1, "v": 1}, {"_id": 7, "v": 2}, {"_id": {"a": 1}, "v": 3}]`)
 }
 
 func testUpdateArrayFilters(t *testing.T, e *Env) {

@@ -188,6 +188,28 @@ func testIndexesUniqueOnExistingDuplicates(t *testing.T, e *Env) {
 	NoErr(t, err)
 }
 
+// testIndexesUniqueMultikey: a unique index on an array field keys every
+// element; one document may repeat a value, two documents may not share
+// one.
+func testIndexesUniqueMultikey(t *testing.T, e *Env) {
+	c := e.C("c")
+	_, err := c.CreateIndex(e.Ctx, store.IndexModel{Keys: D(t, `{"tags": 1}`), Unique: true})
+	NoErr(t, err)
+	Insert(t, e, c, `[{"_id": 1, "tags": ["a", "b", "a"]}, {"_id": 2, "tags": ["c"]}, {"_id": 3, "tags": "d"}]`)
+	_, err = c.InsertOne(e.Ctx, D(t, `{"_id": 4, "tags": ["x", "b"]}`))
+	Code(t, err, store.CodeDuplicateKey)
+	_, err = c.InsertOne(e.Ctx, D(t, `{"_id": 5, "tags": ["d"]}`))
+	Code(t, err, store.CodeDuplicateKey)
+	_, err = c.InsertOne(e.Ctx, D(t, `{"_id": 6, "tags": ["e", "f"]}`))
+	NoErr(t, err)
+	// Removing a value from an array frees it.
+	_, err = c.UpdateOne(e.Ctx, D(t, `{"_id": 1}`), D(t, `{"$pull": {"tags": "b"}}`), store.UpdateOptions{})
+	NoErr(t, err)
+	_, err = c.InsertOne(e.Ctx, D(t, `{"_id": 7, "tags": ["b"]}`))
+	NoErr(t, err)
+	EqualDocs(t, Find(t, e, c, `{"tags": {"$in": ["a", "b"]}}`, store.FindOptions{Sort: D(t, `{"_id": 1}`), Projection: D(t, `{"_id": 1}`)}), `[{"_id": 1}, {"_id": 7}]`)
+}
+
 func testIndexesPartial(t *testing.T, e *Env) {
 	c := e.C("c")
 	name, err := c.CreateIndex(e.Ctx, store.IndexModel{Keys: D(t, `{"u": 1}`), Unique: true, PartialFilterExpression: D(t, `{"active": true}`)})
