@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -18,6 +19,7 @@ var Tests = []Test{
 	{"NamesCollection", testNamesCollection},
 	{"Databases", testDatabases},
 	{"Collections", testCollections},
+	{"DatabaseNameCase", testDatabaseNameCase},
 	{"InsertOne", testInsertOne},
 	{"InsertOneDuplicateID", testInsertOneDuplicateID},
 	{"DuplicateKeyMessage", testDuplicateKeyMessage},
@@ -57,6 +59,8 @@ var Tests = []Test{
 	{"AggregateExpressions", testAggregateExpressions},
 	{"AggregateUnknownStage", testAggregateUnknownStage},
 	{"IndexesCreateListDrop", testIndexesCreateListDrop},
+	{"IndexesOnID", testIndexesOnID},
+	{"IndexesBadSpec", testIndexesBadSpec},
 	{"IndexesUnique", testIndexesUnique},
 	{"IndexesUniqueUpdate", testIndexesUniqueUpdate},
 	{"IndexesUniqueMissingField", testIndexesUniqueMissingField},
@@ -173,6 +177,17 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// testDatabaseNameCase: MongoDB refuses a database whose name differs
+// from an existing one only in case (code 13297, DatabaseDifferCase).
+func testDatabaseNameCase(t *testing.T, e *Env) {
+	_, err := e.C("c").InsertOne(e.Ctx, D(t, `{"_id": 1}`))
+	NoErr(t, err)
+	upper := e.Store.Database(strings.ToUpper(e.DB.Name()))
+	t.Cleanup(func() { _ = upper.Drop(context.Background()) })
+	_, err = upper.Collection("c").InsertOne(e.Ctx, D(t, `{"_id": 1}`))
+	Code(t, err, 13297)
 }
 
 func testCollections(t *testing.T, e *Env) {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -80,6 +81,37 @@ func testIndexesCreateListDrop(t *testing.T, e *Env) {
 	_, err = c.InsertOne(e.Ctx, D(t, `{"_id": 1}`))
 	NoErr(t, err)
 	idx, err = c.ListIndexes(e.Ctx)
+	NoErr(t, err)
+	Equal(t, indexSummary(idx), `[{"name": "_id_", "key": {"_id": 1}}]`)
+}
+
+// testIndexesOnID: the _id index exists already; asking for it again is
+// a no-op, and it cannot be dropped.
+func testIndexesOnID(t *testing.T, e *Env) {
+	c := e.C("c")
+	Insert(t, e, c, `[{"_id": 1}]`)
+	name, err := c.CreateIndex(e.Ctx, store.IndexModel{Keys: D(t, `{"_id": 1}`)})
+	NoErr(t, err)
+	if name != "_id_" {
+		t.Errorf("CreateIndex({_id: 1}) = %q, want _id_", name)
+	}
+	idx, err := c.ListIndexes(e.Ctx)
+	NoErr(t, err)
+	Equal(t, indexSummary(idx), `[{"name": "_id_", "key": {"_id": 1}}]`)
+}
+
+// testIndexesBadSpec: malformed key patterns are refused with a typed
+// error and create nothing.
+func testIndexesBadSpec(t *testing.T, e *Env) {
+	c := e.C("c")
+	Insert(t, e, c, `[{"_id": 1}]`)
+	for _, keys := range []string{`{"a": "nope"}`, `{"a": 0}`, `{"a": {"x": 1}}`, `{"": 1}`} {
+		_, err := c.CreateIndex(e.Ctx, store.IndexModel{Keys: D(t, keys)})
+		if _, ok := errors.AsType[*store.Error](err); !ok {
+			t.Errorf("CreateIndex(%s): %v (%T), want a *store.Error", keys, err, err)
+		}
+	}
+	idx, err := c.ListIndexes(e.Ctx)
 	NoErr(t, err)
 	Equal(t, indexSummary(idx), `[{"name": "_id_", "key": {"_id": 1}}]`)
 }
