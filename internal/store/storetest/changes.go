@@ -531,3 +531,56 @@ func testChangeStreamManyWrites(t *testing.T, e *Env) {
 		NoErr(t, cs2.Close(e.Ctx))
 	}
 }
+
+// testChangeStreamWriteKinds: which writes make which events. Multi-document
+// writes make one event per document; a write that changes nothing makes
+// none; an upsert that inserts makes an insert event.
+func testChangeStreamWriteKinds(t *testing.T, e *Env) {
+	needChangeStreams(t, e)
+	c := e.C("c")
+	NoErr(t, e.DB.CreateCollection(e.Ctx, "c", store.CreateCollectionOptions{}))
+	Insert(t, e, c, `[{"_id": 1, "g": 1, "n": {"x": 1, "y": 2}}, {"_id": 2, "g": 1}, {"_id": 3, "g": 2}]`)
+	cs := watch(t, e, c, nil, store.WatchOptions{})
+	_, err := c.UpdateMany(e.Ctx, D(t, `{"g": 1}`), D(t, `{"$set": {"h": true}}`), store.UpdateOptions{})
+	NoErr(t, err)
+	_, err = c.UpdateMany(e.Ctx, D(t, `{}`), D(t, `{"$set": {"g": 2}}`), store.UpdateOptions{}) // _id 3 unchanged
+	NoErr(t, err)
+	_, err = c.UpdateOne(e.Ctx, D(t, `{"_id": 1}`), D(t, `{"$unset": {"n.x": ""}}`), store.UpdateOptions{})
+	NoErr(t, err)
+	_, err = c.UpdateOne(e.Ctx, D(t, `{"_id": 10}`), D(t, `{"$set": {"u": 1}}`), store.UpdateOptions{Upsert: true})
+	NoErr(t, err)
+	_, err = c.ReplaceOne(e.Ctx, D(t, `{"_id": 11}`), D(t, `{"r": 1}`), store.UpdateOptions{Upsert: true})
+	NoErr(t, err)
+	_, err = c.FindOneAndUpdate(e.Ctx, D(t, `{"_id": 12}`), D(t, `{"$set": {"f": 1}}`), store.FindOneAndModifyOptions{Upsert: true})
+	if err != nil && !errors.Is(err, store.ErrNoDocuments) {
+		t.Fatal(err)
+	}
+	_, err = c.DeleteMany(e.Ctx, D(t, `{"g": 2}`))
+	NoErr(t, err)
+	_, err = c.DeleteOne(e.Ctx, D(t, `{"_id": 999}`)) // nothing
+	NoErr(t, err)
+	Insert(t, e, c, `[{"_id": 20}]`)
+
+	type want struct{ op, key string }
+	wants := []want{
+		{"update", `{"_id": 1}`}, {"update", `{"_id": 2}`}, // $set h
+		{"update", `{"_id": 1}`}, {"update", `{"_id": 2}`}, // g: 2 (not _id 3)
+		{"update", `{"_id": 1}`}, // $unset n.x
+		{"insert", `{"_id": 10}`}, {"insert", `{"_id": 11}`}, {"insert", `{"_id": 12}`},
+		{"delete", `{"_id": 1}`}, {"delete", `{"_id": 2}`}, {"delete", `{"_id": 3}`},
+		{"insert", `{"_id": 20}`},
+	}
+	for i, w := range wants {
+		ev := next(t, e, cs)
+		if get(ev, "operationType") != w.op || ejson(get(ev, "documentKey")) != ejson(D(t, w.key)) {
+			t.Fatalf("event %d: %s %s, want %s %s", i, get(ev, "operationType"), ejson(get(ev, "documentKey")), w.op, w.key)
+		}
+		if i == 4 {
+			Equal(t, get(ev, "updateDescription", "removedFields"), `["n.x"]`)
+			Equal(t, get(ev, "updateDescription", "updatedFields"), `{}`)
+		}
+		if i == 5 {
+			Equal(t, get(ev, "fullDocument"), `{"_id": 10, "u": 1}`)
+		}
+	}
+}

@@ -83,6 +83,7 @@ var Tests = []Test{
 	{"ChangeStreamDropInvalidate", testChangeStreamDropInvalidate},
 	{"ChangeStreamTransaction", testChangeStreamTransaction},
 	{"ChangeStreamManyWrites", testChangeStreamManyWrites},
+	{"ChangeStreamWriteKinds", testChangeStreamWriteKinds},
 }
 
 var badDatabaseNames = []string{"", "a.b", "a$b", "a b", "a/b", "a\\b", "a\x00b", "a*b", "a:b", strings.Repeat("d", 64)}
