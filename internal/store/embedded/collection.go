@@ -374,9 +374,52 @@ func (c *collection) FindOne(ctx context.Context, filter bson.D, opts store.Find
 	return docs[0], nil
 }
 
+// CountDocuments counts matches without keeping them.
 func (c *collection) CountDocuments(ctx context.Context, filter bson.D, opts store.CountOptions) (int64, error) {
-	docs, err := c.findDocs(ctx, filter, store.FindOptions{Skip: opts.Skip, Limit: opts.Limit})
-	return int64(len(docs)), err
+	if err := validateNS(c.db, c.name); err != nil {
+		return 0, err
+	}
+	if opts.Skip < 0 || opts.Limit < 0 {
+		return 0, mqlErr(mql.CodeBadValue, "skip and limit must not be negative")
+	}
+	filter = normD(filter)
+	r := c.s.readerFor(ctx)
+	defer r.done()
+	m := c.meta(r)
+	if m == nil {
+		if len(filter) > 0 {
+			if _, err := mql.CompileFilter(filter); err != nil {
+				return 0, err
+			}
+		}
+		return 0, nil
+	}
+	p := planFilter(m, filter)
+	mt, err := compileMatcher(filter, p)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = r.scan(ctx, m, p, func(k, raw []byte) (bool, error) {
+		if mt.f != nil {
+			doc, err := decodeDoc(raw)
+			if err != nil {
+				return false, err
+			}
+			if !mt.f.Match(doc) {
+				return true, nil
+			}
+		}
+		n++
+		if opts.Limit > 0 && n >= opts.Skip+opts.Limit {
+			return false, nil
+		}
+		return true, ctx.Err()
+	})
+	if err != nil {
+		return 0, err
+	}
+	return max(0, n-opts.Skip), nil
 }
 
 func (c *collection) Distinct(ctx context.Context, field string, filter bson.D) (bson.A, error) {
