@@ -143,6 +143,12 @@ func (c *collection) InsertMany(ctx context.Context, docs []bson.D, opts store.I
 	}
 	if len(bulk.WriteErrors) > 0 {
 		sort.Slice(bulk.WriteErrors, func(a, b int) bool { return bulk.WriteErrors[a].Index < bulk.WriteErrors[b].Index })
+		if !opts.Unordered {
+			// An ordered insert stops at its first failure: a document the
+			// check refused after a document the server refused was never
+			// reached.
+			bulk.WriteErrors = bulk.WriteErrors[:1]
+		}
 		return res, &bulk
 	}
 	return res, nil

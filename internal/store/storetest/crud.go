@@ -417,6 +417,17 @@ func testInsertOversize(t *testing.T, e *Env) {
 		t.Errorf("write error %+v, want code %d", bwe.WriteErrors[0], mql.CodeBSONObjectTooLarge)
 	}
 	Equal(t, toA(r.InsertedIDs), `[2]`)
+	// Ordered, a failure before the oversize document stops the insert
+	// there: only the first failure is reported.
+	r, err = c.InsertMany(e.Ctx, []bson.D{{{Key: "_id", Value: 5}}, {{Key: "_id", Value: 2}}, {{Key: "_id", Value: 6}, {Key: "s", Value: big}}, {{Key: "_id", Value: 7}}}, store.InsertManyOptions{})
+	bwe = bulkError(t, err)
+	Equal(t, failedIndexes(bwe), `[1]`)
+	if bwe.WriteErrors[0].Code != store.CodeDuplicateKey {
+		t.Errorf("write error %+v, want code 11000", bwe.WriteErrors[0])
+	}
+	Equal(t, toA(r.InsertedIDs), `[5]`)
+	_, err = c.DeleteOne(e.Ctx, D(t, `{"_id": 5}`))
+	NoErr(t, err)
 	// A replacement that is too large is refused and nothing changes.
 	_, err = c.ReplaceOne(e.Ctx, D(t, `{"_id": 2}`), bson.D{{Key: "s", Value: big}}, store.UpdateOptions{})
 	if err == nil {
