@@ -15,6 +15,9 @@ import (
 	"github.com/atollhq/atoll/internal/store"
 )
 
+// codeCannotCreateIndex is MongoDB's CannotCreateIndex.
+const codeCannotCreateIndex = 67
+
 type collection struct {
 	s    *Store
 	db   string
@@ -140,6 +143,12 @@ func (c *collection) InsertMany(ctx context.Context, docs []bson.D, opts store.I
 	}
 	if len(bulk.WriteErrors) > 0 {
 		sort.Slice(bulk.WriteErrors, func(a, b int) bool { return bulk.WriteErrors[a].Index < bulk.WriteErrors[b].Index })
+		if !opts.Unordered {
+			// An ordered insert stops at its first failure: a document the
+			// check refused after a document the server refused was never
+			// reached.
+			bulk.WriteErrors = bulk.WriteErrors[:1]
+		}
 		return res, &bulk
 	}
 	return res, nil
@@ -434,9 +443,21 @@ func (c *collection) CreateIndex(ctx context.Context, index store.IndexModel) (s
 	if len(index.Keys) == 0 {
 		return "", mql.Errorf(store.CodeInvalidIndexSpecification, "index keys cannot be empty")
 	}
+	for _, k := range index.Keys {
+		switch k.Value.(type) {
+		case int32, int64, float64, string, bson.Decimal128:
+		default:
+			// The driver refuses these itself, without a code.
+			return "", mql.Errorf(codeCannotCreateIndex, "Values in v:2 index key pattern cannot be of type %s. Only numbers > 0, numbers < 0, and strings are allowed.", mql.TypeName(k.Value))
+		}
+	}
 	o := options.Index()
 	if index.Name != "" {
 		o.SetName(index.Name)
+	} else if len(index.Keys) == 1 && index.Keys[0].Key == "_id" && mql.Compare(index.Keys[0].Value, int32(1)) == 0 {
+		// The driver would name it "_id_1"; the _id index is "_id_", so
+		// asking for it is the no-op MongoDB's documentation describes.
+		o.SetName("_id_")
 	}
 	if index.Unique {
 		o.SetUnique(true)
@@ -506,11 +527,11 @@ func (c *collection) Watch(ctx context.Context, pipeline []bson.D, opts store.Wa
 	if !c.s.caps.ChangeStreams {
 		return nil, c.s.errNoChangeStreams()
 	}
-	cs, err := c.coll.Watch(ctx, pipelineOf(pipeline), changeStreamOptions(opts))
+	cs, err := newChangeStream(ctx, pipeline, opts, c.coll.Watch)
 	if err != nil {
-		return nil, mapError(err)
+		return nil, err // not a typed nil in the interface
 	}
-	return &changeStream{cs: cs, maxAwait: opts.MaxAwaitTime > 0}, nil
+	return cs, nil
 }
 
 func (c *collection) Drop(ctx context.Context) error {

@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -66,16 +67,61 @@ func changeStreamOptions(opts store.WatchOptions) *options.ChangeStreamOptionsBu
 // makes one getMore round (which the server holds for up to MaxAwaitTime)
 // and reports false with no error when it brought nothing; without one, it
 // waits until an event arrives or ctx ends.
+//
+// A driver change stream whose context ended is dead for good; the store's
+// stream is not: the next Next reopens it after the last token it saw, so
+// callers may wait with short-lived contexts.
 type changeStream struct {
-	cs       *mongo.ChangeStream
+	open     func(ctx context.Context, startAfter bson.Raw) (*mongo.ChangeStream, error)
+	cs       *mongo.ChangeStream // nil after a wait ended by its context
 	maxAwait bool
+	token    bson.Raw // the last known position, for reopening
 	event    bson.D
 	err      error
+}
+
+// newChangeStream opens a stream with watch (the collection's or the
+// database's Watch); reopening replaces the start options with StartAfter
+// the last token (StartAfter also works after an invalidate event).
+func newChangeStream(ctx context.Context, pipeline []bson.D, opts store.WatchOptions,
+	watch func(ctx context.Context, pipeline any, opts ...options.Lister[options.ChangeStreamOptions]) (*mongo.ChangeStream, error)) (*changeStream, error) {
+	c := &changeStream{maxAwait: opts.MaxAwaitTime > 0}
+	c.open = func(ctx context.Context, startAfter bson.Raw) (*mongo.ChangeStream, error) {
+		o := opts
+		if startAfter != nil {
+			o.ResumeAfter, o.StartAfter, o.StartAtOperationTime = nil, nil, nil
+		}
+		cso := changeStreamOptions(o)
+		if startAfter != nil {
+			cso.SetStartAfter(startAfter)
+		}
+		return watch(ctx, pipelineOf(pipeline), cso)
+	}
+	cs, err := c.open(ctx, nil)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	c.cs = cs
+	return c, nil
+}
+
+func ctxEnded(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
 
 func (c *changeStream) Next(ctx context.Context) bool {
 	if c.err != nil {
 		return false
+	}
+	if c.cs == nil {
+		cs, err := c.open(ctx, c.token)
+		if err != nil {
+			if !ctxEnded(ctx, err) {
+				c.err = mapError(err)
+			}
+			return false
+		}
+		c.cs = cs
 	}
 	var ok bool
 	if c.maxAwait {
@@ -85,13 +131,21 @@ func (c *changeStream) Next(ctx context.Context) bool {
 	}
 	if !ok {
 		err := c.cs.Err()
-		if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && ctx.Err() != nil {
-			// The caller ended the wait; that is not a stream failure.
+		if err != nil && ctxEnded(ctx, err) {
+			// The caller ended the wait, which is not a stream failure.
+			if tok := c.cs.ResumeToken(); tok != nil {
+				c.token = tok
+			}
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_ = c.cs.Close(cctx)
+			cancel()
+			c.cs = nil
 			return false
 		}
 		c.err = mapError(err)
 		return false
 	}
+	c.token = c.cs.ResumeToken()
 	c.event, c.err = decode(c.cs.Current)
 	return c.err == nil
 }
@@ -99,7 +153,12 @@ func (c *changeStream) Next(ctx context.Context) bool {
 func (c *changeStream) Event() bson.D { return c.event }
 
 func (c *changeStream) ResumeToken() bson.D {
-	raw := c.cs.ResumeToken()
+	raw := c.token
+	if c.cs != nil {
+		if tok := c.cs.ResumeToken(); tok != nil {
+			raw = tok
+		}
+	}
 	if raw == nil {
 		return nil
 	}
@@ -112,5 +171,13 @@ func (c *changeStream) ResumeToken() bson.D {
 
 func (c *changeStream) Err() error { return c.err }
 func (c *changeStream) Close(ctx context.Context) error {
-	return mapError(c.cs.Close(ctx))
+	if c.cs == nil {
+		return nil
+	}
+	err := c.cs.Close(ctx)
+	c.cs = nil
+	if c.err == nil {
+		c.err = errors.New("mongodb: change stream closed")
+	}
+	return mapError(err)
 }

@@ -13,6 +13,7 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -156,10 +157,26 @@ func (s *Store) WithTransaction(ctx context.Context, fn func(ctx context.Context
 	}
 	defer sess.EndSession(context.WithoutCancel(ctx))
 	_, err = sess.WithTransaction(ctx, func(sctx context.Context) (any, error) {
-		return nil, fn(sctx)
+		if err := fn(sctx); err != nil {
+			return nil, &fnError{err}
+		}
+		return nil, nil
 	})
+	var fe *fnError
+	if errors.As(err, &fe) {
+		// fn's own error (already typed by the store operations, or the
+		// caller's) is returned as it is.
+		return fe.err
+	}
 	return mapError(err)
 }
+
+// fnError marks the error of a transaction's function, so that it comes
+// back unchanged; Unwrap lets the driver see its retry labels.
+type fnError struct{ err error }
+
+func (e *fnError) Error() string { return e.err.Error() }
+func (e *fnError) Unwrap() error { return e.err }
 
 func (s *Store) errNoChangeStreams() error {
 	return mql.Errorf(store.CodeChangeStreamNotSupported,
@@ -225,11 +242,11 @@ func (d *database) Watch(ctx context.Context, pipeline []bson.D, opts store.Watc
 	if !d.s.caps.ChangeStreams {
 		return nil, d.s.errNoChangeStreams()
 	}
-	cs, err := d.db.Watch(ctx, pipelineOf(pipeline), changeStreamOptions(opts))
+	cs, err := newChangeStream(ctx, pipeline, opts, d.db.Watch)
 	if err != nil {
-		return nil, mapError(err)
+		return nil, err // not a typed nil in the interface
 	}
-	return &changeStream{cs: cs, maxAwait: opts.MaxAwaitTime > 0}, nil
+	return cs, nil
 }
 
 func validNames(db, coll string) error {

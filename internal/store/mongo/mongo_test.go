@@ -19,6 +19,7 @@ const uriEnv = "ATOLL_TEST_MONGODB_URI"
 // only when the server is FerretDB; docs/compat.md ("FerretDB in CI")
 // lists them.
 var ferretDBSkips = map[string]string{
+	"DatabaseNameCase":                  "FerretDB v1.24 lets two databases differ only in case (MongoDB refuses with code 13297, DatabaseDifferCase)",
 	"DuplicateKeyMessage":               "FerretDB v1.24 ends the E11000 message after the namespace, without MongoDB's \"index: NAME dup key: { ... }\"",
 	"UpdateOversize":                    "FerretDB v1.24 accepts an update that grows a document past 16 MiB (MongoDB refuses it, code 17419)",
 	"ValueTypesDecimalMinMaxKey":        "FerretDB v1.24 does not support Decimal128, MinKey or MaxKey values (it drops the connection)",
@@ -33,6 +34,7 @@ var ferretDBSkips = map[string]string{
 	"IndexesUniqueMissingField":         "FerretDB v1.24 does not index a missing field as null in a unique index (MongoDB allows one such document)",
 	"IndexesUniqueOnExistingDuplicates": "FerretDB v1.24 reports a unique index build over duplicates as code 1 (InternalError) instead of 11000",
 	"IndexesPartial":                    "FerretDB v1.24 does not implement partialFilterExpression",
+	"IndexesUniqueMultikey":             "FerretDB v1.24 does not enforce a unique index across the elements of array values",
 }
 
 // openTestStore opens the deployment named by ATOLL_TEST_MONGODB_URI or

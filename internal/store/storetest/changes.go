@@ -431,4 +431,156 @@ func testChangeStreamMaxAwaitTime(t *testing.T, e *Env) {
 	if cs2.Next(ctx2) {
 		t.Errorf("an event from an idle stream: %s", ejson(cs2.Event()))
 	}
+	// The stream outlives the context of one wait: the next Next, with a
+	// live context, returns the next event.
+	Insert(t, e, c, `[{"_id": 2}]`)
+	Equal(t, get(next(t, e, cs2), "documentKey"), `{"_id": 2}`)
+	NoErr(t, cs2.Err())
+}
+
+// testChangeStreamDropInvalidate: dropping a watched collection gives a
+// drop event and then an invalidate event, after which the stream ends;
+// StartAfter the invalidate token opens a stream on the new collection.
+func testChangeStreamDropInvalidate(t *testing.T, e *Env) {
+	needChangeStreams(t, e)
+	c := e.C("c")
+	Insert(t, e, c, `[{"_id": 1}]`)
+	cs := watch(t, e, c, nil, store.WatchOptions{})
+	NoErr(t, c.Drop(e.Ctx))
+	ev := next(t, e, cs)
+	Equal(t, get(ev, "operationType"), `"drop"`)
+	Equal(t, get(ev, "ns"), `{"db": "`+e.DB.Name()+`", "coll": "c"}`)
+	ev = next(t, e, cs)
+	Equal(t, get(ev, "operationType"), `"invalidate"`)
+	tok := cs.ResumeToken()
+	ctx, cancel := context.WithTimeout(e.Ctx, 5*time.Second)
+	defer cancel()
+	if cs.Next(ctx) {
+		t.Errorf("an event after invalidate: %s", ejson(cs.Event()))
+	}
+	Insert(t, e, c, `[{"_id": 2}]`)
+	cs2 := watch(t, e, c, nil, store.WatchOptions{StartAfter: tok})
+	ev = next(t, e, cs2)
+	Equal(t, get(ev, "operationType"), `"insert"`)
+	Equal(t, get(ev, "documentKey"), `{"_id": 2}`)
+}
+
+// testChangeStreamTransaction: a committed transaction's writes appear as
+// events, in order; an aborted one's never do.
+func testChangeStreamTransaction(t *testing.T, e *Env) {
+	needChangeStreams(t, e)
+	needTransactions(t, e)
+	c := e.C("c")
+	NoErr(t, e.DB.CreateCollection(e.Ctx, "c", store.CreateCollectionOptions{}))
+	cs := watch(t, e, c, nil, store.WatchOptions{})
+	err := e.Store.WithTransaction(e.Ctx, func(tctx context.Context) error {
+		_, err := c.InsertMany(tctx, Docs(t, `[{"_id": 1}, {"_id": 2}]`), store.InsertManyOptions{})
+		return err
+	})
+	NoErr(t, err)
+	abort := errors.New("abort")
+	err = e.Store.WithTransaction(e.Ctx, func(tctx context.Context) error {
+		if _, err := c.InsertOne(tctx, D(t, `{"_id": 99}`)); err != nil {
+			return err
+		}
+		return abort
+	})
+	if !errors.Is(err, abort) {
+		t.Fatalf("aborted transaction: %v", err)
+	}
+	Insert(t, e, c, `[{"_id": 3}]`)
+	for _, want := range []string{`{"_id": 1}`, `{"_id": 2}`, `{"_id": 3}`} {
+		ev := next(t, e, cs)
+		Equal(t, get(ev, "operationType"), `"insert"`)
+		Equal(t, get(ev, "documentKey"), want)
+	}
+}
+
+// testChangeStreamManyWrites: every write of a burst arrives once, in
+// commit order, with tokens that resume exactly after each event.
+func testChangeStreamManyWrites(t *testing.T, e *Env) {
+	needChangeStreams(t, e)
+	c := e.C("c")
+	NoErr(t, e.DB.CreateCollection(e.Ctx, "c", store.CreateCollectionOptions{}))
+	cs := watch(t, e, c, nil, store.WatchOptions{BatchSize: 7})
+	const n = 200
+	docs := make([]bson.D, n)
+	for i := range docs {
+		docs[i] = bson.D{{Key: "_id", Value: int32(i)}}
+	}
+	_, err := c.InsertMany(e.Ctx, docs[:n/2], store.InsertManyOptions{})
+	NoErr(t, err)
+	for i := n / 2; i < n; i++ {
+		_, err := c.InsertOne(e.Ctx, docs[i])
+		NoErr(t, err)
+	}
+	var tokens []bson.D
+	for i := 0; i < n; i++ {
+		ev := next(t, e, cs)
+		if ejson(get(ev, "documentKey")) != ejson(docs[i]) {
+			t.Fatalf("event %d is for %s", i, ejson(get(ev, "documentKey")))
+		}
+		tokens = append(tokens, cs.ResumeToken())
+	}
+	for _, i := range []int{0, n/2 - 1, n / 2, n - 2} {
+		cs2 := watch(t, e, c, nil, store.WatchOptions{ResumeAfter: tokens[i]})
+		ev := next(t, e, cs2)
+		if ejson(get(ev, "documentKey")) != ejson(docs[i+1]) {
+			t.Errorf("resuming after event %d gives %s", i, ejson(get(ev, "documentKey")))
+		}
+		NoErr(t, cs2.Close(e.Ctx))
+	}
+}
+
+// testChangeStreamWriteKinds: which writes make which events. Multi-document
+// writes make one event per document; a write that changes nothing makes
+// none; an upsert that inserts makes an insert event.
+func testChangeStreamWriteKinds(t *testing.T, e *Env) {
+	needChangeStreams(t, e)
+	c := e.C("c")
+	NoErr(t, e.DB.CreateCollection(e.Ctx, "c", store.CreateCollectionOptions{}))
+	Insert(t, e, c, `[{"_id": 1, "g": 1, "n": {"x": 1, "y": 2}}, {"_id": 2, "g": 1}, {"_id": 3, "g": 2}]`)
+	cs := watch(t, e, c, nil, store.WatchOptions{})
+	_, err := c.UpdateMany(e.Ctx, D(t, `{"g": 1}`), D(t, `{"$set": {"h": true}}`), store.UpdateOptions{})
+	NoErr(t, err)
+	_, err = c.UpdateMany(e.Ctx, D(t, `{}`), D(t, `{"$set": {"g": 2}}`), store.UpdateOptions{}) // _id 3 unchanged
+	NoErr(t, err)
+	_, err = c.UpdateOne(e.Ctx, D(t, `{"_id": 1}`), D(t, `{"$unset": {"n.x": ""}}`), store.UpdateOptions{})
+	NoErr(t, err)
+	_, err = c.UpdateOne(e.Ctx, D(t, `{"_id": 10}`), D(t, `{"$set": {"u": 1}}`), store.UpdateOptions{Upsert: true})
+	NoErr(t, err)
+	_, err = c.ReplaceOne(e.Ctx, D(t, `{"_id": 11}`), D(t, `{"r": 1}`), store.UpdateOptions{Upsert: true})
+	NoErr(t, err)
+	_, err = c.FindOneAndUpdate(e.Ctx, D(t, `{"_id": 12}`), D(t, `{"$set": {"f": 1}}`), store.FindOneAndModifyOptions{Upsert: true})
+	if err != nil && !errors.Is(err, store.ErrNoDocuments) {
+		t.Fatal(err)
+	}
+	_, err = c.DeleteMany(e.Ctx, D(t, `{"g": 2}`))
+	NoErr(t, err)
+	_, err = c.DeleteOne(e.Ctx, D(t, `{"_id": 999}`)) // nothing
+	NoErr(t, err)
+	Insert(t, e, c, `[{"_id": 20}]`)
+
+	type want struct{ op, key string }
+	wants := []want{
+		{"update", `{"_id": 1}`}, {"update", `{"_id": 2}`}, // $set h
+		{"update", `{"_id": 1}`}, {"update", `{"_id": 2}`}, // g: 2 (not _id 3)
+		{"update", `{"_id": 1}`}, // $unset n.x
+		{"insert", `{"_id": 10}`}, {"insert", `{"_id": 11}`}, {"insert", `{"_id": 12}`},
+		{"delete", `{"_id": 1}`}, {"delete", `{"_id": 2}`}, {"delete", `{"_id": 3}`},
+		{"insert", `{"_id": 20}`},
+	}
+	for i, w := range wants {
+		ev := next(t, e, cs)
+		if get(ev, "operationType") != w.op || ejson(get(ev, "documentKey")) != ejson(D(t, w.key)) {
+			t.Fatalf("event %d: %s %s, want %s %s", i, get(ev, "operationType"), ejson(get(ev, "documentKey")), w.op, w.key)
+		}
+		if i == 4 {
+			Equal(t, get(ev, "updateDescription", "removedFields"), `["n.x"]`)
+			Equal(t, get(ev, "updateDescription", "updatedFields"), `{}`)
+		}
+		if i == 5 {
+			Equal(t, get(ev, "fullDocument"), `{"_id": 10, "u": 1}`)
+		}
+	}
 }

@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,6 +19,7 @@ var Tests = []Test{
 	{"NamesCollection", testNamesCollection},
 	{"Databases", testDatabases},
 	{"Collections", testCollections},
+	{"DatabaseNameCase", testDatabaseNameCase},
 	{"InsertOne", testInsertOne},
 	{"InsertOneDuplicateID", testInsertOneDuplicateID},
 	{"DuplicateKeyMessage", testDuplicateKeyMessage},
@@ -24,8 +27,11 @@ var Tests = []Test{
 	{"InsertManyUnordered", testInsertManyUnordered},
 	{"InsertManyGeneratedIDs", testInsertManyGeneratedIDs},
 	{"InsertOversize", testInsertOversize},
+	{"InsertManyUnorderedMixedFailures", testInsertManyUnorderedMixedFailures},
 	{"UpdateOversize", testUpdateOversize},
 	{"InsertOverDeep", testInsertOverDeep},
+	{"IDOrderAcrossTypes", testIDOrderAcrossTypes},
+	{"FindMalformedOptions", testFindMalformedOptions},
 	{"ValueTypes", testValueTypes},
 	{"ValueTypesDecimalMinMaxKey", testValueTypesDecimalMinMaxKey},
 	{"FindOptions", testFindOptions},
@@ -36,6 +42,7 @@ var Tests = []Test{
 	{"Distinct", testDistinct},
 	{"UpdateOneMany", testUpdateOneMany},
 	{"UpdateUpsert", testUpdateUpsert},
+	{"UpdateUpsertID", testUpdateUpsertID},
 	{"UpdateArrayFilters", testUpdateArrayFilters},
 	{"UpdatePositional", testUpdatePositional},
 	{"UpdateIDImmutable", testUpdateIDImmutable},
@@ -52,10 +59,13 @@ var Tests = []Test{
 	{"AggregateExpressions", testAggregateExpressions},
 	{"AggregateUnknownStage", testAggregateUnknownStage},
 	{"IndexesCreateListDrop", testIndexesCreateListDrop},
+	{"IndexesOnID", testIndexesOnID},
+	{"IndexesBadSpec", testIndexesBadSpec},
 	{"IndexesUnique", testIndexesUnique},
 	{"IndexesUniqueUpdate", testIndexesUniqueUpdate},
 	{"IndexesUniqueMissingField", testIndexesUniqueMissingField},
 	{"IndexesUniqueOnExistingDuplicates", testIndexesUniqueOnExistingDuplicates},
+	{"IndexesUniqueMultikey", testIndexesUniqueMultikey},
 	{"IndexesPartial", testIndexesPartial},
 	{"IndexesQueryResults", testIndexesQueryResults},
 	{"TransactionCommit", testTransactionCommit},
@@ -70,6 +80,10 @@ var Tests = []Test{
 	{"ChangeStreamMatch", testChangeStreamMatch},
 	{"ChangeStreamDatabase", testChangeStreamDatabase},
 	{"ChangeStreamMaxAwaitTime", testChangeStreamMaxAwaitTime},
+	{"ChangeStreamDropInvalidate", testChangeStreamDropInvalidate},
+	{"ChangeStreamTransaction", testChangeStreamTransaction},
+	{"ChangeStreamManyWrites", testChangeStreamManyWrites},
+	{"ChangeStreamWriteKinds", testChangeStreamWriteKinds},
 }
 
 var badDatabaseNames = []string{"", "a.b", "a$b", "a b", "a/b", "a\\b", "a\x00b", "a*b", "a:b", strings.Repeat("d", 64)}
@@ -84,6 +98,9 @@ func testNamesDatabase(t *testing.T, e *Env) {
 		Code(t, db.CreateCollection(e.Ctx, "c", store.CreateCollectionOptions{}), store.CodeInvalidNamespace)
 		_, err = db.Collection("c").Find(e.Ctx, bson.D{}, store.FindOptions{})
 		Code(t, err, store.CodeInvalidNamespace)
+		_, err = db.Watch(e.Ctx, nil, store.WatchOptions{})
+		Code(t, err, store.CodeInvalidNamespace)
+		Code(t, db.Drop(e.Ctx), store.CodeInvalidNamespace)
 	}
 	dbs, err := e.Store.ListDatabases(e.Ctx)
 	NoErr(t, err)
@@ -107,6 +124,10 @@ func testNamesCollection(t *testing.T, e *Env) {
 		_, err = c.CreateIndex(e.Ctx, store.IndexModel{Keys: D(t, `{"a": 1}`)})
 		Code(t, err, store.CodeInvalidNamespace)
 		Code(t, e.DB.CreateCollection(e.Ctx, name, store.CreateCollectionOptions{}), store.CodeInvalidNamespace)
+		_, err = c.Watch(e.Ctx, nil, store.WatchOptions{})
+		Code(t, err, store.CodeInvalidNamespace)
+		_, err = c.FindOneAndDelete(e.Ctx, bson.D{}, store.FindOneAndModifyOptions{})
+		Code(t, err, store.CodeInvalidNamespace)
 	}
 	// Dots inside a name are fine.
 	_, err := e.C("a.b").InsertOne(e.Ctx, D(t, `{"_id": 1}`))
@@ -157,6 +178,17 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// testDatabaseNameCase: MongoDB refuses a database whose name differs
+// from an existing one only in case (code 13297, DatabaseDifferCase).
+func testDatabaseNameCase(t *testing.T, e *Env) {
+	_, err := e.C("c").InsertOne(e.Ctx, D(t, `{"_id": 1}`))
+	NoErr(t, err)
+	upper := e.Store.Database(strings.ToUpper(e.DB.Name()))
+	t.Cleanup(func() { _ = upper.Drop(context.Background()) })
+	_, err = upper.Collection("c").InsertOne(e.Ctx, D(t, `{"_id": 1}`))
+	Code(t, err, 13297)
 }
 
 func testCollections(t *testing.T, e *Env) {
@@ -385,6 +417,17 @@ func testInsertOversize(t *testing.T, e *Env) {
 		t.Errorf("write error %+v, want code %d", bwe.WriteErrors[0], mql.CodeBSONObjectTooLarge)
 	}
 	Equal(t, toA(r.InsertedIDs), `[2]`)
+	// Ordered, a failure before the oversize document stops the insert
+	// there: only the first failure is reported.
+	r, err = c.InsertMany(e.Ctx, []bson.D{{{Key: "_id", Value: 5}}, {{Key: "_id", Value: 2}}, {{Key: "_id", Value: 6}, {Key: "s", Value: big}}, {{Key: "_id", Value: 7}}}, store.InsertManyOptions{})
+	bwe = bulkError(t, err)
+	Equal(t, failedIndexes(bwe), `[1]`)
+	if bwe.WriteErrors[0].Code != store.CodeDuplicateKey {
+		t.Errorf("write error %+v, want code 11000", bwe.WriteErrors[0])
+	}
+	Equal(t, toA(r.InsertedIDs), `[5]`)
+	_, err = c.DeleteOne(e.Ctx, D(t, `{"_id": 5}`))
+	NoErr(t, err)
 	// A replacement that is too large is refused and nothing changes.
 	_, err = c.ReplaceOne(e.Ctx, D(t, `{"_id": 2}`), bson.D{{Key: "s", Value: big}}, store.UpdateOptions{})
 	if err == nil {
@@ -405,6 +448,23 @@ func testUpdateOversize(t *testing.T, e *Env) {
 		t.Errorf("oversize update: %v is not a *store.Error", err)
 	}
 	EqualDocs(t, Find(t, e, c, `{}`, store.FindOptions{}), `[{"_id": 2}]`)
+}
+
+func testInsertManyUnorderedMixedFailures(t *testing.T, e *Env) {
+	c := e.C("c")
+	Insert(t, e, c, `[{"_id": 1}]`)
+	big := strings.Repeat("x", mql.MaxDocumentSize)
+	docs := []bson.D{{{Key: "_id", Value: int32(10)}}, {{Key: "_id", Value: int32(11)}, {Key: "s", Value: big}}, {{Key: "_id", Value: int32(1)}}, {{Key: "_id", Value: int32(12)}}, {{Key: "_id", Value: int32(13)}, {Key: "d", Value: nested(150)}}}
+	r, err := c.InsertMany(e.Ctx, docs, store.InsertManyOptions{Unordered: true})
+	bwe := bulkError(t, err)
+	Equal(t, failedIndexes(bwe), `[1, 2, 4]`)
+	if len(bwe.WriteErrors) == 3 {
+		if bwe.WriteErrors[0].Code != mql.CodeBSONObjectTooLarge || bwe.WriteErrors[1].Code != store.CodeDuplicateKey {
+			t.Errorf("write errors %+v", bwe.WriteErrors)
+		}
+	}
+	Equal(t, toA(r.InsertedIDs), `[10, 12]`)
+	EqualDocs(t, Find(t, e, c, `{}`, store.FindOptions{Sort: D(t, `{"_id": 1}`)}), `[{"_id": 1}, {"_id": 10}, {"_id": 12}]`)
 }
 
 func nested(depth int) bson.D {
@@ -431,6 +491,68 @@ func testInsertOverDeep(t *testing.T, e *Env) {
 	if n != 1 {
 		t.Errorf("count %d, want 1", n)
 	}
+}
+
+// testIDOrderAcrossTypes: _id values of different types sort in MongoDB's
+// comparison order, and range queries stay within a type (bracketing).
+func testIDOrderAcrossTypes(t *testing.T, e *Env) {
+	c := e.C("c")
+	oid := bson.NewObjectID()
+	docs := []bson.D{
+		{{Key: "_id", Value: "a"}}, {{Key: "_id", Value: int64(7)}}, {{Key: "_id", Value: oid}}, {{Key: "_id", Value: 3.5}},
+		{{Key: "_id", Value: bson.D{{Key: "x", Value: int32(1)}}}}, {{Key: "_id", Value: nil}}, {{Key: "_id", Value: "B"}},
+		{{Key: "_id", Value: int32(1)}}, {{Key: "_id", Value: true}}, {{Key: "_id", Value: bson.DateTime(0)}},
+		{{Key: "_id", Value: bson.D{{Key: "x", Value: int32(0)}, {Key: "y", Value: int32(5)}}}}, {{Key: "_id", Value: -2.25}},
+	}
+	_, err := c.InsertMany(e.Ctx, docs, store.InsertManyOptions{})
+	NoErr(t, err)
+	ids := func(filter string, sort string) bson.A {
+		a := bson.A{}
+		for _, d := range Find(t, e, c, filter, store.FindOptions{Sort: D(t, sort)}) {
+			a = append(a, d[0].Value)
+		}
+		return a
+	}
+	want := bson.A{nil, -2.25, int32(1), 3.5, int64(7), "B", "a", bson.D{{Key: "x", Value: int32(0)}, {Key: "y", Value: int32(5)}},
+		bson.D{{Key: "x", Value: int32(1)}}, oid, true, bson.DateTime(0)}
+	if got := ids(`{}`, `{"_id": 1}`); ejson(got) != ejson(want) {
+		t.Errorf("sorted by _id:\n got %s\nwant %s", ejson(got), ejson(want))
+	}
+	rev := slices.Clone(want)
+	slices.Reverse(rev)
+	if got := ids(`{}`, `{"_id": -1}`); ejson(got) != ejson(rev) {
+		t.Errorf("sorted by _id descending:\n got %s\nwant %s", ejson(got), ejson(rev))
+	}
+	Equal(t, ids(`{"_id": {"$gt": 2}}`, `{"_id": 1}`), `[3.5, {"$numberLong": "7"}]`)
+	Equal(t, ids(`{"_id": {"$lte": 1}}`, `{"_id": 1}`), `[-2.25, 1]`)
+	Equal(t, ids(`{"_id": {"$lt": "b"}}`, `{"_id": 1}`), `["B", "a"]`)
+	Equal(t, ids(`{"_id": {"$in": [7, "a", null, 99]}}`, `{"_id": 1}`), `[null, {"$numberLong": "7"}, "a"]`)
+	Equal(t, ids(`{"_id": {"$gte": {"x": 0}}}`, `{"_id": 1}`), `[{"x": 0, "y": 5}, {"x": 1}]`)
+	Equal(t, ids(`{"_id": 1.0}`, `{"_id": 1}`), `[1]`)
+}
+
+// testFindMalformedOptions: bad sort and projection specifications are
+// refused with a typed error.
+func testFindMalformedOptions(t *testing.T, e *Env) {
+	c := e.C("c")
+	Insert(t, e, c, `[{"_id": 1, "a": 1, "b": 2}]`)
+	bad := []store.FindOptions{
+		{Projection: D(t, `{"a": 1, "b": 0}`)},
+		{Projection: D(t, `{"a": 0, "b": 1}`)},
+		{Sort: D(t, `{"a": 2}`)},
+		{Sort: D(t, `{"a": "up"}`)},
+	}
+	for _, opts := range bad {
+		cur, err := c.Find(e.Ctx, bson.D{}, opts)
+		if err == nil {
+			_, err = store.All(e.Ctx, cur)
+		}
+		if _, ok := errors.AsType[*store.Error](err); !ok {
+			t.Errorf("find with sort %s, projection %s: %v (%T), want a *store.Error", ejson(opts.Sort), ejson(opts.Projection), err, err)
+		}
+	}
+	// Excluding _id in an inclusion projection is fine.
+	EqualDocs(t, Find(t, e, c, `{}`, store.FindOptions{Projection: D(t, `{"a": 1, "_id": 0}`)}), `[{"a": 1}]`)
 }
 
 func testValueTypes(t *testing.T, e *Env) {
@@ -739,6 +861,26 @@ func testUpdateUpsert(t *testing.T, e *Env) {
 	got, err = c.FindOne(e.Ctx, D(t, `{"k": "new"}`), store.FindOptions{Projection: D(t, `{"_id": 0}`)})
 	NoErr(t, err)
 	Equal(t, got, `{"k": "new", "d": {"e": 4}, "cnt": 2, "fresh": true}`)
+}
+
+// testUpdateUpsertID: where an upserted document's _id comes from.
+func testUpdateUpsertID(t *testing.T, e *Env) {
+	c := e.C("c")
+	// From $setOnInsert when the filter has none.
+	r, err := c.UpdateOne(e.Ctx, D(t, `{"k": 1}`), D(t, `{"$setOnInsert": {"_id": "given"}, "$set": {"v": 1}}`), store.UpdateOptions{Upsert: true})
+	NoErr(t, err)
+	Equal(t, r.UpsertedID, `"given"`)
+	// From an $eq in the filter.
+	r, err = c.UpdateOne(e.Ctx, D(t, `{"_id": {"$eq": 7}}`), D(t, `{"$set": {"v": 2}}`), store.UpdateOptions{Upsert: true})
+	NoErr(t, err)
+	Equal(t, r.UpsertedID, `7`)
+	// A replacement upsert takes the filter's _id.
+	r, err = c.ReplaceOne(e.Ctx, D(t, `{"_id": {"a": 1}}`), D(t, `{"v": 3}`), store.UpdateOptions{Upsert: true})
+	NoErr(t, err)
+	Equal(t, r.UpsertedID, `{"a": 1}`)
+	// _id first in every upserted document.
+	EqualDocs(t, Find(t, e, c, `{}`, store.FindOptions{Sort: D(t, `{"v": 1}`)}),
+		`[{"_id": "given", "k": 1, "v": 1}, {"_id": 7, "v": 2}, {"_id": {"a": 1}, "v": 3}]`)
 }
 
 func testUpdateArrayFilters(t *testing.T, e *Env) {

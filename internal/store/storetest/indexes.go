@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -80,6 +81,37 @@ func testIndexesCreateListDrop(t *testing.T, e *Env) {
 	_, err = c.InsertOne(e.Ctx, D(t, `{"_id": 1}`))
 	NoErr(t, err)
 	idx, err = c.ListIndexes(e.Ctx)
+	NoErr(t, err)
+	Equal(t, indexSummary(idx), `[{"name": "_id_", "key": {"_id": 1}}]`)
+}
+
+// testIndexesOnID: the _id index exists already; asking for it again is
+// a no-op, and it cannot be dropped.
+func testIndexesOnID(t *testing.T, e *Env) {
+	c := e.C("c")
+	Insert(t, e, c, `[{"_id": 1}]`)
+	name, err := c.CreateIndex(e.Ctx, store.IndexModel{Keys: D(t, `{"_id": 1}`)})
+	NoErr(t, err)
+	if name != "_id_" {
+		t.Errorf("CreateIndex({_id: 1}) = %q, want _id_", name)
+	}
+	idx, err := c.ListIndexes(e.Ctx)
+	NoErr(t, err)
+	Equal(t, indexSummary(idx), `[{"name": "_id_", "key": {"_id": 1}}]`)
+}
+
+// testIndexesBadSpec: malformed key patterns are refused with a typed
+// error and create nothing.
+func testIndexesBadSpec(t *testing.T, e *Env) {
+	c := e.C("c")
+	Insert(t, e, c, `[{"_id": 1}]`)
+	for _, keys := range []string{`{"a": "nope"}`, `{"a": 0}`, `{"a": {"x": 1}}`, `{"": 1}`} {
+		_, err := c.CreateIndex(e.Ctx, store.IndexModel{Keys: D(t, keys)})
+		if _, ok := errors.AsType[*store.Error](err); !ok {
+			t.Errorf("CreateIndex(%s): %v (%T), want a *store.Error", keys, err, err)
+		}
+	}
+	idx, err := c.ListIndexes(e.Ctx)
 	NoErr(t, err)
 	Equal(t, indexSummary(idx), `[{"name": "_id_", "key": {"_id": 1}}]`)
 }
@@ -186,6 +218,28 @@ func testIndexesUniqueOnExistingDuplicates(t *testing.T, e *Env) {
 	// The failed index leaves no trace: duplicates can still be written.
 	_, err = c.InsertOne(e.Ctx, D(t, `{"_id": 3, "k": 1}`))
 	NoErr(t, err)
+}
+
+// testIndexesUniqueMultikey: a unique index on an array field keys every
+// element; one document may repeat a value, two documents may not share
+// one.
+func testIndexesUniqueMultikey(t *testing.T, e *Env) {
+	c := e.C("c")
+	_, err := c.CreateIndex(e.Ctx, store.IndexModel{Keys: D(t, `{"tags": 1}`), Unique: true})
+	NoErr(t, err)
+	Insert(t, e, c, `[{"_id": 1, "tags": ["a", "b", "a"]}, {"_id": 2, "tags": ["c"]}, {"_id": 3, "tags": "d"}]`)
+	_, err = c.InsertOne(e.Ctx, D(t, `{"_id": 4, "tags": ["x", "b"]}`))
+	Code(t, err, store.CodeDuplicateKey)
+	_, err = c.InsertOne(e.Ctx, D(t, `{"_id": 5, "tags": ["d"]}`))
+	Code(t, err, store.CodeDuplicateKey)
+	_, err = c.InsertOne(e.Ctx, D(t, `{"_id": 6, "tags": ["e", "f"]}`))
+	NoErr(t, err)
+	// Removing a value from an array frees it.
+	_, err = c.UpdateOne(e.Ctx, D(t, `{"_id": 1}`), D(t, `{"$pull": {"tags": "b"}}`), store.UpdateOptions{})
+	NoErr(t, err)
+	_, err = c.InsertOne(e.Ctx, D(t, `{"_id": 7, "tags": ["b"]}`))
+	NoErr(t, err)
+	EqualDocs(t, Find(t, e, c, `{"tags": {"$in": ["a", "b"]}}`, store.FindOptions{Sort: D(t, `{"_id": 1}`), Projection: D(t, `{"_id": 1}`)}), `[{"_id": 1}, {"_id": 7}]`)
 }
 
 func testIndexesPartial(t *testing.T, e *Env) {

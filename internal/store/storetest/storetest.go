@@ -187,6 +187,44 @@ func checkContract(t testing.TB, e *Env) {
 				t.Errorf("contract: %s: index name %q listed twice", name, ix.Name)
 			}
 			seen[ix.Name] = true
+			checkUnique(t, name, ix, docs)
+		}
+	}
+	if len(names) > 0 {
+		dbs, err := e.Store.ListDatabases(ctx)
+		if err != nil {
+			t.Errorf("contract: ListDatabases: %v", err)
+		} else if !slices.Contains(dbs, e.DB.Name()) {
+			t.Errorf("contract: ListDatabases %q lacks %s, which has collections %q", dbs, e.DB.Name(), names)
+		}
+	}
+}
+
+// checkUnique verifies a unique, non-partial index on one top-level field
+// over the documents: no two share a scalar value (a missing field counts
+// as null). Other unique indexes are left to the tests.
+func checkUnique(t testing.TB, coll string, ix store.IndexModel, docs []bson.D) {
+	t.Helper()
+	if !ix.Unique || ix.PartialFilterExpression != nil || len(ix.Keys) != 1 || strings.Contains(ix.Keys[0].Key, ".") {
+		return
+	}
+	field := ix.Keys[0].Key
+	var vals bson.A
+	for _, d := range docs {
+		v := mql.Get(d, field)
+		if mql.IsMissing(v) {
+			v = nil
+		}
+		if _, isArray := v.(bson.A); isArray {
+			return
+		}
+		vals = append(vals, v)
+	}
+	slices.SortFunc(vals, mql.Compare)
+	for i := 1; i < len(vals); i++ {
+		if mql.Compare(vals[i-1], vals[i]) == 0 {
+			t.Errorf("contract: %s: unique index %s holds the value %s twice", coll, ix.Name, ejson(vals[i]))
+			return
 		}
 	}
 }
