@@ -284,7 +284,7 @@ func projectionNeedsPosition(spec bson.D) bool {
 }
 
 func (c *collection) Find(ctx context.Context, filter bson.D, opts store.FindOptions) (store.Cursor, error) {
-	if len(opts.Sort) == 0 && txFrom(ctx, c.s) == nil {
+	if (len(opts.Sort) == 0 || idSortDir(opts.Sort) != 0) && txFrom(ctx, c.s) == nil {
 		cur, ok, err := c.streamFind(filter, opts)
 		if ok || err != nil {
 			return cur, err
@@ -329,11 +329,15 @@ func (c *collection) findDocs(ctx context.Context, filter bson.D, opts store.Fin
 		}
 		return nil, nil
 	}
+	p := planFilter(m, filter)
+	if srt != nil && idSortDir(opts.Sort) == 1 && p.inIDOrder() {
+		srt = nil // the scan already returns _id order
+	}
 	var stop int64
 	if srt == nil && opts.Limit > 0 {
 		stop = opts.Skip + opts.Limit
 	}
-	hits, err := r.find(ctx, m, filter, stop, proj != nil && projectionNeedsPosition(opts.Projection))
+	hits, err := r.findPlan(ctx, m, filter, p, stop, proj != nil && projectionNeedsPosition(opts.Projection))
 	if err != nil {
 		return nil, err
 	}

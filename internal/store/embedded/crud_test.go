@@ -305,3 +305,32 @@ func TestUniqueOnUpdateAndUpsertReplace(t *testing.T) {
 		t.Fatalf("aborted tx left %d", n)
 	}
 }
+
+func TestSortByIDPushdown(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close(ctx)
+	c := s.Database("app").Collection("sid")
+	var docs []bson.D
+	for i := range 1200 {
+		docs = append(docs, bson.D{{Key: "_id", Value: (i * 7) % 1200}, {Key: "odd", Value: i%2 == 1}})
+	}
+	if _, err := c.InsertMany(ctx, docs, store.InsertManyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []int{1, -1} {
+		got, err := store.All(ctx, must(c.Find(ctx, bson.D{{Key: "odd", Value: true}}, store.FindOptions{Sort: bson.D{{Key: "_id", Value: dir}}, Skip: 10, Limit: 700})))
+		if err != nil || len(got) != 590 {
+			t.Fatalf("dir %d: %d docs %v", dir, len(got), err)
+		}
+		for i := 1; i < len(got); i++ {
+			if mql.Compare(mql.Get(got[i-1], "_id"), mql.Get(got[i], "_id")) != -dir {
+				t.Fatalf("dir %d: out of order at %d", dir, i)
+			}
+		}
+	}
+	got, err := store.All(ctx, must(c.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{900, 5, 300}}}}}, store.FindOptions{Sort: bson.D{{Key: "_id", Value: 1}}, Limit: 2})))
+	if err != nil || len(got) != 2 || !mql.Equal(mql.Get(got[0], "_id"), int32(5)) || !mql.Equal(mql.Get(got[1], "_id"), int32(300)) {
+		t.Fatalf("$in sorted: %v %v", got, err)
+	}
+}

@@ -1,7 +1,9 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
+	"sort"
 	"database/sql"
 	"strings"
 	"sync"
@@ -454,7 +456,11 @@ func (m *matcher) match(doc bson.D, wantPos bool) (bool, int) {
 // find returns the documents of m matching filter, in scan order, at most
 // limit of them (0: all).
 func (r *reader) find(ctx context.Context, m *collMeta, filter bson.D, limit int64, wantPos bool) ([]hit, error) {
-	p := planFilter(m, filter)
+	return r.findPlan(ctx, m, filter, planFilter(m, filter), limit, wantPos)
+}
+
+// findPlan is find with a plan chosen by the caller.
+func (r *reader) findPlan(ctx context.Context, m *collMeta, filter bson.D, p plan, limit int64, wantPos bool) ([]hit, error) {
 	mt, err := compileMatcher(filter, p)
 	if err != nil {
 		return nil, err
@@ -475,4 +481,38 @@ func (r *reader) find(ctx context.Context, m *collMeta, filter bson.D, limit int
 		return true, ctx.Err()
 	})
 	return out, err
+}
+
+// idSortDir returns 1 or -1 when spec sorts by _id alone, else 0.
+func idSortDir(spec bson.D) int {
+	if len(spec) != 1 || spec[0].Key != "_id" {
+		return 0
+	}
+	f, ok := mql.ToFloat64(mql.Normalize(spec[0].Value))
+	switch {
+	case ok && f == 1:
+		return 1
+	case ok && f == -1:
+		return -1
+	}
+	return 0
+}
+
+// inIDOrder reports whether p reads documents in ascending _id order,
+// after putting its ranges in key order (the primary key is unique, so
+// sorted disjoint ranges never repeat or reorder a document).
+func (p *plan) inIDOrder() bool {
+	if p.full {
+		return true
+	}
+	if p.idx != nil {
+		return false
+	}
+	sort.Slice(p.ranges, func(i, j int) bool { return bytes.Compare(p.ranges[i].lo, p.ranges[j].lo) < 0 })
+	for i := 1; i < len(p.ranges); i++ {
+		if p.ranges[i-1].hi == nil || bytes.Compare(p.ranges[i-1].hi, p.ranges[i].lo) > 0 {
+			return false
+		}
+	}
+	return true
 }
