@@ -3,8 +3,8 @@ package embedded
 import (
 	"bytes"
 	"context"
-	"sort"
 	"database/sql"
+	"sort"
 	"strings"
 	"sync"
 
