@@ -220,11 +220,7 @@ func (c *collection) InsertMany(ctx context.Context, docs []bson.D, opts store.I
 		for i := range prepared {
 			err := perr[i]
 			if err == nil {
-				if len(prepared) == 1 {
-					err = w.insert(m, prepared[i], ids[i], raws[i])
-				} else {
-					err = w.nested(func() error { return w.insert(m, prepared[i], ids[i], raws[i]) })
-				}
+				err = w.nested(func() error { return w.insert(m, prepared[i], ids[i], raws[i]) })
 			}
 			if err != nil {
 				werrs = append(werrs, writeError(i, err))

@@ -260,6 +260,20 @@ func TestUniqueOnUpdateAndUpsertReplace(t *testing.T) {
 	}, store.InsertManyOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// A document refused by a secondary unique index leaves no trace, alone
+	// or in a batch.
+	for _, batch := range [][]bson.D{{{{Key: "_id", Value: 30}, {Key: "e", Value: "a"}}},
+		{{{Key: "_id", Value: 31}}, {{Key: "_id", Value: 32}, {Key: "e", Value: "b"}}}} {
+		if _, err := c.InsertMany(ctx, batch, store.InsertManyOptions{}); !store.IsDuplicateKey(err) {
+			t.Fatalf("InsertMany duplicate: %v", err)
+		}
+	}
+	for _, id := range []int{30, 32} {
+		if _, err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, store.FindOptions{}); err != store.ErrNoDocuments {
+			t.Fatalf("refused document %d is visible: %v", id, err)
+		}
+	}
+	c.DeleteOne(ctx, bson.D{{Key: "_id", Value: 31}})
 	// UpdateMany setting the same e on two documents: E11000, nothing changed.
 	_, err := c.UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{3, 4}}}}}, bson.D{{Key: "$set", Value: bson.D{{Key: "e", Value: "z"}}}}, store.UpdateOptions{})
 	if !store.IsDuplicateKey(err) {
