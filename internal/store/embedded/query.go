@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"sort"
 	"strings"
 	"sync"
@@ -243,6 +244,18 @@ func (c clause) ranges() []keyRange {
 		rank = rankByte(c.hi)
 	}
 	r := keyRange{lo: []byte{rank}, hi: rankEnd(rank)}
+	if rank == kNumber {
+		// Widen numeric bounds to every key with the bound's nearest
+		// double: stored decimals that no double equals sit among those
+		// keys in approximate order, and mql rechecks every candidate.
+		if f, ok := mql.ToFloat64(c.lo); ok && c.lo != nil {
+			r.lo = binary.BigEndian.AppendUint64([]byte{kNumber}, sortableFloat(f))
+		}
+		if f, ok := mql.ToFloat64(c.hi); ok && c.hi != nil {
+			r.hi = prefixEnd(binary.BigEndian.AppendUint64([]byte{kNumber}, sortableFloat(f)))
+		}
+		return []keyRange{r}
+	}
 	if c.lo != nil {
 		k := appendKey(nil, c.lo)
 		if c.loIncl {
@@ -308,7 +321,8 @@ func planFilter(m *collMeta, filter bson.D) plan {
 			}
 			if s > score {
 				score = s
-				best = plan{ranges: cd.c.ranges(), exact: cd.c.pure && len(filter) == 1 && filter[0].Key == "_id"}
+				// Only equality is exact: numeric ranges are widened.
+				best = plan{ranges: cd.c.ranges(), exact: cd.c.pure && len(cd.c.eqs) > 0 && len(filter) == 1 && filter[0].Key == "_id"}
 			}
 			continue
 		}
