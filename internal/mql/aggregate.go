@@ -144,11 +144,11 @@ func compileStages(stages []bson.D, inFacet bool) ([]stage, error) {
 		if inFacet && facetForbidden[name] {
 			return nil, Errorf(aggCodeNotInFacet, "%s is not allowed to be used within a $facet stage", name)
 		}
-		if unsupportedStages[name] {
-			return nil, errUnsupported("aggregation stage", name)
-		}
 		parse, ok := stageNames[name]
 		if !ok {
+			if unsupportedStages[name] {
+				return nil, errUnsupported("aggregation stage", name)
+			}
 			return nil, Errorf(CodeUnrecognizedStage, "Unrecognized pipeline stage name: '%s'", name)
 		}
 		st, err := parse(spec, inFacet)
@@ -599,6 +599,9 @@ func compileReplaceWithStage(spec any, _ bool) (stage, error) {
 		d, ok := v.(bson.D)
 		if !ok {
 			return nil, Errorf(40228, "'newRoot' expression must evaluate to an object, but resulting value was: %s. Type of resulting value: '%s'. Input document: %s", fmtValue(v), TypeName(v), fmtValue(doc))
+		}
+		if d == nil {
+			d = bson.D{} // nil would read as "drop this document"
 		}
 		return d, nil
 	}), nil

@@ -322,3 +322,21 @@ func TestPipelineBindFilterVars(t *testing.T) {
 		t.Fatalf("got %s\nwant %s", canon(got), canon(want))
 	}
 }
+
+// TestPipelineIntegrationSortArray needs the sort engine (CompileSort).
+func TestPipelineIntegrationSortArray(t *testing.T) {
+	runExprCases(t, []exprCase{
+		{`{"$sortArray": {"input": [{"a": 2}, {"a": 1}, {"a": 3}], "sortBy": {"a": -1}}}`, ``, `[{"a": 3}, {"a": 2}, {"a": 1}]`, 0},
+	})
+}
+
+func TestPipelineReplaceWithNilDocument(t *testing.T) {
+	p, err := CompilePipeline([]bson.D{{{Key: "$replaceWith", Value: "$a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Run(context.Background(), sliceSeq([]bson.D{{{Key: "a", Value: bson.D(nil)}}}), nil)
+	if err != nil || len(out) != 1 || len(out[0]) != 0 {
+		t.Fatalf("got %v, %v", out, err)
+	}
+}
