@@ -3,8 +3,10 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -55,6 +57,7 @@ var Tests = []Test{
 	{"FindOneAndReplace", testFindOneAndReplace},
 	{"FindOneAndDelete", testFindOneAndDelete},
 	{"FindOneAndModifyProjection", testFindOneAndModifyProjection},
+	{"ConcurrentWrites", testConcurrentWrites},
 	{"Aggregate", testAggregate},
 	{"AggregateExpressions", testAggregateExpressions},
 	{"AggregateUnknownStage", testAggregateUnknownStage},
@@ -1127,6 +1130,48 @@ func testFindOneAndModifyProjection(t *testing.T, e *Env) {
 	NoErr(t, err)
 	Equal(t, got, `{"_id": 1, "s": "a", "a": [1]}`)
 	EqualDocs(t, Find(t, e, c, `{}`, store.FindOptions{Sort: D(t, `{"_id": 1}`)}), `[{"_id": 2, "r": false, "x": 1}, {"_id": 3, "n": 13, "s": "c"}]`)
+}
+
+// testConcurrentWrites: single-document writes are atomic under
+// concurrency: no $inc is lost, and of writers racing to insert one _id
+// exactly one wins.
+func testConcurrentWrites(t *testing.T, e *Env) {
+	c := e.C("c")
+	Insert(t, e, c, `[{"_id": "counter", "n": 0}]`)
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each*2)
+	wins := make(chan int, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if _, err := c.UpdateOne(e.Ctx, bson.D{{Key: "_id", Value: "counter"}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: int32(1)}}}}, store.UpdateOptions{}); err != nil {
+					errs <- err
+				}
+			}
+			_, err := c.InsertOne(e.Ctx, bson.D{{Key: "_id", Value: "race"}, {Key: "w", Value: int32(w)}})
+			switch {
+			case err == nil:
+				wins <- w
+			case !store.IsDuplicateKey(err):
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	close(wins)
+	for err := range errs {
+		t.Errorf("concurrent write: %v", err)
+	}
+	if n := len(wins); n != 1 {
+		t.Errorf("%d writers inserted the same _id, want 1", n)
+	}
+	got, err := c.FindOne(e.Ctx, D(t, `{"_id": "counter"}`), store.FindOptions{})
+	NoErr(t, err)
+	Equal(t, got, fmt.Sprintf(`{"_id": "counter", "n": %d}`, writers*each))
 }
 
 func testAggregate(t *testing.T, e *Env) {
