@@ -28,6 +28,7 @@ var Tests = []Test{
 	{"InsertManyOrdered", testInsertManyOrdered},
 	{"InsertManyUnordered", testInsertManyUnordered},
 	{"InsertManyGeneratedIDs", testInsertManyGeneratedIDs},
+	{"InsertNearSizeLimit", testInsertNearSizeLimit},
 	{"InsertOversize", testInsertOversize},
 	{"InsertManyUnorderedMixedFailures", testInsertManyUnorderedMixedFailures},
 	{"UpdateOversize", testUpdateOversize},
@@ -38,6 +39,7 @@ var Tests = []Test{
 	{"ValueTypesDecimalMinMaxKey", testValueTypesDecimalMinMaxKey},
 	{"FindOptions", testFindOptions},
 	{"FindBatchSize", testFindBatchSize},
+	{"SortArrays", testSortArrays},
 	{"FindOne", testFindOne},
 	{"FindMalformedFilter", testFindMalformedFilter},
 	{"CountDocuments", testCountDocuments},
@@ -407,6 +409,19 @@ func testInsertManyGeneratedIDs(t *testing.T, e *Env) {
 	}
 }
 
+func testInsertNearSizeLimit(t *testing.T, e *Env) {
+	c := e.C("c")
+	// A document just under 16 MiB is stored and read back whole.
+	s := strings.Repeat("z", mql.MaxDocumentSize-1024)
+	_, err := c.InsertOne(e.Ctx, bson.D{{Key: "_id", Value: int32(1)}, {Key: "s", Value: s}})
+	NoErr(t, err)
+	got, err := c.FindOne(e.Ctx, D(t, `{"_id": 1}`), store.FindOptions{})
+	NoErr(t, err)
+	if v, _ := mql.Get(got, "s").(string); len(v) != len(s) {
+		t.Errorf("read back %d bytes, want %d", len(v), len(s))
+	}
+}
+
 func testInsertOversize(t *testing.T, e *Env) {
 	c := e.C("c")
 	big := strings.Repeat("x", mql.MaxDocumentSize)
@@ -658,6 +673,26 @@ func testFindOptions(t *testing.T, e *Env) {
 	NoErr(t, err)
 	if len(all) != 6 {
 		t.Errorf("nil filter found %d documents, want 6", len(all))
+	}
+}
+
+// testSortArrays: an array sorts by its smallest element ascending and by
+// its largest descending, computed from the whole array whatever the
+// query predicate (MongoDB 3.6+), with or without an index on the field.
+func testSortArrays(t *testing.T, e *Env) {
+	docs := `[{"_id": 1, "a": [3, -1]}, {"_id": 2, "a": 2}, {"_id": 3, "a": [0, 5]}, {"_id": 4, "a": []}, {"_id": 5}]`
+	plain, indexed := e.C("plain"), e.C("indexed")
+	_, err := indexed.CreateIndex(e.Ctx, store.IndexModel{Keys: D(t, `{"a": 1}`)})
+	NoErr(t, err)
+	Insert(t, e, plain, docs)
+	Insert(t, e, indexed, docs)
+	for _, c := range []store.Collection{plain, indexed} {
+		ids := func(sort string, filter string) []bson.D {
+			return Find(t, e, c, filter, store.FindOptions{Sort: D(t, sort), Projection: D(t, `{"_id": 1}`)})
+		}
+		EqualDocs(t, ids(`{"a": 1, "_id": 1}`, `{"a": {"$exists": true, "$ne": []}}`), `[{"_id": 1}, {"_id": 3}, {"_id": 2}]`)
+		EqualDocs(t, ids(`{"a": -1, "_id": 1}`, `{"a": {"$exists": true, "$ne": []}}`), `[{"_id": 3}, {"_id": 1}, {"_id": 2}]`)
+		EqualDocs(t, ids(`{"a": 1, "_id": 1}`, `{"a": {"$gte": 1}}`), `[{"_id": 1}, {"_id": 3}, {"_id": 2}]`)
 	}
 }
 
