@@ -584,3 +584,71 @@ func testChangeStreamWriteKinds(t *testing.T, e *Env) {
 		}
 	}
 }
+
+// testChangeStreamPostImages: with images stored, fullDocument "required"
+// gives update events the document as it was after the update.
+func testChangeStreamPostImages(t *testing.T, e *Env) {
+	needChangeStreams(t, e)
+	c := e.C("c")
+	NoErr(t, e.DB.CreateCollection(e.Ctx, "c", store.CreateCollectionOptions{ChangeStreamPreAndPostImages: true}))
+	Insert(t, e, c, `[{"_id": 1, "v": 1}]`)
+	cs := watch(t, e, c, nil, store.WatchOptions{FullDocument: "required", FullDocumentBeforeChange: "whenAvailable"})
+	_, err := c.UpdateOne(e.Ctx, D(t, `{"_id": 1}`), D(t, `{"$inc": {"v": 1}}`), store.UpdateOptions{})
+	NoErr(t, err)
+	_, err = c.UpdateOne(e.Ctx, D(t, `{"_id": 1}`), D(t, `{"$inc": {"v": 1}}`), store.UpdateOptions{})
+	NoErr(t, err)
+	ev := next(t, e, cs)
+	Equal(t, get(ev, "fullDocument"), `{"_id": 1, "v": 2}`)
+	Equal(t, get(ev, "fullDocumentBeforeChange"), `{"_id": 1, "v": 1}`)
+	ev = next(t, e, cs)
+	Equal(t, get(ev, "fullDocument"), `{"_id": 1, "v": 3}`)
+	Equal(t, get(ev, "fullDocumentBeforeChange"), `{"_id": 1, "v": 2}`)
+}
+
+// testChangeStreamDropDatabase: on a database stream, dropping the
+// database gives a drop event per collection, then dropDatabase, then
+// invalidate.
+func testChangeStreamDropDatabase(t *testing.T, e *Env) {
+	needChangeStreams(t, e)
+	Insert(t, e, e.C("a"), `[{"_id": 1}]`)
+	Insert(t, e, e.C("b"), `[{"_id": 1}]`)
+	cs, err := e.DB.Watch(e.Ctx, nil, store.WatchOptions{})
+	NoErr(t, err)
+	defer cs.Close(context.Background())
+	NoErr(t, e.DB.Drop(e.Ctx))
+	var drops []string
+	for {
+		ev := next(t, e, cs)
+		op, _ := get(ev, "operationType").(string)
+		if op != "drop" {
+			if op != "dropDatabase" {
+				t.Fatalf("event %s, want drop or dropDatabase", ejson(ev))
+			}
+			Equal(t, get(ev, "ns"), `{"db": "`+e.DB.Name()+`"}`)
+			break
+		}
+		coll, _ := get(ev, "ns", "coll").(string)
+		drops = append(drops, coll)
+	}
+	slices.Sort(drops)
+	Equal(t, toA(drops), `["a", "b"]`)
+	Equal(t, get(next(t, e, cs), "operationType"), `"invalidate"`)
+}
+
+// testChangeStreamCollectionIsolation: a collection's stream sees only
+// that collection.
+func testChangeStreamCollectionIsolation(t *testing.T, e *Env) {
+	needChangeStreams(t, e)
+	a, b := e.C("a"), e.C("a.b")
+	NoErr(t, e.DB.CreateCollection(e.Ctx, "a", store.CreateCollectionOptions{}))
+	NoErr(t, e.DB.CreateCollection(e.Ctx, "a.b", store.CreateCollectionOptions{}))
+	cs := watch(t, e, a, nil, store.WatchOptions{})
+	Insert(t, e, b, `[{"_id": "other"}]`)
+	other := e.Store.Database(uniqueName())
+	t.Cleanup(func() { _ = other.Drop(context.Background()) })
+	Insert(t, e, other.Collection("a"), `[{"_id": "other db"}]`)
+	Insert(t, e, a, `[{"_id": "mine"}]`)
+	ev := next(t, e, cs)
+	checkEventEnvelope(t, e, ev, "insert", "a")
+	Equal(t, get(ev, "documentKey"), `{"_id": "mine"}`)
+}

@@ -89,6 +89,9 @@ var Tests = []Test{
 	{"ChangeStreamTransaction", testChangeStreamTransaction},
 	{"ChangeStreamManyWrites", testChangeStreamManyWrites},
 	{"ChangeStreamWriteKinds", testChangeStreamWriteKinds},
+	{"ChangeStreamPostImages", testChangeStreamPostImages},
+	{"ChangeStreamDropDatabase", testChangeStreamDropDatabase},
+	{"ChangeStreamCollectionIsolation", testChangeStreamCollectionIsolation},
 }
 
 var badDatabaseNames = []string{"", "a.b", "a$b", "a b", "a/b", "a\\b", "a\x00b", "a*b", "a:b", strings.Repeat("d", 64)}
