@@ -63,6 +63,7 @@ var Tests = []Test{
 	{"Aggregate", testAggregate},
 	{"AggregateExpressions", testAggregateExpressions},
 	{"AggregateUnknownStage", testAggregateUnknownStage},
+	{"AggregateLookup", testAggregateLookup},
 	{"IndexesCreateListDrop", testIndexesCreateListDrop},
 	{"IndexesOnID", testIndexesOnID},
 	{"IndexesBadSpec", testIndexesBadSpec},
@@ -1292,4 +1293,21 @@ func testAggregateUnknownStage(t *testing.T, e *Env) {
 		_, err = store.All(e.Ctx, cur)
 	}
 	Code(t, err, mql.CodeUnrecognizedStage)
+}
+
+// testAggregateLookup: $lookup joins another collection of the same
+// database.
+func testAggregateLookup(t *testing.T, e *Env) {
+	orders, items := e.C("orders"), e.C("items")
+	Insert(t, e, items, `[{"_id": "a", "price": 2}, {"_id": "b", "price": 5}]`)
+	Insert(t, e, orders, `[{"_id": 1, "item": "a"}, {"_id": 2, "item": "b"}, {"_id": 3, "item": "zz"}]`)
+	cur, err := orders.Aggregate(e.Ctx, []bson.D{
+		D(t, `{"$lookup": {"from": "items", "localField": "item", "foreignField": "_id", "as": "found"}}`),
+		D(t, `{"$sort": {"_id": 1}}`),
+	}, store.AggregateOptions{})
+	NoErr(t, err)
+	docs, err := store.All(e.Ctx, cur)
+	NoErr(t, err)
+	EqualDocs(t, docs, `[{"_id": 1, "item": "a", "found": [{"_id": "a", "price": 2}]},
+		{"_id": 2, "item": "b", "found": [{"_id": "b", "price": 5}]}, {"_id": 3, "item": "zz", "found": []}]`)
 }
