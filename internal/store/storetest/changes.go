@@ -3,8 +3,10 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,6 +102,53 @@ func testTransactionAbort(t *testing.T, e *Env) {
 	})
 	Code(t, err, store.CodeDuplicateKey)
 	EqualDocs(t, Find(t, e, c, `{}`, store.FindOptions{}), `[{"_id": 0}]`)
+}
+
+// testTransactionReadModifyWrite: concurrent transactions that read a
+// document and write back a value computed from it lose no update
+// (MongoDB: snapshot reads, a write conflict aborts and WithTransaction
+// retries; a single-writer engine may serialize instead).
+func testTransactionReadModifyWrite(t *testing.T, e *Env) {
+	needTransactions(t, e)
+	c := e.C("c")
+	Insert(t, e, c, `[{"_id": 1, "n": 0}]`)
+	const workers, each = 4, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				err := e.Store.WithTransaction(e.Ctx, func(tctx context.Context) error {
+					d, err := c.FindOne(tctx, bson.D{{Key: "_id", Value: int32(1)}}, store.FindOptions{})
+					if err != nil {
+						return err
+					}
+					n, _ := mql.Get(d, "n").(int32)
+					_, err = c.UpdateOne(tctx, bson.D{{Key: "_id", Value: int32(1)}}, bson.D{{Key: "$set", Value: bson.D{{Key: "n", Value: n + 1}}}}, store.UpdateOptions{})
+					return err
+				})
+				if err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	failed := 0
+	for err := range errs {
+		failed++
+		t.Logf("transaction failed: %v", err)
+	}
+	got, err := c.FindOne(e.Ctx, D(t, `{"_id": 1}`), store.FindOptions{})
+	NoErr(t, err)
+	// Every committed transaction counted exactly once.
+	Equal(t, got, fmt.Sprintf(`{"_id": 1, "n": %d}`, workers*each-failed))
+	if failed > 0 {
+		t.Errorf("%d of %d transactions failed (WithTransaction retries transient conflicts)", failed, workers*each)
+	}
 }
 
 func testTransactionsUnsupported(t *testing.T, e *Env) {

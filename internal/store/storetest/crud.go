@@ -76,6 +76,7 @@ var Tests = []Test{
 	{"IndexesQueryResults", testIndexesQueryResults},
 	{"TransactionCommit", testTransactionCommit},
 	{"TransactionAbort", testTransactionAbort},
+	{"TransactionReadModifyWrite", testTransactionReadModifyWrite},
 	{"TransactionsUnsupported", testTransactionsUnsupported},
 	{"ChangeStreamsUnsupported", testChangeStreamsUnsupported},
 	{"ChangeStreamShapes", testChangeStreamShapes},
