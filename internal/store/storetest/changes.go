@@ -3,8 +3,10 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,6 +102,53 @@ func testTransactionAbort(t *testing.T, e *Env) {
 	})
 	Code(t, err, store.CodeDuplicateKey)
 	EqualDocs(t, Find(t, e, c, `{}`, store.FindOptions{}), `[{"_id": 0}]`)
+}
+
+// testTransactionReadModifyWrite: concurrent transactions that read a
+// document and write back a value computed from it lose no update
+// (MongoDB: snapshot reads, a write conflict aborts and WithTransaction
+// retries; a single-writer engine may serialize instead).
+func testTransactionReadModifyWrite(t *testing.T, e *Env) {
+	needTransactions(t, e)
+	c := e.C("c")
+	Insert(t, e, c, `[{"_id": 1, "n": 0}]`)
+	const workers, each = 4, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				err := e.Store.WithTransaction(e.Ctx, func(tctx context.Context) error {
+					d, err := c.FindOne(tctx, bson.D{{Key: "_id", Value: int32(1)}}, store.FindOptions{})
+					if err != nil {
+						return err
+					}
+					n, _ := mql.Get(d, "n").(int32)
+					_, err = c.UpdateOne(tctx, bson.D{{Key: "_id", Value: int32(1)}}, bson.D{{Key: "$set", Value: bson.D{{Key: "n", Value: n + 1}}}}, store.UpdateOptions{})
+					return err
+				})
+				if err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	failed := 0
+	for err := range errs {
+		failed++
+		t.Logf("transaction failed: %v", err)
+	}
+	got, err := c.FindOne(e.Ctx, D(t, `{"_id": 1}`), store.FindOptions{})
+	NoErr(t, err)
+	// Every committed transaction counted exactly once.
+	Equal(t, got, fmt.Sprintf(`{"_id": 1, "n": %d}`, workers*each-failed))
+	if failed > 0 {
+		t.Errorf("%d of %d transactions failed (WithTransaction retries transient conflicts)", failed, workers*each)
+	}
 }
 
 func testTransactionsUnsupported(t *testing.T, e *Env) {
@@ -583,4 +632,72 @@ func testChangeStreamWriteKinds(t *testing.T, e *Env) {
 			Equal(t, get(ev, "fullDocument"), `{"_id": 10, "u": 1}`)
 		}
 	}
+}
+
+// testChangeStreamPostImages: with images stored, fullDocument "required"
+// gives update events the document as it was after the update.
+func testChangeStreamPostImages(t *testing.T, e *Env) {
+	needChangeStreams(t, e)
+	c := e.C("c")
+	NoErr(t, e.DB.CreateCollection(e.Ctx, "c", store.CreateCollectionOptions{ChangeStreamPreAndPostImages: true}))
+	Insert(t, e, c, `[{"_id": 1, "v": 1}]`)
+	cs := watch(t, e, c, nil, store.WatchOptions{FullDocument: "required", FullDocumentBeforeChange: "whenAvailable"})
+	_, err := c.UpdateOne(e.Ctx, D(t, `{"_id": 1}`), D(t, `{"$inc": {"v": 1}}`), store.UpdateOptions{})
+	NoErr(t, err)
+	_, err = c.UpdateOne(e.Ctx, D(t, `{"_id": 1}`), D(t, `{"$inc": {"v": 1}}`), store.UpdateOptions{})
+	NoErr(t, err)
+	ev := next(t, e, cs)
+	Equal(t, get(ev, "fullDocument"), `{"_id": 1, "v": 2}`)
+	Equal(t, get(ev, "fullDocumentBeforeChange"), `{"_id": 1, "v": 1}`)
+	ev = next(t, e, cs)
+	Equal(t, get(ev, "fullDocument"), `{"_id": 1, "v": 3}`)
+	Equal(t, get(ev, "fullDocumentBeforeChange"), `{"_id": 1, "v": 2}`)
+}
+
+// testChangeStreamDropDatabase: on a database stream, dropping the
+// database gives a drop event per collection, then dropDatabase, then
+// invalidate.
+func testChangeStreamDropDatabase(t *testing.T, e *Env) {
+	needChangeStreams(t, e)
+	Insert(t, e, e.C("a"), `[{"_id": 1}]`)
+	Insert(t, e, e.C("b"), `[{"_id": 1}]`)
+	cs, err := e.DB.Watch(e.Ctx, nil, store.WatchOptions{})
+	NoErr(t, err)
+	defer cs.Close(context.Background())
+	NoErr(t, e.DB.Drop(e.Ctx))
+	var drops []string
+	for {
+		ev := next(t, e, cs)
+		op, _ := get(ev, "operationType").(string)
+		if op != "drop" {
+			if op != "dropDatabase" {
+				t.Fatalf("event %s, want drop or dropDatabase", ejson(ev))
+			}
+			Equal(t, get(ev, "ns"), `{"db": "`+e.DB.Name()+`"}`)
+			break
+		}
+		coll, _ := get(ev, "ns", "coll").(string)
+		drops = append(drops, coll)
+	}
+	slices.Sort(drops)
+	Equal(t, toA(drops), `["a", "b"]`)
+	Equal(t, get(next(t, e, cs), "operationType"), `"invalidate"`)
+}
+
+// testChangeStreamCollectionIsolation: a collection's stream sees only
+// that collection.
+func testChangeStreamCollectionIsolation(t *testing.T, e *Env) {
+	needChangeStreams(t, e)
+	a, b := e.C("a"), e.C("a.b")
+	NoErr(t, e.DB.CreateCollection(e.Ctx, "a", store.CreateCollectionOptions{}))
+	NoErr(t, e.DB.CreateCollection(e.Ctx, "a.b", store.CreateCollectionOptions{}))
+	cs := watch(t, e, a, nil, store.WatchOptions{})
+	Insert(t, e, b, `[{"_id": "other"}]`)
+	other := e.Store.Database(uniqueName())
+	t.Cleanup(func() { _ = other.Drop(context.Background()) })
+	Insert(t, e, other.Collection("a"), `[{"_id": "other db"}]`)
+	Insert(t, e, a, `[{"_id": "mine"}]`)
+	ev := next(t, e, cs)
+	checkEventEnvelope(t, e, ev, "insert", "a")
+	Equal(t, get(ev, "documentKey"), `{"_id": "mine"}`)
 }

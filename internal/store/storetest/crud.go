@@ -3,8 +3,10 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -26,6 +28,7 @@ var Tests = []Test{
 	{"InsertManyOrdered", testInsertManyOrdered},
 	{"InsertManyUnordered", testInsertManyUnordered},
 	{"InsertManyGeneratedIDs", testInsertManyGeneratedIDs},
+	{"InsertNearSizeLimit", testInsertNearSizeLimit},
 	{"InsertOversize", testInsertOversize},
 	{"InsertManyUnorderedMixedFailures", testInsertManyUnorderedMixedFailures},
 	{"UpdateOversize", testUpdateOversize},
@@ -36,6 +39,7 @@ var Tests = []Test{
 	{"ValueTypesDecimalMinMaxKey", testValueTypesDecimalMinMaxKey},
 	{"FindOptions", testFindOptions},
 	{"FindBatchSize", testFindBatchSize},
+	{"SortArrays", testSortArrays},
 	{"FindOne", testFindOne},
 	{"FindMalformedFilter", testFindMalformedFilter},
 	{"CountDocuments", testCountDocuments},
@@ -55,9 +59,11 @@ var Tests = []Test{
 	{"FindOneAndReplace", testFindOneAndReplace},
 	{"FindOneAndDelete", testFindOneAndDelete},
 	{"FindOneAndModifyProjection", testFindOneAndModifyProjection},
+	{"ConcurrentWrites", testConcurrentWrites},
 	{"Aggregate", testAggregate},
 	{"AggregateExpressions", testAggregateExpressions},
 	{"AggregateUnknownStage", testAggregateUnknownStage},
+	{"AggregateLookup", testAggregateLookup},
 	{"IndexesCreateListDrop", testIndexesCreateListDrop},
 	{"IndexesOnID", testIndexesOnID},
 	{"IndexesBadSpec", testIndexesBadSpec},
@@ -70,6 +76,7 @@ var Tests = []Test{
 	{"IndexesQueryResults", testIndexesQueryResults},
 	{"TransactionCommit", testTransactionCommit},
 	{"TransactionAbort", testTransactionAbort},
+	{"TransactionReadModifyWrite", testTransactionReadModifyWrite},
 	{"TransactionsUnsupported", testTransactionsUnsupported},
 	{"ChangeStreamsUnsupported", testChangeStreamsUnsupported},
 	{"ChangeStreamShapes", testChangeStreamShapes},
@@ -84,6 +91,9 @@ var Tests = []Test{
 	{"ChangeStreamTransaction", testChangeStreamTransaction},
 	{"ChangeStreamManyWrites", testChangeStreamManyWrites},
 	{"ChangeStreamWriteKinds", testChangeStreamWriteKinds},
+	{"ChangeStreamPostImages", testChangeStreamPostImages},
+	{"ChangeStreamDropDatabase", testChangeStreamDropDatabase},
+	{"ChangeStreamCollectionIsolation", testChangeStreamCollectionIsolation},
 }
 
 var badDatabaseNames = []string{"", "a.b", "a$b", "a b", "a/b", "a\\b", "a\x00b", "a*b", "a:b", strings.Repeat("d", 64)}
@@ -404,6 +414,19 @@ func testInsertManyGeneratedIDs(t *testing.T, e *Env) {
 	}
 }
 
+func testInsertNearSizeLimit(t *testing.T, e *Env) {
+	c := e.C("c")
+	// A document just under 16 MiB is stored and read back whole.
+	s := strings.Repeat("z", mql.MaxDocumentSize-1024)
+	_, err := c.InsertOne(e.Ctx, bson.D{{Key: "_id", Value: int32(1)}, {Key: "s", Value: s}})
+	NoErr(t, err)
+	got, err := c.FindOne(e.Ctx, D(t, `{"_id": 1}`), store.FindOptions{})
+	NoErr(t, err)
+	if v, _ := mql.Get(got, "s").(string); len(v) != len(s) {
+		t.Errorf("read back %d bytes, want %d", len(v), len(s))
+	}
+}
+
 func testInsertOversize(t *testing.T, e *Env) {
 	c := e.C("c")
 	big := strings.Repeat("x", mql.MaxDocumentSize)
@@ -655,6 +678,26 @@ func testFindOptions(t *testing.T, e *Env) {
 	NoErr(t, err)
 	if len(all) != 6 {
 		t.Errorf("nil filter found %d documents, want 6", len(all))
+	}
+}
+
+// testSortArrays: an array sorts by its smallest element ascending and by
+// its largest descending, computed from the whole array whatever the
+// query predicate (MongoDB 3.6+), with or without an index on the field.
+func testSortArrays(t *testing.T, e *Env) {
+	docs := `[{"_id": 1, "a": [3, -1]}, {"_id": 2, "a": 2}, {"_id": 3, "a": [0, 5]}, {"_id": 4, "a": []}, {"_id": 5}]`
+	plain, indexed := e.C("plain"), e.C("indexed")
+	_, err := indexed.CreateIndex(e.Ctx, store.IndexModel{Keys: D(t, `{"a": 1}`)})
+	NoErr(t, err)
+	Insert(t, e, plain, docs)
+	Insert(t, e, indexed, docs)
+	for _, c := range []store.Collection{plain, indexed} {
+		ids := func(sort string, filter string) []bson.D {
+			return Find(t, e, c, filter, store.FindOptions{Sort: D(t, sort), Projection: D(t, `{"_id": 1}`)})
+		}
+		EqualDocs(t, ids(`{"a": 1, "_id": 1}`, `{"a": {"$exists": true, "$ne": []}}`), `[{"_id": 1}, {"_id": 3}, {"_id": 2}]`)
+		EqualDocs(t, ids(`{"a": -1, "_id": 1}`, `{"a": {"$exists": true, "$ne": []}}`), `[{"_id": 3}, {"_id": 1}, {"_id": 2}]`)
+		EqualDocs(t, ids(`{"a": 1, "_id": 1}`, `{"a": {"$gte": 1}}`), `[{"_id": 1}, {"_id": 3}, {"_id": 2}]`)
 	}
 }
 
@@ -1129,6 +1172,48 @@ func testFindOneAndModifyProjection(t *testing.T, e *Env) {
 	EqualDocs(t, Find(t, e, c, `{}`, store.FindOptions{Sort: D(t, `{"_id": 1}`)}), `[{"_id": 2, "r": false, "x": 1}, {"_id": 3, "n": 13, "s": "c"}]`)
 }
 
+// testConcurrentWrites: single-document writes are atomic under
+// concurrency: no $inc is lost, and of writers racing to insert one _id
+// exactly one wins.
+func testConcurrentWrites(t *testing.T, e *Env) {
+	c := e.C("c")
+	Insert(t, e, c, `[{"_id": "counter", "n": 0}]`)
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each*2)
+	wins := make(chan int, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if _, err := c.UpdateOne(e.Ctx, bson.D{{Key: "_id", Value: "counter"}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: int32(1)}}}}, store.UpdateOptions{}); err != nil {
+					errs <- err
+				}
+			}
+			_, err := c.InsertOne(e.Ctx, bson.D{{Key: "_id", Value: "race"}, {Key: "w", Value: int32(w)}})
+			switch {
+			case err == nil:
+				wins <- w
+			case !store.IsDuplicateKey(err):
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	close(wins)
+	for err := range errs {
+		t.Errorf("concurrent write: %v", err)
+	}
+	if n := len(wins); n != 1 {
+		t.Errorf("%d writers inserted the same _id, want 1", n)
+	}
+	got, err := c.FindOne(e.Ctx, D(t, `{"_id": "counter"}`), store.FindOptions{})
+	NoErr(t, err)
+	Equal(t, got, fmt.Sprintf(`{"_id": "counter", "n": %d}`, writers*each))
+}
+
 func testAggregate(t *testing.T, e *Env) {
 	c := e.C("c")
 	Insert(t, e, c, `[{"_id": 1, "g": "a", "v": 1}, {"_id": 2, "g": "b", "v": 2}, {"_id": 3, "g": "a", "v": 3}, {"_id": 4, "g": "c", "v": 4}, {"_id": 5, "g": "b", "v": 5}]`)
@@ -1209,4 +1294,21 @@ func testAggregateUnknownStage(t *testing.T, e *Env) {
 		_, err = store.All(e.Ctx, cur)
 	}
 	Code(t, err, mql.CodeUnrecognizedStage)
+}
+
+// testAggregateLookup: $lookup joins another collection of the same
+// database.
+func testAggregateLookup(t *testing.T, e *Env) {
+	orders, items := e.C("orders"), e.C("items")
+	Insert(t, e, items, `[{"_id": "a", "price": 2}, {"_id": "b", "price": 5}]`)
+	Insert(t, e, orders, `[{"_id": 1, "item": "a"}, {"_id": 2, "item": "b"}, {"_id": 3, "item": "zz"}]`)
+	cur, err := orders.Aggregate(e.Ctx, []bson.D{
+		D(t, `{"$lookup": {"from": "items", "localField": "item", "foreignField": "_id", "as": "found"}}`),
+		D(t, `{"$sort": {"_id": 1}}`),
+	}, store.AggregateOptions{})
+	NoErr(t, err)
+	docs, err := store.All(e.Ctx, cur)
+	NoErr(t, err)
+	EqualDocs(t, docs, `[{"_id": 1, "item": "a", "found": [{"_id": "a", "price": 2}]},
+		{"_id": 2, "item": "b", "found": [{"_id": "b", "price": 5}]}, {"_id": 3, "item": "zz", "found": []}]`)
 }
