@@ -370,7 +370,24 @@ func (s *Store) runTx(w *wtx, r *request) {
 	}
 	t.w = w
 	t.ready <- nil
-	commit := <-t.finish
+	timer := time.NewTimer(s.txLifetime)
+	defer timer.Stop()
+	var commit bool
+	select {
+	case commit = <-t.finish:
+	case <-timer.C:
+		// Like MongoDB's transactionLifetimeLimitSeconds: a transaction
+		// left open stops blocking every other writer. Taking t.mu waits
+		// for an operation in flight on the connection.
+		t.mu.Lock()
+		t.ended = true
+		t.mu.Unlock()
+		w.execRaw("ROLLBACK")
+		w.st = base
+		s.forgetDropped(w, false)
+		t.result <- mqlErr(store.CodeNoSuchTransaction, "transaction aborted: it was open longer than the %s limit", s.txLifetime)
+		return
+	}
 	var err error
 	if commit {
 		if _, err = w.exec("COMMIT"); err != nil {
@@ -400,8 +417,12 @@ func (t *txState) abandon() {
 	}()
 }
 
-// maxTxWait bounds how long WithTransaction waits for the writer.
-const maxTxWait = time.Minute
+// maxTxWait bounds how long WithTransaction waits for the writer, and
+// defaultTxLifetime how long a transaction may stay open.
+const (
+	maxTxWait         = time.Minute
+	defaultTxLifetime = time.Minute
+)
 
 // WithTransaction runs fn in one SQLite transaction; every operation given
 // the context passed to fn is part of it. Other writers wait while it is
