@@ -19,7 +19,7 @@ func compileJSONSchema(v any) (matchNode, error) {
 	}
 	s, err := CompileSchema(d, SchemaOptions{})
 	if err != nil {
-		return nil, asMQLError(err)
+		return nil, schemaPlainError(err)
 	}
 	return &schemaFilter{schema: s}, nil
 }

@@ -177,9 +177,9 @@ func (c *schemaCompiler) errorf(code int, format string, args ...any) error {
 	return &SchemaCompileError{Path: strings.Join(c.path, "."), Err: Errorf(code, format, args...)}
 }
 
-// asMQLError returns the *Error inside a compile error, for the
+// schemaPlainError returns the *Error inside a compile error, for the
 // $jsonSchema operator whose errors are plain MongoDB errors.
-func asMQLError(err error) error {
+func schemaPlainError(err error) error {
 	var se *SchemaCompileError
 	if errors.As(err, &se) {
 		return se.Err

@@ -312,7 +312,7 @@ func (c *schemaCompiler) keyword(e bson.E, add func(schemaCheck), get func(strin
 		}
 		re, err := newRegexPred(str, "")
 		if err != nil {
-			return &SchemaCompileError{Path: strings.Join(c.path, "."), Err: asError(err)}
+			return &SchemaCompileError{Path: strings.Join(c.path, "."), Err: schemaErrorOf(err)}
 		}
 		add(func(v any, r *schemaRun) bool {
 			s, ok := v.(string)
@@ -448,7 +448,7 @@ func (c *schemaCompiler) keyword(e bson.E, add func(schemaCheck), get func(strin
 		for _, p := range pd {
 			re, err := newRegexPred(p.Key, "")
 			if err != nil {
-				return &SchemaCompileError{Path: strings.Join(c.path, "."), Err: asError(err)}
+				return &SchemaCompileError{Path: strings.Join(c.path, "."), Err: schemaErrorOf(err)}
 			}
 			sub, err := c.at("patternProperties", p.Value, p.Key)
 			if err != nil {
@@ -875,8 +875,8 @@ func schemaList(arr bson.A) string {
 	return strings.Join(parts, ", ")
 }
 
-// asError returns err as an *Error, wrapping foreign errors as BadValue.
-func asError(err error) *Error {
+// schemaErrorOf returns err as an *Error, wrapping foreign errors as BadValue.
+func schemaErrorOf(err error) *Error {
 	if e, ok := err.(*Error); ok {
 		return e
 	}
