@@ -2,11 +2,14 @@ package appconfig
 
 import (
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/atollhq/atoll/internal/jsonschema"
 )
 
 // dataSourceTypes are the service types that are MongoDB data sources.
@@ -224,6 +227,23 @@ func (l *loader) readSchema(name, base string, raw []byte) *RawFile {
 	if k := kindOf(raw); k != "object" {
 		l.probs.add(name, base, "a schema must be an object, got "+describe(raw))
 		return nil
+	}
+	// Compiling here reports a schema the data-access layer could not
+	// enforce (unknown keyword, bad bound, unknown bsonType) at load time,
+	// with its path, instead of failing writes later.
+	if _, err := jsonschema.Compile(raw, jsonschema.Options{}); err != nil {
+		var se *jsonschema.SchemaError
+		if errors.As(err, &se) {
+			at := base
+			if se.Path != "" {
+				for _, seg := range strings.Split(se.Path, ".") {
+					at = joinPath(at, seg)
+				}
+			}
+			l.probs.add(name, at, se.Reason)
+		} else {
+			l.probs.add(name, base, err.Error())
+		}
 	}
 	return &RawFile{File: name, JSON: compact(raw)}
 }

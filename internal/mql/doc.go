@@ -20,4 +20,9 @@
 // and validate their input and report problems as *Error values carrying
 // MongoDB's numeric error codes; the compiled forms are safe for concurrent
 // use.
+//
+// CompileSchema is the one JSON Schema evaluator in Atoll: the $jsonSchema
+// query operator uses it as a boolean test, and internal/jsonschema uses
+// it, with SchemaOptions for App Services' dialect, to list every
+// violation of a document being written.
 package mql
