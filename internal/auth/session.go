@@ -236,25 +236,26 @@ func (s *Service) loadSession(ctx context.Context, id string) (*Session, error) 
 // trusting a cached answer for at most the cache TTL.
 func (s *Service) sessionAlive(ctx context.Context, sessionID, userID string) (bool, error) {
 	now := s.now()
-	if alive, ok := s.sessions.get(sessionID, now); ok {
-		return alive, nil
+	if owner, ok := s.sessions.get(sessionID, now); ok {
+		return owner != "" && owner == userID, nil
 	}
 	oid, err := bson.ObjectIDFromHex(sessionID)
 	if err != nil {
 		return false, nil
 	}
 	d, err := s.coll(collSessions).FindOne(ctx, idFilter(oid), store.FindOptions{Projection: bson.D{{Key: "user_id", Value: 1}, {Key: "expires_at", Value: 1}}})
-	alive := false
+	owner := "" // "": no live session
 	switch {
 	case err == nil:
-		uid, _ := lookupOID(d, "user_id")
-		alive = uid.Hex() == userID && lookupTime(d, "expires_at").After(now)
+		if uid, _ := lookupOID(d, "user_id"); lookupTime(d, "expires_at").After(now) {
+			owner = uid.Hex()
+		}
 	case errors.Is(err, store.ErrNoDocuments):
 	default:
 		return false, err
 	}
-	s.sessions.put(sessionID, alive, now)
-	return alive, nil
+	s.sessions.put(sessionID, owner, now)
+	return owner != "" && owner == userID, nil
 }
 
 // sessionCache remembers recent session lookups. It is bounded in time
@@ -266,7 +267,7 @@ type sessionCache struct {
 }
 
 type sessionEntry struct {
-	alive bool
+	owner string // the session's user id, "" when it does not exist
 	at    time.Time
 }
 
@@ -276,22 +277,22 @@ func newSessionCache(ttl time.Duration) *sessionCache {
 	return &sessionCache{ttl: ttl, m: map[string]sessionEntry{}}
 }
 
-func (c *sessionCache) get(id string, now time.Time) (alive, ok bool) {
+func (c *sessionCache) get(id string, now time.Time) (owner string, ok bool) {
 	c.mu.Lock()
 	e, found := c.m[id]
 	c.mu.Unlock()
 	if !found || now.Sub(e.at) >= c.ttl || now.Before(e.at) {
-		return false, false
+		return "", false
 	}
-	return e.alive, true
+	return e.owner, true
 }
 
-func (c *sessionCache) put(id string, alive bool, now time.Time) {
+func (c *sessionCache) put(id string, owner string, now time.Time) {
 	c.mu.Lock()
 	if len(c.m) >= maxSessionCacheEntries {
 		clear(c.m)
 	}
-	c.m[id] = sessionEntry{alive: alive, at: now}
+	c.m[id] = sessionEntry{owner: owner, at: now}
 	c.mu.Unlock()
 }
 
