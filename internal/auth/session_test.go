@@ -161,3 +161,43 @@ func TestAuthEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestExpiredSessionsAreDeleted(t *testing.T) {
+	e := newEnv(t, testApp())
+	ctx := ctxT(t)
+	if _, err := e.CreateUser("j@x.y", "password1"); err != nil {
+		t.Fatal(err)
+	}
+	old := e.mustLogin("local-userpass", userpass("j@x.y", "password1"))
+	e.clk.advance(59 * 24 * time.Hour)
+	fresh := e.mustLogin("local-userpass", userpass("j@x.y", "password1"))
+	e.clk.advance(2 * 24 * time.Hour)
+	e.svc.deleteExpired(ctx)
+	n, _ := e.st.Database("__atoll").Collection(collSessions).CountDocuments(ctx, bson.D{}, store.CountOptions{})
+	if n != 1 {
+		t.Fatalf("%d sessions left, want 1", n)
+	}
+	if _, err := e.svc.RefreshAccessToken(ctx, fresh.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.RefreshAccessToken(ctx, old.RefreshToken); err == nil {
+		t.Fatal("expired session refreshed")
+	}
+}
+
+// A lookup that read the session before a revocation cannot put it back
+// into the cache afterwards.
+func TestRevocationBeatsStaleCacheFill(t *testing.T) {
+	c := newSessionCache(5 * time.Second)
+	now := time.Unix(1000, 0)
+	c.forget("s", now)
+	c.put("s", "user", now) // a stale read finishing late
+	if owner, ok := c.get("s", now); !ok || owner != "" {
+		t.Fatalf("owner %q ok %v", owner, ok)
+	}
+	later := now.Add(6 * time.Second)
+	c.put("s", "", later)
+	if owner, ok := c.get("s", later); !ok || owner != "" {
+		t.Fatal("expired tombstone blocks a fresh answer")
+	}
+}
