@@ -129,6 +129,14 @@ func TestLink(t *testing.T) {
 	if r := e.mustLogin("local-userpass", userpass("link@example.com", "password123")); r.UserID != anon.UserID {
 		t.Fatalf("email login gave %s, want %s", r.UserID, anon.UserID)
 	}
+	// Deleting the linked user deletes the email account too (A5).
+	defer func() {
+		if err := e.svc.DeleteUser(ctx, anon.UserID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.login("local-userpass", userpass("link@example.com", "password123"))
+		wantCode(t, err, CodeInvalidPassword, "unauthorized")
+	}()
 	// Linking an identity another user owns is refused.
 	other := e.mustLogin("anon-user", bson.D{})
 	oc, _ := e.svc.VerifyAccessToken(ctx, other.AccessToken)
