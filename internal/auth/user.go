@@ -469,7 +469,9 @@ type ListUsersOptions struct {
 }
 
 // refreshIdentityData stores the metadata of this login (a custom JWT's
-// fields may change between logins) in the user's data and identity.
+// fields may change between logins) in the user's data and identity. The
+// identities array is rewritten whole rather than with the positional $
+// operator, which not every backend implements (FerretDB).
 func (s *Service) refreshIdentityData(ctx context.Context, u *User, ident Identity) {
 	oid, _ := bson.ObjectIDFromHex(u.ID)
 	set := bson.D{}
@@ -477,9 +479,15 @@ func (s *Service) refreshIdentityData(ctx context.Context, u *User, ident Identi
 		set = append(set, bson.E{Key: "data." + e.Key, Value: e.Value})
 		u.Data = setField(u.Data, e.Key, e.Value)
 	}
-	set = append(set, bson.E{Key: "identities.$.provider_data", Value: ident.ProviderData})
-	filter := bson.D{{Key: "_id", Value: oid}, {Key: "identities.id", Value: ident.ID}, {Key: "identities.provider_type", Value: ident.ProviderType}}
-	if _, err := s.coll(collUsers).UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: set}}, store.UpdateOptions{}); err != nil {
+	ids := bson.A{}
+	for i := range u.Identities {
+		if u.Identities[i].ProviderType == ident.ProviderType && u.Identities[i].ID == ident.ID {
+			u.Identities[i].ProviderData = ident.ProviderData
+		}
+		ids = append(ids, identityDoc(u.Identities[i]))
+	}
+	set = append(set, bson.E{Key: "identities", Value: ids})
+	if _, err := s.coll(collUsers).UpdateOne(ctx, idFilter(oid), bson.D{{Key: "$set", Value: set}}, store.UpdateOptions{}); err != nil {
 		s.log.WarnContext(ctx, "auth: refresh identity data", "err", err)
 	}
 }
