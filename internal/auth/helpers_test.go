@@ -118,13 +118,15 @@ func openStore(t *testing.T) store.Store {
 }
 
 // openStoreTB opens a fresh embedded store, or, when
-// ATOLL_TEST_MONGODB_URI names a deployment, that deployment with the
-// databases auth and its tests use dropped first (tests run one at a time,
-// so they do not share state).
+// ATOLL_TEST_AUTH_MONGODB_URI names a deployment, that deployment with
+// the databases auth and its tests use (__atoll, store) dropped first.
+// Tests run one at a time, so they do not share state; the variable is
+// separate from ATOLL_TEST_MONGODB_URI because dropping __atoll must not
+// happen under another package's tests running in parallel.
 func openStoreTB(tb testing.TB) (store.Store, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if uri := os.Getenv("ATOLL_TEST_MONGODB_URI"); uri != "" {
+	if uri := os.Getenv("ATOLL_TEST_AUTH_MONGODB_URI"); uri != "" {
 		st, err := mongostore.Open(ctx, uri)
 		if err != nil {
 			return nil, err
