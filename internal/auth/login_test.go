@@ -176,3 +176,12 @@ func TestCustomFunctionProvider(t *testing.T) {
 	_, err = e.login("custom-function", body)
 	wantCode(t, err, CodeAuthError, "did not return an id")
 }
+
+func TestNoFunctionRunner(t *testing.T) {
+	e := newEnv(t, testApp(), func(o *Options) { o.Functions = nil })
+	_, err := e.login("custom-function", bson.D{})
+	wantCode(t, err, CodeInternal, "")
+	e.svc.SetFunctions(e.fn)
+	e.fn.fns["customAuth"] = func(args ...any) (any, error) { return "late", nil }
+	e.mustLogin("custom-function", bson.D{})
+}

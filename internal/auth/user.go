@@ -396,11 +396,12 @@ func (s *Service) runUserCreation(ctx context.Context, u *User) error {
 		return nil
 	}
 	name := app.CustomUserData.OnUserCreationFunctionName
-	if s.fn == nil {
+	fn := s.functions()
+	if fn == nil {
 		return &Error{Code: CodeFunctionExecution, Message: "user creation function " + name + " cannot run: functions are not available",
 			Err: errUserCreationFailed}
 	}
-	if _, err := s.fn.CallFunction(ctx, name, u.Document(nil)); err != nil {
+	if _, err := fn.CallFunction(ctx, name, u.Document(nil)); err != nil {
 		return &Error{Code: CodeFunctionExecution, Message: err.Error(), Err: fmt.Errorf("%w: %w", errUserCreationFailed, err)}
 	}
 	return nil
