@@ -10,8 +10,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/atollhq/atoll/internal/server"
+	"github.com/atollhq/atoll/internal/store"
+	"github.com/atollhq/atoll/internal/store/embedded"
+	mongostore "github.com/atollhq/atoll/internal/store/mongo"
 	"github.com/atollhq/atoll/internal/version"
 )
 
@@ -72,13 +76,58 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger.Info("starting", "version", version.String(), "app", cfg.app, "data", cfg.data)
+	st, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		logger.Error("opening the store", "error", err.Error())
+		return 1
+	}
+	code := 0
 	srv := server.New(server.Config{Addr: cfg.addr, Logger: logger})
 	if err := srv.Run(ctx); err != nil {
 		logger.Error("server stopped", "error", err.Error())
-		return 1
+		code = 1
+	}
+	// Run has drained the HTTP server: no request uses the store any more.
+	cctx, cancel := context.WithTimeout(context.Background(), storeCloseTimeout)
+	defer cancel()
+	if err := st.Close(cctx); err != nil {
+		logger.Error("closing the store", "error", err.Error())
+		code = 1
 	}
 	logger.Info("stopped")
-	return 0
+	return code
+}
+
+// Bounds on opening and closing the store: a MongoDB deployment that does
+// not answer must not hang the process.
+const (
+	storeOpenTimeout  = 30 * time.Second
+	storeCloseTimeout = 30 * time.Second
+)
+
+// openStore opens the MongoDB deployment of --mongodb-uri when given, and
+// the embedded store in --data otherwise.
+func openStore(ctx context.Context, cfg *serveConfig, logger *slog.Logger) (store.Store, error) {
+	octx, cancel := context.WithTimeout(ctx, storeOpenTimeout)
+	defer cancel()
+	if cfg.mongoURI != "" {
+		st, err := mongostore.Open(octx, cfg.mongoURI)
+		if err != nil {
+			return nil, err
+		}
+		caps := st.Capabilities()
+		logger.Info("store: MongoDB", "change_streams", caps.ChangeStreams, "transactions", caps.Transactions)
+		if !caps.ChangeStreams {
+			logger.Warn("the MongoDB deployment is not a replica set or sharded cluster: change streams, triggers and transactions are unavailable")
+		}
+		return st, nil
+	}
+	st, err := embedded.Open(octx, cfg.data, embedded.Options{})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("store: embedded", "dir", cfg.data)
+	return st, nil
 }
 
 // check validates what can be validated before anything starts.

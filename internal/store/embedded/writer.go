@@ -1,0 +1,408 @@
+package embedded
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/atollhq/atoll/internal/store"
+)
+
+// writerState is what a write changes besides the tables: the catalog and
+// the oplog position. It is a value so that a failed operation (or a
+// failed commit) restores it by assignment.
+type writerState struct {
+	cat *catalog
+	seq int64
+	ts  bson.Timestamp
+}
+
+// request is one queued write operation, or the start of a transaction.
+type request struct {
+	ctx  context.Context
+	fn   func(w *wtx) error
+	tx   *txState
+	err  error
+	done chan error
+}
+
+// wtx is the writer's view of the open SQLite transaction, handed to
+// operations.
+type wtx struct {
+	s     *Store
+	conn  *sql.Conn
+	st    writerState
+	stmts map[string]*sql.Stmt
+}
+
+var bg = context.Background()
+
+// exec runs a statement on the write connection (statements are cached).
+func (w *wtx) exec(q string, args ...any) (sql.Result, error) {
+	st, err := w.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(bg, args...)
+}
+
+// execRaw runs a statement without caching it (DDL).
+func (w *wtx) execRaw(q string) error {
+	_, err := w.conn.ExecContext(bg, q)
+	return err
+}
+
+func (w *wtx) stmt(q string) (*sql.Stmt, error) {
+	if st := w.stmts[q]; st != nil {
+		return st, nil
+	}
+	st, err := w.conn.PrepareContext(bg, q)
+	if err != nil {
+		return nil, err
+	}
+	w.stmts[q] = st
+	return st, nil
+}
+
+// forgetStmts drops cached statements that mention a dropped table.
+func (w *wtx) forgetStmts(table string) {
+	for q, st := range w.stmts {
+		if strings.Contains(q, table+" ") || strings.HasSuffix(q, table) {
+			st.Close()
+			delete(w.stmts, q)
+		}
+	}
+}
+
+// submit queues fn for the writer and waits until the transaction that
+// ran it has committed (or fn failed). Inside a transaction context, fn
+// runs at once on the transaction.
+func (s *Store) submit(ctx context.Context, fn func(w *wtx) error) error {
+	if t := txFrom(ctx, s); t != nil {
+		return t.run(fn)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	if err := s.enqueue(r); err != nil {
+		return err
+	}
+	return <-r.done
+}
+
+func (s *Store) enqueue(r *request) error {
+	s.closeM.Lock() // serializes with Close so no request is sent after the writer exits
+	defer s.closeM.Unlock()
+	if s.closed.Load() {
+		return errClosed()
+	}
+	s.reqs <- r
+	return nil
+}
+
+func (s *Store) writerLoop() {
+	defer close(s.done)
+	conn, err := s.wdb.Conn(bg)
+	w := &wtx{s: s, conn: conn, st: s.wstate, stmts: map[string]*sql.Stmt{}}
+	w.st.cat = s.cat.Load()
+	var pending *request
+	for {
+		var first *request
+		if pending != nil {
+			first, pending = pending, nil
+		} else {
+			select {
+			case first = <-s.reqs:
+			case <-s.stop:
+				// Close holds closeM while closing stop, so nothing is
+				// sent anymore: answer what is queued and exit.
+				for {
+					select {
+					case r := <-s.reqs:
+						if err != nil {
+							s.answer(r, err)
+						} else if r.tx != nil {
+							s.runTx(w, r)
+						} else {
+							s.runBatch(w, []*request{r})
+						}
+						continue
+					default:
+					}
+					break
+				}
+				for _, st := range w.stmts {
+					st.Close()
+				}
+				if conn != nil {
+					conn.Close()
+				}
+				return
+			}
+		}
+		if err != nil {
+			s.answer(first, fmt.Errorf("embedded: writer connection: %w", err))
+			continue
+		}
+		if first.tx != nil {
+			s.runTx(w, first)
+			continue
+		}
+		batch := []*request{first}
+	gather:
+		for len(batch) < 1024 {
+			select {
+			case r := <-s.reqs:
+				if r.tx != nil {
+					pending = r
+					break gather
+				}
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		s.runBatch(w, batch)
+	}
+}
+
+func (s *Store) answer(r *request, err error) {
+	if r.tx != nil {
+		r.tx.ready <- err
+		return
+	}
+	r.done <- err
+}
+
+// runBatch runs a group of operations in one transaction, each in its own
+// savepoint, commits once, and answers every caller after the commit.
+func (s *Store) runBatch(w *wtx, batch []*request) {
+	base := w.st
+	if _, err := w.exec("BEGIN IMMEDIATE"); err != nil {
+		for _, r := range batch {
+			r.done <- fmt.Errorf("embedded: begin transaction: %w", err)
+		}
+		return
+	}
+	s.maybeTrim(w)
+	if len(batch) == 1 {
+		// Alone in its transaction, an operation needs no savepoint: on
+		// failure the whole transaction rolls back.
+		r := batch[0]
+		if r.err = r.ctx.Err(); r.err == nil {
+			r.err = w.call(r.fn)
+		}
+		if r.err != nil {
+			w.execRaw("ROLLBACK")
+			w.st = base
+			r.done <- r.err
+			return
+		}
+	}
+	for _, r := range batch {
+		if len(batch) == 1 {
+			break
+		}
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			continue
+		}
+		r.err = w.runOp(r.fn)
+	}
+	if _, err := w.exec("COMMIT"); err != nil {
+		w.execRaw("ROLLBACK")
+		w.st = base
+		for _, r := range batch {
+			if r.err == nil {
+				r.err = fmt.Errorf("embedded: commit: %w", err)
+			}
+		}
+	} else {
+		s.publish(w, base)
+	}
+	for _, r := range batch {
+		r.done <- r.err
+	}
+}
+
+// call runs fn, turning a panic into an error.
+func (w *wtx) call(fn func(w *wtx) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("embedded: internal error: %v", p)
+		}
+	}()
+	return fn(w)
+}
+
+// runOp runs one operation inside a savepoint, undoing it on failure.
+func (w *wtx) runOp(fn func(w *wtx) error) (err error) {
+	snap := w.st
+	if _, err := w.exec("SAVEPOINT op"); err != nil {
+		return fmt.Errorf("embedded: savepoint: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("embedded: internal error: %v", p)
+		}
+		if err != nil {
+			w.exec("ROLLBACK TO op")
+			w.st = snap
+		}
+		w.exec("RELEASE op")
+	}()
+	return fn(w)
+}
+
+// publish makes a committed state visible: catalog, oplog position, and a
+// wake-up for change streams.
+func (s *Store) publish(w *wtx, base writerState) {
+	if w.st.cat != base.cat {
+		s.cat.Store(w.st.cat)
+	}
+	s.wstate = w.st
+	if w.st.seq != base.seq {
+		s.lastSeq.Store(w.st.seq)
+		s.lastCommit.Store(time.Now().UnixNano())
+		s.broadcast()
+	}
+}
+
+// maybeTrim deletes oplog entries beyond the retention, in the batch's
+// transaction, a chunk at a time.
+func (s *Store) maybeTrim(w *wtx) {
+	keep := s.opts.OplogRetention
+	min := s.minSeq.Load()
+	if w.st.seq-min <= keep+keep/8 {
+		return
+	}
+	cut := w.st.seq - keep
+	if _, err := w.exec(`DELETE FROM oplog WHERE seq <= ?`, cut); err != nil {
+		return
+	}
+	if _, err := w.exec(`INSERT INTO meta(k, v) VALUES('oplog_trimmed', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`, cut); err != nil {
+		return
+	}
+	s.minSeq.Store(cut) // a rolled-back trim only makes resumes fail early
+}
+
+// Transactions.
+
+type txKey struct{}
+
+// txState is one multi-document transaction: the writer goroutine hands
+// it the open SQLite transaction and waits until it ends.
+type txState struct {
+	s      *Store
+	mu     sync.Mutex
+	w      *wtx
+	ended  bool
+	ready  chan error
+	finish chan bool
+	result chan error
+}
+
+func txFrom(ctx context.Context, s *Store) *txState {
+	t, _ := ctx.Value(txKey{}).(*txState)
+	if t == nil || t.s != s {
+		return nil
+	}
+	return t
+}
+
+// run runs one operation of the transaction, undoing it alone on failure.
+func (t *txState) run(fn func(w *wtx) error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ended {
+		return mqlErr(store.CodeNoSuchTransaction, "the transaction has already ended")
+	}
+	return t.w.runOp(fn)
+}
+
+// runTx runs on the writer goroutine: it opens the SQLite transaction,
+// lends it to WithTransaction's function, and commits or rolls back.
+func (s *Store) runTx(w *wtx, r *request) {
+	t := r.tx
+	if err := r.ctx.Err(); err != nil {
+		t.ready <- err
+		return
+	}
+	base := w.st
+	if _, err := w.exec("BEGIN IMMEDIATE"); err != nil {
+		t.ready <- fmt.Errorf("embedded: begin transaction: %w", err)
+		return
+	}
+	t.w = w
+	t.ready <- nil
+	commit := <-t.finish
+	var err error
+	if commit {
+		if _, err = w.exec("COMMIT"); err != nil {
+			w.execRaw("ROLLBACK")
+			w.st = base
+			err = fmt.Errorf("embedded: commit: %w", err)
+		} else {
+			s.publish(w, base)
+		}
+	} else {
+		w.execRaw("ROLLBACK")
+		w.st = base
+	}
+	t.result <- err
+}
+
+// maxTxWait bounds how long WithTransaction waits for the writer.
+const maxTxWait = time.Minute
+
+// WithTransaction runs fn in one SQLite transaction; every operation given
+// the context passed to fn is part of it. Other writers wait while it is
+// open, so fn should be short; an operation in fn that does not use fn's
+// context would wait for the transaction to end and deadlock.
+func (s *Store) WithTransaction(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+	if txFrom(ctx, s) != nil {
+		return mqlErr(store.CodeIllegalOperation, "transactions cannot be nested")
+	}
+	t := &txState{s: s, ready: make(chan error, 1), finish: make(chan bool, 1), result: make(chan error, 1)}
+	if err := s.enqueue(&request{ctx: ctx, tx: t}); err != nil {
+		return err
+	}
+	select {
+	case err := <-t.ready:
+		if err != nil {
+			return err
+		}
+	case <-time.After(maxTxWait):
+		// The writer will still pick the request up; end it at once.
+		go func() {
+			if <-t.ready == nil {
+				t.finish <- false
+				<-t.result
+			}
+		}()
+		return errors.New("embedded: timed out waiting to start a transaction")
+	}
+	tctx := context.WithValue(ctx, txKey{}, t)
+	defer func() {
+		p := recover()
+		t.mu.Lock()
+		t.ended = true
+		t.mu.Unlock()
+		t.finish <- err == nil && p == nil
+		cerr := <-t.result
+		if p != nil {
+			panic(p)
+		}
+		if err == nil {
+			err = cerr
+		}
+	}()
+	return fn(tctx)
+}
