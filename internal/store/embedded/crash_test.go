@@ -103,16 +103,36 @@ func TestCrashSafety(t *testing.T) {
 			t.Fatal(err)
 		}
 		lines := make(chan []int64, 1)
+		started := make(chan struct{})
 		go func() {
 			var got []int64
 			sc := bufio.NewScanner(stdout)
 			for sc.Scan() {
 				if v, err := strconv.ParseInt(sc.Text(), 10, 64); err == nil {
+					if got == nil {
+						close(started)
+					}
 					got = append(got, v)
 				}
 			}
+			if got == nil {
+				close(started)
+			}
 			lines <- got
 		}()
+		if round == 1 {
+			// While the child holds the directory, this process is refused.
+			select {
+			case <-started:
+			case <-time.After(20 * time.Second):
+			}
+			if s, err := Open(ctx, dir, Options{}); err == nil {
+				s.Close(ctx)
+				t.Fatal("a second process opened a directory in use")
+			} else if !strings.Contains(err.Error(), "in use by another process") {
+				t.Fatalf("unclear lock error: %v", err)
+			}
+		}
 		time.Sleep(time.Duration(100+rand.IntN(300)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		got := <-lines

@@ -1,0 +1,5 @@
+package auth
+
+type keyRing struct{}
+type sessionCache struct{}
+type limiter struct{}
