@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/atollhq/atoll/internal/server/apierror"
 )
 
@@ -21,19 +23,29 @@ func (a *API) profile(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	data, err := rawObject(p.Data)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	out := profileResponse{
 		UserID:     p.UserID,
 		DomainID:   p.DomainID,
 		Type:       p.Type,
-		Data:       rawObject(p.Data),
+		Data:       data,
 		Identities: make([]profileIdentity, 0, len(p.Identities)),
 	}
 	for _, id := range p.Identities {
+		pd, err := rawObject(id.ProviderData)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
 		out.Identities = append(out.Identities, profileIdentity{
 			ID:           id.ID,
 			ProviderType: id.ProviderType,
 			ProviderID:   id.ProviderID,
-			ProviderData: rawObject(id.ProviderData),
+			ProviderData: pd,
 		})
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -54,11 +66,16 @@ type profileIdentity struct {
 	ProviderData json.RawMessage `json:"provider_data,omitempty"`
 }
 
-// rawObject passes through a JSON object auth rendered, or {} when there
-// is none (realm-web refuses a profile whose data is not an object).
-func rawObject(b []byte) json.RawMessage {
-	if len(b) == 0 || !json.Valid(b) || b[0] != '{' {
-		return json.RawMessage("{}")
+// rawObject renders a document as relaxed Extended JSON, `{}` when empty
+// (realm-web refuses a profile whose data is not an object, and applies
+// relaxed EJSON decoding to it).
+func rawObject(d bson.D) (json.RawMessage, error) {
+	if len(d) == 0 {
+		return json.RawMessage("{}"), nil
 	}
-	return json.RawMessage(b)
+	b, err := bson.MarshalExtJSON(d, false, false)
+	if err != nil {
+		return nil, err
+	}
+	return json.RawMessage(b), nil
 }
