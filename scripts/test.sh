@@ -29,3 +29,7 @@ fi
 
 step "go test -race"
 go test -race -count=1 -timeout 30m ./...
+
+step "end-to-end: realm-web against atoll serve (tests/e2e)"
+npm ci --prefix tests/e2e --no-audit --no-fund
+npm test --prefix tests/e2e

@@ -15,20 +15,39 @@ export const appsDir = path.resolve(here, "..", "apps");
 // Servers never outlive this, whatever happens to the test process.
 const LIFETIME_MS = 5 * 60 * 1000;
 
-let built = null;
+const built = new Map();
 
-/** Builds ./cmd/atoll into a temporary directory (once per process). */
-export function buildAtoll() {
-  if (built) return built;
+/** Builds a Go package of this repository into a temporary directory (once per process). */
+function goBuild(pkg, name) {
+  if (built.has(pkg)) return built.get(pkg);
   const dir = mkdtempSync(path.join(tmpdir(), "atoll-e2e-bin-"));
-  const bin = path.join(dir, "atoll");
-  execFileSync("go", ["build", "-o", bin, "./cmd/atoll"], {
+  const bin = path.join(dir, name);
+  execFileSync("go", ["build", "-o", bin, pkg], {
     cwd: repoRoot,
     stdio: ["ignore", "inherit", "inherit"],
+    timeout: 300_000,
   });
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
-  built = bin;
+  built.set(pkg, bin);
   return bin;
+}
+
+/** Builds ./cmd/atoll (once per process) and returns the binary's path. */
+export function buildAtoll() {
+  return goBuild("./cmd/atoll", "atoll");
+}
+
+/**
+ * Inserts one Extended JSON document into db.coll of an embedded store
+ * directory, through the test-only tests/e2e/putdoc command. The server
+ * using dataDir must be stopped (the embedded store admits one process).
+ */
+export function putDoc(dataDir, db, coll, doc) {
+  const bin = goBuild("./tests/e2e/putdoc", "putdoc");
+  execFileSync(bin, ["--data", dataDir, "--db", db, "--coll", coll, "--doc", JSON.stringify(doc)], {
+    stdio: ["ignore", "inherit", "inherit"],
+    timeout: 60_000,
+  });
 }
 
 /**
@@ -50,13 +69,13 @@ export function runAtoll(args, env = {}) {
  * { url, appId, dataDir, logs(), waitForLog(re), stop() } once the
  * server has logged its "listening on http://" line.
  */
-export async function startServer(app, { env = {}, dataDir, extraArgs = [] } = {}) {
+export async function startServer(app, { env = {}, dataDir, addr = "127.0.0.1:0", extraArgs = [] } = {}) {
   const bin = buildAtoll();
   const ownData = !dataDir;
   dataDir ??= mkdtempSync(path.join(tmpdir(), "atoll-e2e-data-"));
   const child = spawn(
     bin,
-    ["serve", "--addr", "127.0.0.1:0", "--data", dataDir, "--app", path.join(appsDir, app), "--log-format", "json", ...extraArgs],
+    ["serve", "--addr", addr, "--data", dataDir, "--app", path.join(appsDir, app), "--log-format", "json", ...extraArgs],
     { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] },
   );
   const guard = setTimeout(() => child.kill("SIGKILL"), LIFETIME_MS);
@@ -121,10 +140,22 @@ export async function startServer(app, { env = {}, dataDir, extraArgs = [] } = {
       await exited;
       clearTimeout(t);
     }
-    if (ownData) rmSync(dataDir, { recursive: true, force: true });
+    if (ownData && !keepData) rmSync(dataDir, { recursive: true, force: true });
   }
 
-  return { url, dataDir, logs: () => lines.join("\n"), waitForLog, stop, exited };
+  // restart stops the server and starts it again on the same address and
+  // data directory, running between() in the gap (e.g. putDoc).
+  let keepData = false;
+  async function restart(between = () => {}) {
+    keepData = true;
+    await stop();
+    await between(dataDir);
+    const next = await startServer(app, { env, dataDir, addr: url.slice("http://".length), extraArgs });
+    if (ownData) process.on("exit", () => rmSync(dataDir, { recursive: true, force: true }));
+    return next;
+  }
+
+  return { url, dataDir, logs: () => lines.join("\n"), waitForLog, stop, restart, exited };
 }
 
 /** Reads the client app id of a test app (root_config.json app_id). */
