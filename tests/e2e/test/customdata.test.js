@@ -14,7 +14,7 @@ let appId;
 
 before(async () => {
   appId = await appIdOf("auto");
-  server = await startServer("auto");
+  server = await startServer("auto", { env: { ATOLL_SECRET_jwtSigningKey: "2k66QfKeTRk3MdZ5vpDYgZCu2k66QfKeTRk3MdZ5vpDYgZCu" } });
 });
 
 after(async () => {

@@ -13,7 +13,7 @@ let appId;
 
 before(async () => {
   appId = await appIdOf("auto");
-  server = await startServer("auto", { env: { ATOLL_ACCESS_TOKEN_TTL: "2s" } });
+  server = await startServer("auto", { env: { ATOLL_ACCESS_TOKEN_TTL: "2s", ATOLL_SECRET_jwtSigningKey: "2k66QfKeTRk3MdZ5vpDYgZCu2k66QfKeTRk3MdZ5vpDYgZCu" } });
 });
 
 after(async () => {
