@@ -82,7 +82,7 @@ func newError(code Code, msg string) *Error { return &Error{Code: code, Message:
 // specific messages.
 var (
 	ErrInvalidSession   = newError(CodeInvalidSession, "invalid session")
-	ErrInvalidPassword  = newError(CodeInvalidPassword, "invalid username/password")
+	ErrInvalidPassword  = newError(CodeInvalidPassword, msgUnauthorized)
 	ErrUserDisabled     = newError(CodeUserDisabled, "user disabled")
 	ErrUserNotFound     = newError(CodeUserNotFound, "user not found")
 	ErrProviderNotFound = newError(CodeAuthProviderNotFound, "authentication via provider is not supported")

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/atollhq/atoll/internal/appconfig"
 	"github.com/atollhq/atoll/internal/store"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // Defaults of Options.
@@ -84,6 +86,10 @@ type Service struct {
 	sessions *sessionCache
 	limits   *limiter
 
+	jwks      jwksCache
+	dummyOnce sync.Once
+	dummyHash string
+
 	hooksMu sync.RWMutex
 	hooks   []EventHook
 
@@ -92,18 +98,99 @@ type Service struct {
 	closed atomic.Bool
 }
 
-// errNotYet marks API surface that is not implemented yet.
-var errNotYet = errors.New("auth: not implemented yet")
+// Collection names under store.SystemDatabase.
+const (
+	collUsers      = "auth_users"
+	collIdentities = "auth_identities"
+	collUserpass   = "auth_userpass"
+	collTokens     = "auth_tokens"
+	collSessions   = "auth_sessions"
+	collAPIKeys    = "auth_api_keys"
+	collKeys       = "auth_keys"
+	collState      = "auth_state"
+)
 
 // New opens the auth service: it creates the indexes it needs, loads or
 // creates the domain id and the token signing key, and starts the rate
 // limiter's sweeper (stopped by Close).
 func New(ctx context.Context, opts Options) (*Service, error) {
-	return nil, errNotYet
+	if opts.Store == nil {
+		return nil, errors.New("auth: Options.Store is required")
+	}
+	s := &Service{
+		st:        opts.Store,
+		log:       opts.Logger,
+		fn:        opts.Functions,
+		mailer:    opts.Mailer,
+		now:       opts.Now,
+		accessTTL: opts.AccessTokenTTL,
+		refreshTT: opts.RefreshTokenTTL,
+		cacheTTL:  opts.SessionCacheTTL,
+		argon:     opts.Argon2,
+		hooks:     append([]EventHook(nil), opts.Hooks...),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.mailer == nil {
+		s.mailer = NewLogMailer(s.log)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.accessTTL <= 0 {
+		s.accessTTL = DefaultAccessTokenTTL
+	}
+	if s.refreshTT <= 0 {
+		s.refreshTT = DefaultRefreshTokenTTL
+	}
+	if s.cacheTTL <= 0 {
+		s.cacheTTL = DefaultSessionCacheTTL
+	}
+	s.cacheTTL = min(s.cacheTTL, MaxSessionCacheTTL)
+	if s.argon == (Argon2Params{}) {
+		s.argon = DefaultArgon2
+	}
+	s.app.Store(opts.App)
+	if err := s.ensureIndexes(ctx); err != nil {
+		return nil, err
+	}
+	dom, err := s.loadDomainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.domainID = dom
+	s.keys = &keyRing{s: s}
+	if err := s.keys.load(ctx, true); err != nil {
+		return nil, err
+	}
+	s.sessions = newSessionCache(s.cacheTTL)
+	limits := opts.RateLimits
+	if limits == (RateLimits{}) {
+		limits = DefaultRateLimits
+	}
+	s.limits = newLimiter(limits, s.now)
+	bg, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	if !limits.Disabled {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.limits.sweep(bg)
+		}()
+	}
+	return s, nil
 }
 
 // Close stops the background work. It does not close the store.
-func (s *Service) Close() error { return errNotYet }
+func (s *Service) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.stop()
+	s.wg.Wait()
+	return nil
+}
 
 // SetApp swaps the app configuration (providers, custom user data), as on
 // a redeploy. Users, sessions and keys are unaffected.
@@ -112,3 +199,60 @@ func (s *Service) SetApp(app *appconfig.App) { s.app.Store(app) }
 // DomainID is the app's domain id (24 hex), stable across restarts; it
 // appears in tokens and profiles.
 func (s *Service) DomainID() string { return s.domainID }
+
+func (s *Service) coll(name string) store.Collection {
+	return s.st.Database(store.SystemDatabase).Collection(name)
+}
+
+func (s *Service) ensureIndexes(ctx context.Context) error {
+	idx := []struct {
+		coll string
+		m    store.IndexModel
+	}{
+		{collSessions, store.IndexModel{Name: "user_id_1", Keys: bson.D{{Key: "user_id", Value: 1}}}},
+		{collIdentities, store.IndexModel{Name: "user_id_1", Keys: bson.D{{Key: "user_id", Value: 1}}}},
+		{collAPIKeys, store.IndexModel{Name: "key_hash_1", Keys: bson.D{{Key: "key_hash", Value: 1}}, Unique: true}},
+		{collAPIKeys, store.IndexModel{Name: "user_id_1", Keys: bson.D{{Key: "user_id", Value: 1}}}},
+		{collUserpass, store.IndexModel{Name: "user_id_1", Keys: bson.D{{Key: "user_id", Value: 1}}}},
+	}
+	for _, i := range idx {
+		if _, err := s.coll(i.coll).CreateIndex(ctx, i.m); err != nil {
+			return fmt.Errorf("auth: index %s on %s: %w", i.m.Name, i.coll, err)
+		}
+	}
+	return nil
+}
+
+// loadDomainID reads the domain id, creating it on first start. Two
+// processes starting together both try to insert; the loser reads the
+// winner's.
+func (s *Service) loadDomainID(ctx context.Context) (string, error) {
+	c := s.coll(collState)
+	for range 2 {
+		doc, err := c.FindOne(ctx, bson.D{{Key: "_id", Value: "domain"}}, store.FindOptions{})
+		if err == nil {
+			if id, ok := lookupString(doc, "domain_id"); ok {
+				return id, nil
+			}
+			return "", errors.New("auth: malformed domain document")
+		}
+		if !errors.Is(err, store.ErrNoDocuments) {
+			return "", fmt.Errorf("auth: read domain id: %w", err)
+		}
+		id := bson.NewObjectID().Hex()
+		_, err = c.InsertOne(ctx, bson.D{{Key: "_id", Value: "domain"}, {Key: "domain_id", Value: id}})
+		if err == nil {
+			return id, nil
+		}
+		if !store.IsDuplicateKey(err) {
+			return "", fmt.Errorf("auth: store domain id: %w", err)
+		}
+	}
+	return "", errors.New("auth: could not establish a domain id")
+}
+
+// internalError logs err and returns the opaque error clients see.
+func (s *Service) internalError(ctx context.Context, what string, err error) error {
+	s.log.ErrorContext(ctx, "auth: "+what, "err", err)
+	return &Error{Code: CodeInternal, Message: msgInternal, Err: fmt.Errorf("%s: %w", what, err)}
+}

@@ -2,8 +2,12 @@ package auth
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync"
 	"time"
 
+	"github.com/atollhq/atoll/internal/store"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -43,37 +47,256 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
+func invalidAccess(err error) error {
+	return &Error{Code: CodeInvalidSession, Message: msgAccessInvalid, Err: err}
+}
+
+func invalidRefresh(err error) error {
+	return &Error{Code: CodeInvalidSession, Message: msgRefreshNotFound, Err: err}
+}
+
 // VerifyAccessToken checks an access token: signature with a known kid,
 // algorithm, type, expiry, and that its session still exists (through a
 // cache of at most SessionCacheTTL). Any failure is ErrInvalidSession with
 // the message realm-web expects; details go to the debug log only.
 func (s *Service) VerifyAccessToken(ctx context.Context, token string) (*Caller, error) {
-	return nil, errNotYet
+	var c accessClaims
+	if err := s.parse(ctx, token, &c); err != nil {
+		s.log.DebugContext(ctx, "auth: access token refused", "reason", err.Error())
+		return nil, invalidAccess(err)
+	}
+	if c.Typ != typAccess || c.Iss == "" || c.Sub == "" {
+		return nil, invalidAccess(errWrongType)
+	}
+	ok, err := s.sessionAlive(ctx, c.Iss, c.Sub)
+	if err != nil {
+		return nil, s.internalError(ctx, "check session", err)
+	}
+	if !ok {
+		return nil, invalidAccess(errors.New("session ended"))
+	}
+	caller := &Caller{UserID: c.Sub, SessionID: c.Iss, DeviceID: c.DeviceID,
+		IssuedAt: time.Unix(c.Iat, 0).UTC(), ExpiresAt: time.Unix(c.Exp, 0).UTC()}
+	if len(c.UserData) > 0 && string(c.UserData) != "null" {
+		var d bson.D
+		if err := bson.UnmarshalExtJSON(c.UserData, false, &d); err == nil {
+			caller.CustomData = d
+		}
+	}
+	return caller, nil
 }
 
 // VerifyRefreshToken checks a refresh token and returns its live session,
 // or ErrInvalidSession ("invalid session: failed to find refresh token").
 func (s *Service) VerifyRefreshToken(ctx context.Context, token string) (*Session, error) {
-	return nil, errNotYet
+	var c refreshClaims
+	if err := s.parse(ctx, token, &c); err != nil {
+		s.log.DebugContext(ctx, "auth: refresh token refused", "reason", err.Error())
+		return nil, invalidRefresh(err)
+	}
+	if c.Typ != typRefresh || c.ID == "" {
+		return nil, invalidRefresh(errWrongType)
+	}
+	sess, err := s.loadSession(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if sess.UserID != c.Sub || !sess.ExpiresAt.After(s.now()) {
+		return nil, invalidRefresh(errors.New("session mismatch or expired"))
+	}
+	return sess, nil
 }
 
 // RefreshAccessToken mints a new access token for the refresh token's
 // session, re-reading custom user data (this is realm-web's
 // refreshCustomData).
 func (s *Service) RefreshAccessToken(ctx context.Context, refreshToken string) (string, error) {
-	return "", errNotYet
+	sess, err := s.VerifyRefreshToken(ctx, refreshToken)
+	if err != nil {
+		return "", err
+	}
+	cd, err := s.CustomData(ctx, sess.UserID)
+	if err != nil {
+		return "", s.internalError(ctx, "custom user data", err)
+	}
+	tok, err := s.mintAccess(sess, cd)
+	if err != nil {
+		return "", s.internalError(ctx, "mint access token", err)
+	}
+	return tok, nil
 }
 
 // Logout ends the refresh token's session. An unknown or already ended
 // session is ErrInvalidSession with "failed to find refresh token", which
 // realm-web accepts after deleting a user.
-func (s *Service) Logout(ctx context.Context, refreshToken string) error { return errNotYet }
+func (s *Service) Logout(ctx context.Context, refreshToken string) error {
+	sess, err := s.VerifyRefreshToken(ctx, refreshToken)
+	if err != nil {
+		return err
+	}
+	oid, _ := bson.ObjectIDFromHex(sess.ID)
+	res, err := s.coll(collSessions).DeleteOne(ctx, idFilter(oid))
+	s.sessions.forget(sess.ID)
+	if err != nil {
+		return s.internalError(ctx, "delete session", err)
+	}
+	if res.DeletedCount == 0 {
+		return invalidRefresh(errors.New("session already ended"))
+	}
+	return nil
+}
 
-// RotateSigningKey creates a new token signing key and makes it the one
-// that signs; older keys keep verifying the tokens they signed until
-// RetireSigningKeys removes them. It returns the new kid.
-func (s *Service) RotateSigningKey(ctx context.Context) (string, error) { return "", errNotYet }
+// RevokeSessions ends every session of the user (admin "logout").
+func (s *Service) RevokeSessions(ctx context.Context, userID string) error {
+	oid, err := bson.ObjectIDFromHex(userID)
+	if err != nil {
+		return ErrUserNotFound
+	}
+	return s.deleteSessions(ctx, bson.D{{Key: "user_id", Value: oid}})
+}
 
-// RetireSigningKeys deletes inactive signing keys created before the
-// cutoff; tokens they signed stop verifying.
-func (s *Service) RetireSigningKeys(ctx context.Context, before time.Time) error { return errNotYet }
+// deleteSessions deletes the matching sessions and drops them from the
+// cache so this process refuses their tokens at once.
+func (s *Service) deleteSessions(ctx context.Context, filter bson.D) error {
+	cur, err := s.coll(collSessions).Find(ctx, filter, store.FindOptions{Projection: bson.D{{Key: "_id", Value: 1}}})
+	if err != nil {
+		return s.internalError(ctx, "find sessions", err)
+	}
+	docs, err := store.All(ctx, cur)
+	if err != nil {
+		return s.internalError(ctx, "find sessions", err)
+	}
+	if _, err := s.coll(collSessions).DeleteMany(ctx, filter); err != nil {
+		return s.internalError(ctx, "delete sessions", err)
+	}
+	for _, d := range docs {
+		if id, ok := lookupOID(d, "_id"); ok {
+			s.sessions.forget(id.Hex())
+		}
+	}
+	return nil
+}
+
+// openSession stores a new session for the user.
+func (s *Service) openSession(ctx context.Context, userID, deviceID string, ident IdentityRef) (*Session, error) {
+	uid, err := bson.ObjectIDFromHex(userID)
+	if err != nil {
+		return nil, fmt.Errorf("auth: bad user id %q", userID)
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	ttl := s.refreshTT
+	if ident.ProviderType == ProviderAnon {
+		ttl = anonRefreshTokenTTL
+	}
+	id := bson.NewObjectID()
+	sess := &Session{ID: id.Hex(), UserID: userID, DeviceID: deviceID, Identity: ident,
+		CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	_, err = s.coll(collSessions).InsertOne(ctx, bson.D{
+		{Key: "_id", Value: id},
+		{Key: "user_id", Value: uid},
+		{Key: "device_id", Value: deviceID},
+		{Key: "identity", Value: bson.D{
+			{Key: "id", Value: ident.ID},
+			{Key: "provider_type", Value: ident.ProviderType},
+			{Key: "provider_id", Value: ident.ProviderID},
+		}},
+		{Key: "created_at", Value: dt(now)},
+		{Key: "expires_at", Value: dt(sess.ExpiresAt)},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("auth: store session: %w", err)
+	}
+	return sess, nil
+}
+
+func (s *Service) loadSession(ctx context.Context, id string) (*Session, error) {
+	oid, err := bson.ObjectIDFromHex(id)
+	if err != nil {
+		return nil, invalidRefresh(err)
+	}
+	d, err := s.coll(collSessions).FindOne(ctx, idFilter(oid), store.FindOptions{})
+	if errors.Is(err, store.ErrNoDocuments) {
+		return nil, invalidRefresh(err)
+	}
+	if err != nil {
+		return nil, s.internalError(ctx, "read session", err)
+	}
+	uid, _ := lookupOID(d, "user_id")
+	dev, _ := lookupString(d, "device_id")
+	ident := lookupDoc(d, "identity")
+	iid, _ := lookupString(ident, "id")
+	ipt, _ := lookupString(ident, "provider_type")
+	ipi, _ := lookupString(ident, "provider_id")
+	return &Session{ID: id, UserID: uid.Hex(), DeviceID: dev,
+		Identity:  IdentityRef{ID: iid, ProviderType: ipt, ProviderID: ipi},
+		CreatedAt: lookupTime(d, "created_at"), ExpiresAt: lookupTime(d, "expires_at")}, nil
+}
+
+// sessionAlive reports whether the session exists and belongs to userID,
+// trusting a cached answer for at most the cache TTL.
+func (s *Service) sessionAlive(ctx context.Context, sessionID, userID string) (bool, error) {
+	now := s.now()
+	if alive, ok := s.sessions.get(sessionID, now); ok {
+		return alive, nil
+	}
+	oid, err := bson.ObjectIDFromHex(sessionID)
+	if err != nil {
+		return false, nil
+	}
+	d, err := s.coll(collSessions).FindOne(ctx, idFilter(oid), store.FindOptions{Projection: bson.D{{Key: "user_id", Value: 1}, {Key: "expires_at", Value: 1}}})
+	alive := false
+	switch {
+	case err == nil:
+		uid, _ := lookupOID(d, "user_id")
+		alive = uid.Hex() == userID && lookupTime(d, "expires_at").After(now)
+	case errors.Is(err, store.ErrNoDocuments):
+	default:
+		return false, err
+	}
+	s.sessions.put(sessionID, alive, now)
+	return alive, nil
+}
+
+// sessionCache remembers recent session lookups. It is bounded in time
+// (ttl) and in size (maxSessionCacheEntries; when full it starts over).
+type sessionCache struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[string]sessionEntry
+}
+
+type sessionEntry struct {
+	alive bool
+	at    time.Time
+}
+
+const maxSessionCacheEntries = 100_000
+
+func newSessionCache(ttl time.Duration) *sessionCache {
+	return &sessionCache{ttl: ttl, m: map[string]sessionEntry{}}
+}
+
+func (c *sessionCache) get(id string, now time.Time) (alive, ok bool) {
+	c.mu.Lock()
+	e, found := c.m[id]
+	c.mu.Unlock()
+	if !found || now.Sub(e.at) >= c.ttl || now.Before(e.at) {
+		return false, false
+	}
+	return e.alive, true
+}
+
+func (c *sessionCache) put(id string, alive bool, now time.Time) {
+	c.mu.Lock()
+	if len(c.m) >= maxSessionCacheEntries {
+		clear(c.m)
+	}
+	c.m[id] = sessionEntry{alive: alive, at: now}
+	c.mu.Unlock()
+}
+
+func (c *sessionCache) forget(id string) {
+	c.mu.Lock()
+	delete(c.m, id)
+	c.mu.Unlock()
+}

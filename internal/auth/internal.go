@@ -1,5 +1,0 @@
-package auth
-
-type keyRing struct{}
-type sessionCache struct{}
-type limiter struct{}
