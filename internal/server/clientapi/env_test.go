@@ -55,6 +55,8 @@ func testApp(extra map[string]string) fstest.MapFS {
 		}`)},
 		"auth/custom_user_data.json": {Data: []byte(`{"enabled":true,"mongo_service_name":"mongodb-atlas",
 			"database_name":"app","collection_name":"userData","user_id_field":"user_id"}`)},
+		"functions/config.json":                  {Data: []byte(`[{"name":"auth","private":true,"run_as_system":true}]`)},
+		"functions/auth.js":                      {Data: []byte("exports = function(payload) { return payload.username; };")},
 		"data_sources/mongodb-atlas/config.json": {Data: []byte(`{"name":"mongodb-atlas","type":"mongodb-atlas","config":{"clusterName":"c"}}`)},
 	}
 	for k, v := range extra {

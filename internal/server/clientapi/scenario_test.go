@@ -158,7 +158,7 @@ func TestScenarios(t *testing.T) {
 			status: 401, code: "InvalidPassword", contains: []string{"unauthorized"},
 			notContains: []string{"nobody@example.com", "not found", "exist"}, noWrite: true},
 		{name: "login without username", method: "POST", path: appPath + "/auth/providers/local-userpass/login",
-			body: `{"password":"battery-staple",` + device + `}`, status: 400, noWrite: true},
+			body: `{"password":"battery-staple",` + device + `}`, status: 401, code: "InvalidPassword", noWrite: true},
 		{name: "custom token with the wrong key", method: "POST", path: appPath + "/auth/providers/custom-token/login",
 			body: `{"token":"` + jwtHS256(map[string]any{"alg": "HS256", "typ": "JWT"},
 				map[string]any{"sub": "u1", "aud": testAppID, "exp": 4070908800, "mySecretField": "s"}, "another-key-another-key-another-key") + `",` + device + `}`,
