@@ -41,7 +41,7 @@ test("anonymous login; anonymous(false) makes a new user each time", async () =>
   const b = await app.logIn(Realm.Credentials.anonymous(false));
   assert.equal(typeof a.id, "string");
   assert.notEqual(a.id, b.id);
-  assert.equal(a.state, "LoggedIn");
+  assert.equal(a.state, "active");
   assert.equal(a.providerType, "anon-user");
   assert.equal(a.identities.length, 1);
   assert.equal(a.profile.name, undefined);
@@ -80,7 +80,7 @@ test("email/password: register, log in, wrong password refused, log out", async 
 
   const refreshToken = user.refreshToken;
   await user.logOut();
-  assert.equal(user.state, "LoggedOut");
+  assert.equal(user.state, "logged-out");
   // The session is gone server-side: its refresh token is refused.
   const res = await fetch(`${server.url}/api/client/v2.0/auth/session`, {
     method: "POST",
@@ -119,7 +119,7 @@ test("a revoked session logs the user out", async () => {
   const err = await rejects(user.refreshProfile());
   assert.equal(err.statusCode, 401);
   assert.equal(err.errorCode, "InvalidSession");
-  assert.equal(user.state, "LoggedOut");
+  assert.equal(user.state, "logged-out");
 });
 
 test("a foreign, expired access token is refreshed transparently", async () => {

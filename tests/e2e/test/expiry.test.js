@@ -38,7 +38,7 @@ test("an expired access token is refreshed transparently", async () => {
     ["GET /api/client/v2.0/auth/profile", "POST /api/client/v2.0/auth/session", "GET /api/client/v2.0/auth/profile"],
   );
   assert.notEqual(user.accessToken, first);
-  assert.equal(user.state, "LoggedIn");
+  assert.equal(user.state, "active");
 
   // The expired token itself stays refused.
   const res = await fetch(`${server.url}/api/client/v2.0/auth/profile`, { headers: { Authorization: `Bearer ${first}` } });
@@ -54,5 +54,5 @@ test("after logout the refresh fails and the SDK stays logged out", async () => 
   await sleep(3000);
   const err = await rejects(user.refreshProfile());
   assert.equal(err.statusCode, 401);
-  assert.equal(user.state, "LoggedOut");
+  assert.equal(user.state, "logged-out");
 });
