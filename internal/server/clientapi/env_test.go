@@ -68,7 +68,7 @@ func testApp(extra map[string]string) fstest.MapFS {
 // env is one app served over httptest with the real auth service on an
 // embedded store.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	st      store.Store
 	auth    *auth.Service
 	handler http.Handler
@@ -137,9 +137,12 @@ func (c *clock) Advance(d time.Duration) {
 type envOptions struct {
 	files      map[string]string
 	rateLimits *auth.RateLimits
+	// quiet logs at Info, not Debug (benchmarks: the per-request debug
+	// line would dominate).
+	quiet bool
 }
 
-func newEnv(t *testing.T, o envOptions) *env {
+func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -153,7 +156,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	t.Cleanup(func() { _ = st.Close(context.Background()) })
 	logs := &syncBuffer{}
-	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	level := slog.LevelDebug
+	if o.quiet {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
 	e := &env{t: t, st: st, logs: logs, mails: &mailbox{}, now: &clock{t: time.Now()}}
 	rl := auth.RateLimits{Disabled: true}
 	if o.rateLimits != nil {
@@ -190,7 +197,7 @@ type response struct {
 	body   string
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal([]byte(r.body), &m); err != nil {
@@ -313,7 +320,7 @@ func jwtHS256(header, claims map[string]any, key string) string {
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 // jwtParts splits a JWT into its decoded header and claims.
-func jwtParts(t *testing.T, tok string) (header, claims map[string]any) {
+func jwtParts(t testing.TB, tok string) (header, claims map[string]any) {
 	t.Helper()
 	p := strings.Split(tok, ".")
 	if len(p) != 3 {
@@ -332,7 +339,7 @@ func jwtParts(t *testing.T, tok string) (header, claims map[string]any) {
 }
 
 // reheader replaces a token's header, keeping its claims and signature.
-func reheader(t *testing.T, tok string, header map[string]any) string {
+func reheader(t testing.TB, tok string, header map[string]any) string {
 	t.Helper()
 	p := strings.Split(tok, ".")
 	h, _ := json.Marshal(header)
