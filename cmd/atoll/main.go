@@ -17,6 +17,8 @@ const usage = `atoll: a self-hosted backend compatible with MongoDB Atlas App Se
 Usage:
   atoll serve [flags]     run the server (atoll serve -h for flags)
   atoll app ...           validate or export an App Services app directory (atoll app help)
+  atoll users ...         list, create, disable, enable, delete app users (atoll users help)
+  atoll apikeys ...       create, list, delete server API keys (atoll apikeys help)
   atoll version           print version, commit and Go version
 `
 
@@ -31,6 +33,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdout, stderr)
 	case "app":
 		return appCmd(args[1:], stdout, stderr)
+	case "users":
+		return usersCmd(args[1:], os.Stdin, stdout, stderr)
+	case "apikeys":
+		return apikeysCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		return printVersion(stdout)
 	case "help", "-h", "--help":

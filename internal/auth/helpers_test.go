@@ -108,14 +108,22 @@ type env struct {
 
 func openStore(t *testing.T) store.Store {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := embedded.Open(ctx, t.TempDir(), embedded.Options{SyncOff: true})
+	st, err := openStoreTB(t)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close(context.Background()) })
 	return st
+}
+
+func openStoreTB(tb testing.TB) (store.Store, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := embedded.Open(ctx, tb.TempDir(), embedded.Options{SyncOff: true})
+	if err != nil {
+		return nil, err
+	}
+	tb.Cleanup(func() { st.Close(context.Background()) })
+	return st, nil
 }
 
 func testApp() *appconfig.App {

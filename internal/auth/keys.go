@@ -21,19 +21,14 @@ type signingKey struct {
 	active  bool
 }
 
-// keyRing caches the signing keys. A token with an unknown kid makes it
-// reload from the store (at most once a second), which is how a key
-// rotated by another process becomes known here.
+// keyRing caches the signing keys of auth_keys.
 type keyRing struct {
 	s *Service
 
-	mu         sync.RWMutex
-	byKID      map[string]*signingKey
-	signer     *signingKey
-	lastReload time.Time
+	mu     sync.RWMutex
+	byKID  map[string]*signingKey
+	signer *signingKey
 }
-
-const keyReloadInterval = time.Second
 
 // load reads the keys; with create, it makes the first key when there is
 // none.
@@ -50,14 +45,11 @@ func (r *keyRing) load(ctx context.Context, create bool) error {
 	byKID := map[string]*signingKey{}
 	var signer *signingKey
 	for _, d := range docs {
-		kid, _ := lookupString(d, "_id")
-		v, _ := lookup(d, "secret")
-		bin, ok := v.(bson.Binary)
-		if kid == "" || !ok || len(bin.Data) < 32 {
+		k := signingKeyFromDoc(d)
+		if k == nil {
 			continue
 		}
-		k := &signingKey{kid: kid, secret: bin.Data, created: lookupTime(d, "created_at"), active: lookupBool(d, "active")}
-		byKID[kid] = k
+		byKID[k.kid] = k
 		// The newest active key signs; several can be active for a moment
 		// during a rotation by two processes.
 		if k.active && (signer == nil || !k.created.Before(signer.created)) {
@@ -74,7 +66,7 @@ func (r *keyRing) load(ctx context.Context, create bool) error {
 		return errors.New("auth: no active signing key")
 	}
 	r.mu.Lock()
-	r.byKID, r.signer, r.lastReload = byKID, signer, r.s.now()
+	r.byKID, r.signer = byKID, signer
 	r.mu.Unlock()
 	return nil
 }
@@ -85,26 +77,44 @@ func (r *keyRing) current() *signingKey {
 	return r.signer
 }
 
-// lookup returns the key with kid, reloading once if it is unknown.
+// lookup returns the key with kid. An unknown kid is read from the store
+// (one _id lookup, the cost of a session check), which is how a key
+// rotated by another process becomes known here at once.
 func (r *keyRing) lookup(ctx context.Context, kid string) (*signingKey, bool) {
 	r.mu.RLock()
 	k, ok := r.byKID[kid]
-	last := r.lastReload
 	r.mu.RUnlock()
 	if ok {
 		return k, true
 	}
-	if r.s.now().Sub(last) < keyReloadInterval {
+	if _, err := bson.ObjectIDFromHex(kid); err != nil {
+		return nil, false // not one of ours; spare the store
+	}
+	d, err := r.s.coll(collKeys).FindOne(ctx, idFilter(kid), store.FindOptions{})
+	if err != nil {
+		if !errors.Is(err, store.ErrNoDocuments) {
+			r.s.log.WarnContext(ctx, "auth: read signing key", "err", err)
+		}
 		return nil, false
 	}
-	if err := r.load(ctx, false); err != nil {
-		r.s.log.WarnContext(ctx, "auth: reload signing keys", "err", err)
+	k = signingKeyFromDoc(d)
+	if k == nil {
 		return nil, false
 	}
-	r.mu.RLock()
-	k, ok = r.byKID[kid]
-	r.mu.RUnlock()
-	return k, ok
+	r.mu.Lock()
+	r.byKID[kid] = k
+	r.mu.Unlock()
+	return k, true
+}
+
+func signingKeyFromDoc(d bson.D) *signingKey {
+	kid, _ := lookupString(d, "_id")
+	v, _ := lookup(d, "secret")
+	bin, ok := v.(bson.Binary)
+	if kid == "" || !ok || len(bin.Data) < 32 {
+		return nil
+	}
+	return &signingKey{kid: kid, secret: bin.Data, created: lookupTime(d, "created_at"), active: lookupBool(d, "active")}
 }
 
 func (s *Service) insertKey(ctx context.Context) (string, error) {

@@ -37,6 +37,18 @@ type SMTPConfig struct {
 	From string
 }
 
+// SMTPConfigFromEnv reads ATOLL_SMTP_ADDR, ATOLL_SMTP_USERNAME,
+// ATOLL_SMTP_PASSWORD and ATOLL_SMTP_FROM; ok is false when no address is
+// set (then use NewLogMailer).
+func SMTPConfigFromEnv(getenv func(string) string) (cfg SMTPConfig, ok bool) {
+	cfg = SMTPConfig{Addr: getenv("ATOLL_SMTP_ADDR"), Username: getenv("ATOLL_SMTP_USERNAME"),
+		Password: getenv("ATOLL_SMTP_PASSWORD"), From: getenv("ATOLL_SMTP_FROM")}
+	if cfg.From == "" {
+		cfg.From = "no-reply@localhost"
+	}
+	return cfg, cfg.Addr != ""
+}
+
 // NewSMTPMailer returns a Mailer that sends through an SMTP server.
 func NewSMTPMailer(cfg SMTPConfig) Mailer { return &smtpMailer{cfg: cfg} }
 

@@ -87,8 +87,7 @@ type Service struct {
 	limits   *limiter
 
 	jwks      jwksCache
-	dummyOnce sync.Once
-	dummyHash string
+	dummyHash string // an argon2id hash verified for unknown users
 
 	hooksMu sync.RWMutex
 	hooks   []EventHook
@@ -179,6 +178,18 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 			s.limits.sweep(bg)
 		}()
 	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.janitor(bg)
+	}()
+	// The dummy hash for unknown users is made now, so that the first
+	// unknown-user login costs the same as the others.
+	if s.dummyHash, err = hashPassword(s.argon, "atoll-dummy-password"); err != nil {
+		cancel()
+		s.wg.Wait()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -214,6 +225,8 @@ func (s *Service) ensureIndexes(ctx context.Context) error {
 		{collAPIKeys, store.IndexModel{Name: "key_hash_1", Keys: bson.D{{Key: "key_hash", Value: 1}}, Unique: true}},
 		{collAPIKeys, store.IndexModel{Name: "user_id_1", Keys: bson.D{{Key: "user_id", Value: 1}}}},
 		{collUserpass, store.IndexModel{Name: "user_id_1", Keys: bson.D{{Key: "user_id", Value: 1}}}},
+		{collSessions, store.IndexModel{Name: "expires_at_1", Keys: bson.D{{Key: "expires_at", Value: 1}}}},
+		{collTokens, store.IndexModel{Name: "expires_at_1", Keys: bson.D{{Key: "expires_at", Value: 1}}}},
 	}
 	for _, i := range idx {
 		if _, err := s.coll(i.coll).CreateIndex(ctx, i.m); err != nil {

@@ -136,7 +136,7 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 	}
 	oid, _ := bson.ObjectIDFromHex(sess.ID)
 	res, err := s.coll(collSessions).DeleteOne(ctx, idFilter(oid))
-	s.sessions.forget(sess.ID)
+	s.sessions.forget(sess.ID, s.now())
 	if err != nil {
 		return s.internalError(ctx, "delete session", err)
 	}
@@ -171,7 +171,7 @@ func (s *Service) deleteSessions(ctx context.Context, filter bson.D) error {
 	}
 	for _, d := range docs {
 		if id, ok := lookupOID(d, "_id"); ok {
-			s.sessions.forget(id.Hex())
+			s.sessions.forget(id.Hex(), s.now())
 		}
 	}
 	return nil
@@ -236,25 +236,26 @@ func (s *Service) loadSession(ctx context.Context, id string) (*Session, error) 
 // trusting a cached answer for at most the cache TTL.
 func (s *Service) sessionAlive(ctx context.Context, sessionID, userID string) (bool, error) {
 	now := s.now()
-	if alive, ok := s.sessions.get(sessionID, now); ok {
-		return alive, nil
+	if owner, ok := s.sessions.get(sessionID, now); ok {
+		return owner != "" && owner == userID, nil
 	}
 	oid, err := bson.ObjectIDFromHex(sessionID)
 	if err != nil {
 		return false, nil
 	}
 	d, err := s.coll(collSessions).FindOne(ctx, idFilter(oid), store.FindOptions{Projection: bson.D{{Key: "user_id", Value: 1}, {Key: "expires_at", Value: 1}}})
-	alive := false
+	owner := "" // "": no live session
 	switch {
 	case err == nil:
-		uid, _ := lookupOID(d, "user_id")
-		alive = uid.Hex() == userID && lookupTime(d, "expires_at").After(now)
+		if uid, _ := lookupOID(d, "user_id"); lookupTime(d, "expires_at").After(now) {
+			owner = uid.Hex()
+		}
 	case errors.Is(err, store.ErrNoDocuments):
 	default:
 		return false, err
 	}
-	s.sessions.put(sessionID, alive, now)
-	return alive, nil
+	s.sessions.put(sessionID, owner, now)
+	return owner != "" && owner == userID, nil
 }
 
 // sessionCache remembers recent session lookups. It is bounded in time
@@ -266,8 +267,11 @@ type sessionCache struct {
 }
 
 type sessionEntry struct {
-	alive bool
+	owner string // the session's user id, "" when it does not exist
 	at    time.Time
+	// revoked marks a session this process ended: a lookup that raced
+	// with the revocation must not put it back.
+	revoked bool
 }
 
 const maxSessionCacheEntries = 100_000
@@ -276,27 +280,63 @@ func newSessionCache(ttl time.Duration) *sessionCache {
 	return &sessionCache{ttl: ttl, m: map[string]sessionEntry{}}
 }
 
-func (c *sessionCache) get(id string, now time.Time) (alive, ok bool) {
+func (c *sessionCache) get(id string, now time.Time) (owner string, ok bool) {
 	c.mu.Lock()
 	e, found := c.m[id]
 	c.mu.Unlock()
 	if !found || now.Sub(e.at) >= c.ttl || now.Before(e.at) {
-		return false, false
+		return "", false
 	}
-	return e.alive, true
+	return e.owner, true
 }
 
-func (c *sessionCache) put(id string, alive bool, now time.Time) {
+func (c *sessionCache) put(id string, owner string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[id]; ok && e.revoked && now.Sub(e.at) < c.ttl {
+		return
+	}
+	if len(c.m) >= maxSessionCacheEntries {
+		clear(c.m)
+	}
+	c.m[id] = sessionEntry{owner: owner, at: now}
+}
+
+// forget records that this process ended the session: it is refused here
+// at once, whatever a concurrent lookup read before the delete.
+func (c *sessionCache) forget(id string, now time.Time) {
 	c.mu.Lock()
 	if len(c.m) >= maxSessionCacheEntries {
 		clear(c.m)
 	}
-	c.m[id] = sessionEntry{alive: alive, at: now}
+	c.m[id] = sessionEntry{at: now, revoked: true}
 	c.mu.Unlock()
 }
 
-func (c *sessionCache) forget(id string) {
-	c.mu.Lock()
-	delete(c.m, id)
-	c.mu.Unlock()
+// janitorInterval is how often expired sessions and userpass tokens are
+// deleted. Expired ones are refused anyway; this only reclaims space.
+const janitorInterval = 10 * time.Minute
+
+// janitor deletes expired sessions and tokens until ctx ends. Every
+// process runs one; their deletes are idempotent.
+func (s *Service) janitor(ctx context.Context) {
+	t := time.NewTicker(janitorInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.deleteExpired(ctx)
+	}
+}
+
+func (s *Service) deleteExpired(ctx context.Context) {
+	expired := bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lt", Value: dt(s.now())}}}}
+	for _, c := range []string{collSessions, collTokens} {
+		if _, err := s.coll(c).DeleteMany(ctx, expired); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "auth: delete expired "+c, "err", err)
+		}
+	}
 }
