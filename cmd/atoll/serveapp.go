@@ -87,9 +87,16 @@ func loadServeApp(ctx context.Context, dir, appID string, ac appServeConfig, log
 // mountApp builds the app's auth service on st and mounts the client API.
 // The returned auth service must be closed after the server drained.
 func mountApp(ctx context.Context, srv *server.Server, st store.Store, app *appconfig.App, ac appServeConfig, logger *slog.Logger) (*auth.Service, error) {
+	// Without ATOLL_SMTP_ADDR, auth writes confirmation and reset emails
+	// to the log so development works.
+	var mailer auth.Mailer
+	if smtp, ok := auth.SMTPConfigFromEnv(os.Getenv); ok {
+		mailer = auth.NewSMTPMailer(smtp)
+	}
 	svc, err := auth.New(ctx, auth.Options{
 		Store:           st,
 		App:             app,
+		Mailer:          mailer,
 		Logger:          logger,
 		AccessTokenTTL:  ac.accessTokenTTL,
 		RefreshTokenTTL: ac.refreshTokenTTL,
