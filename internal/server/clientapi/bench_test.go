@@ -1,8 +1,10 @@
 package clientapi_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -67,4 +69,35 @@ func BenchmarkRefusedLogin(b *testing.B) {
 			b.Fatalf("%d %s", rec.Code, rec.Body)
 		}
 	}
+}
+
+// BenchmarkProfileLoopback is the measure: authenticated profile
+// requests over real HTTP on loopback with 10 concurrent clients
+// (keep-alive connections, as SDKs use).
+func BenchmarkProfileLoopback(b *testing.B) {
+	e := newBenchEnv(b)
+	tk := e.anon()
+	srv := httptest.NewServer(e.handler)
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	defer client.CloseIdleConnections()
+	url := srv.URL + userPath + "/profile"
+	b.SetParallelism(10 / runtime.GOMAXPROCS(0))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest("GET", url, nil)
+			req.Header.Set("Authorization", "Bearer "+tk.Access)
+			res, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				b.Fatalf("profile: %d", res.StatusCode)
+			}
+		}
+	})
 }
