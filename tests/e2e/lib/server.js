@@ -69,9 +69,11 @@ export function runAtoll(args, env = {}) {
  * { url, appId, dataDir, logs(), waitForLog(re), stop() } once the
  * server has logged its "listening on http://" line.
  */
-export async function startServer(app, { env = {}, dataDir, addr = "127.0.0.1:0", extraArgs = [] } = {}) {
+export async function startServer(app, { env = {}, dataDir, addr = "127.0.0.1:0", extraArgs = [], ownDataDir } = {}) {
   const bin = buildAtoll();
-  const ownData = !dataDir;
+  // The server that made its data directory removes it when stopped (a
+  // restarted server inherits that duty).
+  const ownData = ownDataDir ?? !dataDir;
   dataDir ??= mkdtempSync(path.join(tmpdir(), "atoll-e2e-data-"));
   const child = spawn(
     bin,
@@ -150,9 +152,7 @@ export async function startServer(app, { env = {}, dataDir, addr = "127.0.0.1:0"
     keepData = true;
     await stop();
     await between(dataDir);
-    const next = await startServer(app, { env, dataDir, addr: url.slice("http://".length), extraArgs });
-    if (ownData) process.on("exit", () => rmSync(dataDir, { recursive: true, force: true }));
-    return next;
+    return startServer(app, { env, dataDir, addr: url.slice("http://".length), extraArgs, ownDataDir: ownData });
   }
 
   return { url, dataDir, logs: () => lines.join("\n"), waitForLog, stop, restart, exited };
