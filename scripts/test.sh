@@ -10,7 +10,7 @@ STATICCHECK_VERSION=v0.7.0
 step() { printf '\n==> %s\n' "$*"; }
 
 step "gofmt"
-unformatted=$(gofmt -l cmd internal tools 2>/dev/null || true)
+unformatted=$(gofmt -l cmd internal tools tests 2>/dev/null || true)
 if [ -n "$unformatted" ]; then
 	echo "these files need gofmt:"; echo "$unformatted"; exit 1
 fi
