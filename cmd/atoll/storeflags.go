@@ -29,7 +29,10 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 func (f *storeFlags) withAuth(stderr io.Writer, fn func(ctx context.Context, svc *auth.Service) error) int {
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := openStore(ctx, &serveConfig{data: f.data, mongoURI: f.mongoURI}, logger)
+	// openStore's advice about standalone MongoDB servers concerns the
+	// server, not these one-shot commands: only its errors are shown.
+	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	st, err := openStore(ctx, &serveConfig{data: f.data, mongoURI: f.mongoURI}, quiet)
 	if err != nil {
 		fmt.Fprintf(stderr, "atoll: opening the store: %v\n", err)
 		return 1

@@ -21,11 +21,12 @@ func (s *Service) customFunctionLogin(ctx context.Context, prov *appconfig.AuthP
 	if prov.Config != nil {
 		name = prov.Config.AuthFunctionName
 	}
-	if s.fn == nil || name == "" {
+	fn := s.functions()
+	if fn == nil || name == "" {
 		return Identity{}, s.internalError(ctx, "custom-function login",
 			fmt.Errorf("authentication function %q cannot run: functions are not available", name))
 	}
-	res, err := s.fn.CallFunction(ctx, name, body)
+	res, err := fn.CallFunction(ctx, name, body)
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return Identity{}, err

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -176,6 +178,15 @@ func TestCustomTokenRS256JWKS(t *testing.T) {
 	e := newEnv(t, app)
 	c := jwt.MapClaims{"sub": "rs", "aud": "myapp-abcde", "exp": int64(4070908800)}
 	e.mustLogin("custom-token", bson.D{{Key: "token", Value: signRS(t, k2, "two", c)}})
+
+	// The same key set served over HTTP (loopback).
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(raw) }))
+	defer srv.Close()
+	app2 := testApp()
+	app2.AuthProviders["custom-token"] = &appconfig.AuthProvider{Name: "custom-token", Type: "custom-token",
+		Config: &appconfig.ProviderConfig{SigningAlgorithm: "RS256", UseJWKURI: true, JWKURI: srv.URL + "/jwks.json"}}
+	e2 := newEnv(t, app2)
+	e2.mustLogin("custom-token", bson.D{{Key: "token", Value: signRS(t, k1, "one", c)}})
 	for name, tok := range map[string]string{
 		"wrong kid":                     signRS(t, k2, "one", c),
 		"no kid":                        signRS(t, k1, "", c),

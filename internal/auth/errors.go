@@ -105,6 +105,5 @@ const (
 	msgInternal          = "internal server error"
 	msgAPIKeyInUse       = "cannot delete the API key backing the current session"
 	msgAnonNoAPIKeys     = "anonymous users cannot have API keys"
-	msgProviderNotFound  = "authentication via provider is not supported"
 	msgLinkIdentityOwned = "a user already exists with the specified provider identity"
 )

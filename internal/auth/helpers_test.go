@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/atollhq/atoll/internal/appconfig"
 	"github.com/atollhq/atoll/internal/store"
 	"github.com/atollhq/atoll/internal/store/embedded"
+	mongostore "github.com/atollhq/atoll/internal/store/mongo"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -115,9 +117,28 @@ func openStore(t *testing.T) store.Store {
 	return st
 }
 
+// openStoreTB opens a fresh embedded store, or, when
+// ATOLL_TEST_AUTH_MONGODB_URI names a deployment, that deployment with
+// the databases auth and its tests use (__atoll, store) dropped first.
+// Tests run one at a time, so they do not share state; the variable is
+// separate from ATOLL_TEST_MONGODB_URI because dropping __atoll must not
+// happen under another package's tests running in parallel.
 func openStoreTB(tb testing.TB) (store.Store, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if uri := os.Getenv("ATOLL_TEST_AUTH_MONGODB_URI"); uri != "" {
+		st, err := mongostore.Open(ctx, uri)
+		if err != nil {
+			return nil, err
+		}
+		for _, db := range []string{store.SystemDatabase, "store"} {
+			if err := st.Database(db).Drop(ctx); err != nil {
+				return nil, err
+			}
+		}
+		tb.Cleanup(func() { st.Close(context.Background()) })
+		return st, nil
+	}
 	st, err := embedded.Open(ctx, tb.TempDir(), embedded.Options{SyncOff: true})
 	if err != nil {
 		return nil, err

@@ -57,6 +57,10 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	)
 	switch prov.Type {
 	case ProviderAnon:
+		// Each anonymous login creates a user: limited per IP.
+		if err := s.limit(ctx, req.ClientIP, ""); err != nil {
+			return nil, err
+		}
 		ident = Identity{ID: bson.NewObjectID().Hex() + "-" + randomLetters(24), ProviderType: ProviderAnon}
 	case ProviderUserpass:
 		ident, err = s.userpassLogin(ctx, req.ClientIP, body)
@@ -78,7 +82,11 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	ident.ProviderID = s.providerID(prov.Name)
 
 	if req.Link != nil {
-		return s.link(ctx, req.Link, ident)
+		res, err := s.link(ctx, req.Link, ident)
+		if err == nil && prov.Type == ProviderUserpass {
+			s.attachUserpassAccount(ctx, ident, res.UserID)
+		}
+		return res, err
 	}
 	if u == nil {
 		u, created, err = s.userForIdentity(ctx, ident, UserTypeNormal)

@@ -129,6 +129,14 @@ func TestLink(t *testing.T) {
 	if r := e.mustLogin("local-userpass", userpass("link@example.com", "password123")); r.UserID != anon.UserID {
 		t.Fatalf("email login gave %s, want %s", r.UserID, anon.UserID)
 	}
+	// Deleting the linked user deletes the email account too (A5).
+	defer func() {
+		if err := e.svc.DeleteUser(ctx, anon.UserID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.login("local-userpass", userpass("link@example.com", "password123"))
+		wantCode(t, err, CodeInvalidPassword, "unauthorized")
+	}()
 	// Linking an identity another user owns is refused.
 	other := e.mustLogin("anon-user", bson.D{})
 	oc, _ := e.svc.VerifyAccessToken(ctx, other.AccessToken)
@@ -167,4 +175,13 @@ func TestCustomFunctionProvider(t *testing.T) {
 	e.fn.fns["customAuth"] = func(args ...any) (any, error) { return nil, nil }
 	_, err = e.login("custom-function", body)
 	wantCode(t, err, CodeAuthError, "did not return an id")
+}
+
+func TestNoFunctionRunner(t *testing.T) {
+	e := newEnv(t, testApp(), func(o *Options) { o.Functions = nil })
+	_, err := e.login("custom-function", bson.D{})
+	wantCode(t, err, CodeInternal, "")
+	e.svc.SetFunctions(e.fn)
+	e.fn.fns["customAuth"] = func(args ...any) (any, error) { return "late", nil }
+	e.mustLogin("custom-function", bson.D{})
 }

@@ -55,8 +55,11 @@ func TestRateLimits(t *testing.T) {
 	if err := e.svc.SendPasswordReset(ctx, "10.9.9.9", "victim@x.y"); !errors.Is(err, ErrLimitExceeded) {
 		t.Fatalf("reset from a limited IP: %v", err)
 	}
-	if _, err := e.svc.Login(ctx, LoginRequest{Provider: "anon-user", Body: bson.D{}, ClientIP: "10.9.9.9"}); err != nil {
-		t.Fatalf("anonymous login is not limited: %v", err)
+	if _, err := e.svc.Login(ctx, LoginRequest{Provider: "anon-user", Body: bson.D{}, ClientIP: "10.9.9.9"}); !errors.Is(err, ErrLimitExceeded) {
+		t.Fatalf("anonymous login from a limited IP: %v", err)
+	}
+	if _, err := e.svc.Login(ctx, LoginRequest{Provider: "anon-user", Body: bson.D{}, ClientIP: "10.9.9.10"}); err != nil {
+		t.Fatalf("anonymous login from another IP: %v", err)
 	}
 	if c := ErrLimitExceeded.Code.HTTPStatus(); c != 429 {
 		t.Fatalf("status %d", c)

@@ -71,6 +71,7 @@ type Options struct {
 type Service struct {
 	st        store.Store
 	log       *slog.Logger
+	fnMu      sync.RWMutex
 	fn        FunctionRunner
 	mailer    Mailer
 	now       func() time.Time
@@ -201,6 +202,20 @@ func (s *Service) Close() error {
 	s.stop()
 	s.wg.Wait()
 	return nil
+}
+
+// SetFunctions installs the function runner (or replaces it, nil to
+// remove it), for when the functions engine is built after auth.
+func (s *Service) SetFunctions(fn FunctionRunner) {
+	s.fnMu.Lock()
+	s.fn = fn
+	s.fnMu.Unlock()
+}
+
+func (s *Service) functions() FunctionRunner {
+	s.fnMu.RLock()
+	defer s.fnMu.RUnlock()
+	return s.fn
 }
 
 // SetApp swaps the app configuration (providers, custom user data), as on

@@ -314,7 +314,8 @@ func (c *sessionCache) forget(id string, now time.Time) {
 }
 
 // janitorInterval is how often expired sessions and userpass tokens are
-// deleted. Expired ones are refused anyway; this only reclaims space.
+// deleted (expired ones are refused anyway; this only reclaims space) and
+// the signing keys reloaded.
 const janitorInterval = 10 * time.Minute
 
 // janitor deletes expired sessions and tokens until ctx ends. Every
@@ -329,6 +330,11 @@ func (s *Service) janitor(ctx context.Context) {
 		case <-t.C:
 		}
 		s.deleteExpired(ctx)
+		// Pick up a key rotated by another process, so every process
+		// ends up signing with the newest key.
+		if err := s.keys.load(ctx, false); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "auth: reload signing keys", "err", err)
+		}
 	}
 }
 

@@ -396,11 +396,12 @@ func (s *Service) runUserCreation(ctx context.Context, u *User) error {
 		return nil
 	}
 	name := app.CustomUserData.OnUserCreationFunctionName
-	if s.fn == nil {
+	fn := s.functions()
+	if fn == nil {
 		return &Error{Code: CodeFunctionExecution, Message: "user creation function " + name + " cannot run: functions are not available",
 			Err: errUserCreationFailed}
 	}
-	if _, err := s.fn.CallFunction(ctx, name, u.Document(nil)); err != nil {
+	if _, err := fn.CallFunction(ctx, name, u.Document(nil)); err != nil {
 		return &Error{Code: CodeFunctionExecution, Message: err.Error(), Err: fmt.Errorf("%w: %w", errUserCreationFailed, err)}
 	}
 	return nil
@@ -469,7 +470,9 @@ type ListUsersOptions struct {
 }
 
 // refreshIdentityData stores the metadata of this login (a custom JWT's
-// fields may change between logins) in the user's data and identity.
+// fields may change between logins) in the user's data and identity. The
+// identities array is rewritten whole rather than with the positional $
+// operator, which not every backend implements (FerretDB).
 func (s *Service) refreshIdentityData(ctx context.Context, u *User, ident Identity) {
 	oid, _ := bson.ObjectIDFromHex(u.ID)
 	set := bson.D{}
@@ -477,9 +480,15 @@ func (s *Service) refreshIdentityData(ctx context.Context, u *User, ident Identi
 		set = append(set, bson.E{Key: "data." + e.Key, Value: e.Value})
 		u.Data = setField(u.Data, e.Key, e.Value)
 	}
-	set = append(set, bson.E{Key: "identities.$.provider_data", Value: ident.ProviderData})
-	filter := bson.D{{Key: "_id", Value: oid}, {Key: "identities.id", Value: ident.ID}, {Key: "identities.provider_type", Value: ident.ProviderType}}
-	if _, err := s.coll(collUsers).UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: set}}, store.UpdateOptions{}); err != nil {
+	ids := bson.A{}
+	for i := range u.Identities {
+		if u.Identities[i].ProviderType == ident.ProviderType && u.Identities[i].ID == ident.ID {
+			u.Identities[i].ProviderData = ident.ProviderData
+		}
+		ids = append(ids, identityDoc(u.Identities[i]))
+	}
+	set = append(set, bson.E{Key: "identities", Value: ids})
+	if _, err := s.coll(collUsers).UpdateOne(ctx, idFilter(oid), bson.D{{Key: "$set", Value: set}}, store.UpdateOptions{}); err != nil {
 		s.log.WarnContext(ctx, "auth: refresh identity data", "err", err)
 	}
 }

@@ -169,10 +169,11 @@ func (s *Service) runConfirmation(ctx context.Context, cfg *appconfig.ProviderCo
 // callStatusFunction runs a confirmation or reset function and returns
 // the `status` of its result.
 func (s *Service) callStatusFunction(ctx context.Context, name string, args ...any) (string, error) {
-	if s.fn == nil || name == "" {
+	fn := s.functions()
+	if fn == nil || name == "" {
 		return "", fmt.Errorf("auth: function %q cannot run: functions are not available", name)
 	}
-	res, err := s.fn.CallFunction(ctx, name, args...)
+	res, err := fn.CallFunction(ctx, name, args...)
 	if err != nil {
 		return "", err
 	}
