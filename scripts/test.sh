@@ -10,7 +10,7 @@ STATICCHECK_VERSION=v0.7.0
 step() { printf '\n==> %s\n' "$*"; }
 
 step "gofmt"
-unformatted=$(gofmt -l cmd internal tools 2>/dev/null || true)
+unformatted=$(gofmt -l cmd internal tools tests 2>/dev/null || true)
 if [ -n "$unformatted" ]; then
 	echo "these files need gofmt:"; echo "$unformatted"; exit 1
 fi
@@ -29,3 +29,7 @@ fi
 
 step "go test -race"
 go test -race -count=1 -timeout 30m ./...
+
+step "end-to-end: realm-web against atoll serve (tests/e2e)"
+npm ci --prefix tests/e2e --no-audit --no-fund
+npm test --prefix tests/e2e

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/atollhq/atoll/internal/appconfig"
+	"github.com/atollhq/atoll/internal/auth"
 	"github.com/atollhq/atoll/internal/server"
 	"github.com/atollhq/atoll/internal/store"
 	"github.com/atollhq/atoll/internal/store/embedded"
@@ -73,9 +75,21 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		logger.Error("invalid configuration", "error", err.Error())
 		return 2
 	}
+	appCfg, err := appServeFromEnv()
+	if err != nil {
+		logger.Error("invalid configuration", "error", err.Error())
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger.Info("starting", "version", version.String(), "app", cfg.app, "data", cfg.data)
+	var app *appconfig.App
+	if cfg.app != "" {
+		if app, err = loadServeApp(ctx, cfg.app, cfg.appID, appCfg, logger); err != nil {
+			logger.Error("loading the app", "error", err.Error())
+			return 1
+		}
+	}
 	st, err := openStore(ctx, cfg, logger)
 	if err != nil {
 		logger.Error("opening the store", "error", err.Error())
@@ -83,9 +97,21 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	code := 0
 	srv := server.New(server.Config{Addr: cfg.addr, Logger: logger})
-	if err := srv.Run(ctx); err != nil {
-		logger.Error("server stopped", "error", err.Error())
-		code = 1
+	var authSvc *auth.Service
+	if app != nil {
+		if authSvc, err = mountApp(ctx, srv, st, app, appCfg, logger); err != nil {
+			logger.Error("starting the app", "error", err.Error())
+			code = 1
+		}
+	}
+	if code == 0 {
+		if err := srv.Run(ctx); err != nil {
+			logger.Error("server stopped", "error", err.Error())
+			code = 1
+		}
+	}
+	if authSvc != nil {
+		_ = authSvc.Close()
 	}
 	// Run has drained the HTTP server: no request uses the store any more.
 	cctx, cancel := context.WithTimeout(context.Background(), storeCloseTimeout)

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/atollhq/atoll/internal/appconfig"
+	"github.com/atollhq/atoll/internal/auth"
+	"github.com/atollhq/atoll/internal/server"
+	"github.com/atollhq/atoll/internal/server/clientapi"
+	"github.com/atollhq/atoll/internal/store"
+)
+
+// appServeConfig is the part of `atoll serve`'s configuration about the
+// app: how it is loaded and how its client API behaves. Durations and the
+// public URL come from environment variables only, to keep the flag list
+// short; they are operational knobs, not app configuration.
+type appServeConfig struct {
+	secrets         string
+	publicURL       string
+	accessTokenTTL  time.Duration
+	refreshTokenTTL time.Duration
+}
+
+// appServeFromEnv reads ATOLL_SECRETS (a JSON file of secret values),
+// ATOLL_PUBLIC_URL (the location endpoint's hostname) and
+// ATOLL_ACCESS_TOKEN_TTL / ATOLL_REFRESH_TOKEN_TTL (Go durations; the
+// end-to-end tests shorten the access token to exercise refresh).
+func appServeFromEnv() (appServeConfig, error) {
+	c := appServeConfig{secrets: os.Getenv("ATOLL_SECRETS"), publicURL: os.Getenv("ATOLL_PUBLIC_URL")}
+	for _, d := range []struct {
+		env string
+		dst *time.Duration
+	}{{"ATOLL_ACCESS_TOKEN_TTL", &c.accessTokenTTL}, {"ATOLL_REFRESH_TOKEN_TTL", &c.refreshTokenTTL}} {
+		v := os.Getenv(d.env)
+		if v == "" {
+			continue
+		}
+		dur, err := time.ParseDuration(v)
+		if err != nil || dur <= 0 {
+			return c, fmt.Errorf("%s: want a positive duration such as 30m, got %q", d.env, v)
+		}
+		*d.dst = dur
+	}
+	return c, nil
+}
+
+// loadServeApp loads the --app directory with secrets from ATOLL_SECRETS and
+// ATOLL_SECRET_<name> variables. Problems are all reported at once.
+func loadServeApp(ctx context.Context, dir, appID string, ac appServeConfig, logger *slog.Logger) (*appconfig.App, error) {
+	secrets := map[string]string{}
+	if ac.secrets != "" {
+		fromFile, err := appconfig.ReadSecretsFile(ac.secrets)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range fromFile {
+			secrets[k] = v
+		}
+	}
+	for k, v := range appconfig.SecretsFromEnv(os.Environ()) {
+		secrets[k] = v
+	}
+	app, err := appconfig.Load(ctx, dir, appconfig.Options{AppID: appID, Secrets: secrets})
+	if err != nil {
+		var probs appconfig.Problems
+		if errors.As(err, &probs) {
+			for _, p := range probs {
+				logger.Error("app problem", "problem", p.String())
+			}
+		}
+		return nil, fmt.Errorf("loading app %s: %w", dir, err)
+	}
+	for _, w := range app.Warnings {
+		logger.Warn("app warning", "warning", w.String())
+	}
+	for _, name := range app.MissingSecrets() {
+		logger.Warn("secret not supplied", "secret", name, "env", appconfig.SecretEnvPrefix+name)
+	}
+	return app, nil
+}
+
+// mountApp builds the app's auth service on st and mounts the client API.
+// The returned auth service must be closed after the server drained.
+func mountApp(ctx context.Context, srv *server.Server, st store.Store, app *appconfig.App, ac appServeConfig, logger *slog.Logger) (*auth.Service, error) {
+	// Without ATOLL_SMTP_ADDR, auth writes confirmation and reset emails
+	// to the log so development works.
+	var mailer auth.Mailer
+	if smtp, ok := auth.SMTPConfigFromEnv(os.Getenv); ok {
+		mailer = auth.NewSMTPMailer(smtp)
+	}
+	svc, err := auth.New(ctx, auth.Options{
+		Store:           st,
+		App:             app,
+		Mailer:          mailer,
+		Logger:          logger,
+		AccessTokenTTL:  ac.accessTokenTTL,
+		RefreshTokenTTL: ac.refreshTokenTTL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting auth: %w", err)
+	}
+	api, err := clientapi.New(clientapi.Config{App: app, Auth: svc, Logger: logger, PublicURL: ac.publicURL})
+	if err != nil {
+		_ = svc.Close()
+		return nil, err
+	}
+	api.Register(srv)
+	logger.Info("app loaded", "app_id", app.AppID, "name", app.Root.Name, "providers", len(app.AuthProviders))
+	return svc, nil
+}
