@@ -112,6 +112,7 @@ func (l loader) flxRoles(path string, v any) ([]*Role, error) {
 		if !hasName {
 			return nil, l.errf(join(p, "name"), "a role needs a name")
 		}
+		r.raw = flxUnified(d)
 		if seen[r.Name] {
 			return nil, l.errf(join(p, "name"), "duplicate role name %q", r.Name)
 		}
@@ -168,3 +169,46 @@ func (p *PartitionPermissions) Decide(ctx context.Context, env *expr.Env) (read,
 	return r && err == nil, false
 }
 
+
+// flxUnified writes a legacy Flexible Sync role in the unified format (§3.3,
+// W-48): the shape ExportRuleset emits.
+func flxUnified(d bson.D) bson.D {
+	var name, applyWhen, read, write any = nil, bson.D{}, false, false
+	for _, e := range d {
+		switch e.Key {
+		case "name":
+			name = e.Value
+		case "applyWhen":
+			applyWhen = e.Value
+		case "read":
+			read = e.Value
+		case "write":
+			write = e.Value
+		}
+	}
+	return bson.D{
+		{Key: "name", Value: name},
+		{Key: "apply_when", Value: applyWhen},
+		{Key: "document_filters", Value: bson.D{{Key: "read", Value: read}, {Key: "write", Value: write}}},
+		{Key: "read", Value: true}, {Key: "write", Value: true},
+		{Key: "insert", Value: true}, {Key: "delete", Value: true}, {Key: "search", Value: true},
+	}
+}
+
+// ExportRuleset writes rs in the unified rules.json format (for
+// default_rule.json, and for `app export` after a legacy import).
+func ExportRuleset(rs *Ruleset) ([]byte, error) {
+	roles := bson.A{}
+	for _, r := range rs.Roles {
+		roles = append(roles, r.raw)
+	}
+	d := bson.D{{Key: "roles", Value: roles}}
+	if len(rs.Filters) > 0 {
+		fs := bson.A{}
+		for _, f := range rs.Filters {
+			fs = append(fs, f.raw)
+		}
+		d = append(d, bson.E{Key: "filters", Value: fs})
+	}
+	return bson.MarshalExtJSON(d, false, false)
+}

@@ -156,7 +156,7 @@ func (l loader) role(path string, v any) (*Role, error) {
 	if !ok {
 		return nil, l.errf(path, "a role must be an object, not %s", typeName(v))
 	}
-	r := &Role{ApplyWhen: expr.True}
+	r := &Role{ApplyWhen: expr.True, raw: withoutID(d)}
 	hasName := false
 	var err error
 	for _, e := range d {
@@ -283,7 +283,7 @@ func (l loader) filter(path string, v any) (*Filter, error) {
 	if !ok {
 		return nil, l.errf(path, "a filter must be an object, not %s", typeName(v))
 	}
-	f := &Filter{ApplyWhen: expr.True}
+	f := &Filter{ApplyWhen: expr.True, raw: withoutID(d)}
 	hasName, hasQuery := false, false
 	var err error
 	for _, e := range d {
@@ -403,5 +403,16 @@ func (rs *Ruleset) Functions() []string {
 		out = append(out, n)
 	}
 	sortStrings(out)
+	return out
+}
+
+// withoutID drops the _id the admin API adds to roles and filters.
+func withoutID(d bson.D) bson.D {
+	out := make(bson.D, 0, len(d))
+	for _, e := range d {
+		if e.Key != "_id" {
+			out = append(out, e)
+		}
+	}
 	return out
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/atollhq/atoll/internal/expr"
 )
 
@@ -86,6 +88,8 @@ type Role struct {
 	// AdditionalFields governs fields not named in Fields; nil when absent
 	// (every unlisted field is then withheld and unwritable).
 	AdditionalFields *FieldRule
+	// raw is the role in the unified format, for ExportRuleset.
+	raw bson.D
 }
 
 // DocumentFilters gate a role per document. A key absent in the file is
@@ -114,6 +118,7 @@ type Filter struct {
 	ApplyWhen  *expr.Expr
 	Query      *expr.Query
 	Projection []ProjectionField
+	raw        bson.D
 }
 
 // ProjectionField is one key of a filter projection, in file order.
