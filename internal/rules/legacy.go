@@ -169,7 +169,6 @@ func (p *PartitionPermissions) Decide(ctx context.Context, env *expr.Env) (read,
 	return r && err == nil, false
 }
 
-
 // flxUnified writes a legacy Flexible Sync role in the unified format (§3.3,
 // W-48): the shape ExportRuleset emits.
 func flxUnified(d bson.D) bson.D {
