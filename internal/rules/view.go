@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -168,8 +169,12 @@ type View struct {
 	env       *expr.Env
 	roles     []boundRole
 	opts      Options
-	// filter is the rules part of the pushed-down query (nil: none),
-	// visible the same for write selectors.
+	// The pushed-down filters are compiled on first use (a request that
+	// only inserts never needs them): filter is the rules part of the read
+	// query (nil: none), visible the same for write selectors.
+	compileOnce     sync.Once
+	bindCtx         context.Context
+	filterQuery     bson.D
 	filter, visible bson.D
 	projection      bson.D
 	filtersApplied  []string
@@ -226,7 +231,7 @@ func Bind(ctx context.Context, rs *Ruleset, opts Options, env *expr.Env) (*View,
 	if err := v.bindFilters(ctx); err != nil {
 		return nil, err
 	}
-	v.compileRoles(ctx)
+	v.bindCtx = ctx
 	return v, nil
 }
 
@@ -463,8 +468,7 @@ func (v *View) bindFilters(ctx context.Context) error {
 		return fmt.Errorf("rules: %w", ErrMixedProjection)
 	}
 	v.projection = proj
-	v.filter = andOf(parts)
-	v.visible = v.filter
+	v.filterQuery = andOf(parts)
 	return nil
 }
 
@@ -585,8 +589,8 @@ func (v *View) compileRoles(ctx context.Context) {
 		}
 		reads = append(reads, andCompiled(aw, gate))
 	}
-	v.filter = andOf(nonNil(v.filter, orCompiled(reads...).filter()))
-	v.visible = andOf(nonNil(v.visible, orCompiled(vis...).filter()))
+	v.filter = andOf(nonNil(v.filterQuery, orCompiled(reads...).filter()))
+	v.visible = andOf(nonNil(v.filterQuery, orCompiled(vis...).filter()))
 }
 
 // neverReads reports whether the role cannot return any document for this
@@ -616,19 +620,32 @@ func nonNil(ds ...bson.D) []any {
 
 // RulesFilter is the rules part of the read query (filters' queries and
 // the roles' filter), nil when the rules restrict nothing at the query level.
-func (v *View) RulesFilter() bson.D { return v.filter }
+func (v *View) RulesFilter() bson.D {
+	v.compile()
+	return v.filter
+}
+
+// compile builds the pushed-down filters once per view.
+func (v *View) compile() {
+	if v.system {
+		return
+	}
+	v.compileOnce.Do(func() { v.compileRoles(v.bindCtx) })
+}
 
 // PushDown returns the query to send to the store for a read with the
 // client's filter: {$and: [client, rules...]}. The client filter is never
 // merged into or rewritten (a client $or stays intact inside the $and).
 // System views return the client filter unchanged.
 func (v *View) PushDown(client bson.D) bson.D {
+	v.compile()
 	return v.pushDown(client, v.filter)
 }
 
 // PushDownWrite is PushDown for update and delete selectors: only documents
 // visible to the caller are candidates (§4.5 pre-image rule).
 func (v *View) PushDownWrite(client bson.D) bson.D {
+	v.compile()
 	return v.pushDown(client, v.visible)
 }
 
@@ -663,6 +680,7 @@ func (v *View) FiltersApplied() []string { return v.filtersApplied }
 // MatchesRules reports whether doc passes the pushed-down rules filter; the
 // differential tests use it as the store would.
 func (v *View) MatchesRules(doc bson.D) (bool, error) {
+	v.compile()
 	if v.filter == nil {
 		return true, nil
 	}
