@@ -65,7 +65,9 @@ func Explain(ctx context.Context, v *View, doc bson.D) Explanation {
 		why := "apply_when is false for this document"
 		switch {
 		case err != nil:
-			why = "apply_when failed: " + err.Error()
+			ex.Skipped = append(ex.Skipped, RoleSkip{Role: r.role.Name, Reason: "apply_when failed, which denies the document: " + err.Error()})
+			ex.Level, ex.Reason = Withhold, "an apply_when failed to evaluate; later roles are not tried"
+			return ex
 		case r.applyWhen.kind == condFalse:
 			why = "apply_when is false for this user"
 		}

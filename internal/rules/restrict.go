@@ -588,3 +588,21 @@ func (r *boundRole) pathReadable(comps []string) bool {
 	}
 	return false
 }
+
+// systemOnlyOptions are request options only the system user may set (§4.7).
+var systemOnlyOptions = map[string]bool{"collation": true, "readConcern": true, "writeConcern": true}
+
+// CheckOptions refuses request options reserved to the system user: read
+// concern, write concern and collation. names are the option names the
+// client set, as spelled in the MongoDB command.
+func (v *View) CheckOptions(names ...string) error {
+	if v.system {
+		return nil
+	}
+	for _, n := range names {
+		if systemOnlyOptions[n] {
+			return forbidden("option %s is not allowed", n)
+		}
+	}
+	return nil
+}

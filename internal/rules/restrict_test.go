@@ -197,3 +197,15 @@ func TestRestrictionsPipelineFields(t *testing.T) {
 		}
 	}
 }
+
+func TestRestrictionsOptions(t *testing.T) {
+	v := view(t, roles(t, `[{"name":"all","read":true}]`), user("u1"))
+	for _, o := range []string{"collation", "readConcern", "writeConcern"} {
+		if err := v.CheckOptions("limit", o); !errors.Is(err, ErrForbidden) {
+			t.Errorf("%s: got %v", o, err)
+		}
+	}
+	if err := v.CheckOptions("limit", "skip", "sort", "projection"); err != nil {
+		t.Error(err)
+	}
+}

@@ -276,9 +276,16 @@ func (v *View) RoleName(d Decision) string {
 }
 
 // roleFor returns the first role whose apply_when holds (§4.2), or -1.
+// An apply_when that fails to evaluate (a throwing %function) denies the
+// document outright instead of moving on to a later, possibly broader,
+// role (W-13, §11.19).
 func (v *View) roleFor(ctx context.Context, in expr.Input) int {
 	for i := range v.roles {
-		if v.roles[i].applyWhen.eval(ctx, in) {
+		ok, err := v.roles[i].applyWhen.evalErr(ctx, in)
+		if err != nil {
+			return -1
+		}
+		if ok {
 			return i
 		}
 	}
@@ -444,7 +451,12 @@ func (v *View) bindFilters(ctx context.Context) error {
 	incl, excl := false, false
 	for _, f := range v.rules.Filters {
 		ok, err := f.ApplyWhen.Eval(ctx, v.env, expr.NoDocument)
-		if err != nil || !ok {
+		if err != nil {
+			// Skipping a filter would widen what the caller sees: fail
+			// closed instead.
+			return fmt.Errorf("rules: filter %q apply_when: %w", f.Name, err)
+		}
+		if !ok {
 			continue
 		}
 		q, err := f.Query.Expand(ctx, v.env)

@@ -565,3 +565,22 @@ func TestWorkedCasesElsewhere(t *testing.T) {
 		t.Run(c.w, func(t *testing.T) { t.Logf("covered in %s", c.where) })
 	}
 }
+
+// W-13 continued: a throwing apply_when denies the document; the later,
+// broader role is not tried. A throwing filter apply_when fails the request.
+func TestFailingExpressionsDeny(t *testing.T) {
+	ctx := context.Background()
+	s := roles(t, `[{"name":"fn","apply_when":{"%%true":{"%function":{"name":"f","arguments":["%%root.x"]}}},"read":true},{"name":"all","apply_when":{},"read":true}]`)
+	v, err := s.View(ctx, "db.c", user("u"), RequestContext{Functions: fnCaller{err: errors.New("boom")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, d := v.Read(ctx, ej(t, `{"x":1}`)); out != nil || d.Role != -1 {
+		t.Errorf("read %v role %d", out, d.Role)
+	}
+	wantErr(t, "insert", v.CheckInsert(ctx, ej(t, `{"x":1}`)), ErrInsertNotPermitted)
+	s = set(t, `{"roles":[{"name":"all","read":true}],"filters":[{"name":"f","apply_when":{"%%true":{"%function":{"name":"f","arguments":[]}}},"query":{"x":1}}]}`)
+	if _, err := s.View(ctx, "db.c", user("u"), RequestContext{Functions: fnCaller{err: errors.New("boom")}}); err == nil {
+		t.Error("a failing filter apply_when was skipped")
+	}
+}
