@@ -105,3 +105,27 @@ func BenchmarkRedact20Fields5Rules(b *testing.B) {
 		}
 	}
 }
+
+// A View is shared by the goroutines serving one request (e.g. a pipeline
+// and its $lookup): deciding and compiling concurrently must be safe.
+func TestViewConcurrentUse(t *testing.T) {
+	v := view(t, roles(t, benchRoles), benchCaller)
+	ctx := context.Background()
+	d := benchDoc()
+	done := make(chan string, 8)
+	for range 8 {
+		go func() {
+			for range 50 {
+				_ = v.Decide(ctx, d)
+				_, _ = v.Read(ctx, d)
+			}
+			done <- canon(t, v.PushDown(bson.D{}))
+		}()
+	}
+	first := <-done
+	for range 7 {
+		if got := <-done; got != first {
+			t.Errorf("pushed-down filter differs between goroutines: %s vs %s", got, first)
+		}
+	}
+}

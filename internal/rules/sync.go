@@ -15,15 +15,12 @@ import (
 // collection (§4.9): the role is chosen once at session start from the
 // caller's token data and never changes for the session (W-51).
 type SyncView struct {
-	table            string
-	role             *Role
-	read, write      bool
-	dfRead, dfWrite  *expr.Bound
-	insert, delete   *expr.Bound
-	readFilter       bson.D
-	fieldRead        map[string]bool
-	additionalRead   bool
-	hasFieldReadRule bool
+	table           string
+	role            *Role
+	read, write     bool
+	dfRead, dfWrite *expr.Bound
+	insert, delete  *expr.Bound
+	readFilter      bson.D
 }
 
 // syncAllowed are the inputs a sync document filter, insert or delete
