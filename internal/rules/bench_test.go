@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/atollhq/atoll/internal/expr"
 )
 
 const benchRoles = `[
@@ -126,6 +128,28 @@ func TestViewConcurrentUse(t *testing.T) {
 	for range 7 {
 		if got := <-done; got != first {
 			t.Errorf("pushed-down filter differs between goroutines: %s vs %s", got, first)
+		}
+	}
+}
+
+// BenchmarkViewEnvAndDecide: binding the view with the caller's env already
+// converted (ViewEnv), plus deciding one document.
+func BenchmarkViewEnvAndDecide(b *testing.B) {
+	s := roles(b, benchRoles)
+	d := benchDoc()
+	ctx := context.Background()
+	env, err := expr.Bind(benchCaller.Binding(RequestContext{}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		v, err := s.ViewEnv(ctx, "db.c", env)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if v.Decide(ctx, d).Role != 2 {
+			b.Fatal("wrong role")
 		}
 	}
 }

@@ -46,18 +46,24 @@ func (c Caller) Binding(rc RequestContext) expr.Binding {
 type condKind uint8
 
 const (
-	condAbsent condKind = iota // the key was absent
-	condTrue
-	condFalse
-	condDynamic // depends on the document
+	condAbsent  condKind = iota // the key was absent
+	condTrue                    // decided at bind time
+	condFalse                   // decided at bind time
+	condError                   // failed at bind time: denies, and says why
+	condDynamic                 // depends on the document
 )
 
-// cond is one rule expression bound to a request. Literal and constant
-// expressions are decided at bind time so that the per-document path only
-// walks the expressions that read the document.
+// cond is one rule expression bound to a request. Expressions that do not
+// read the document are decided once at bind time (a %function among them
+// is called once per request, never per document); the others are evaluated
+// per document, specialised to the request only when they call a function,
+// since specialising costs more than it saves for plain comparisons.
 type cond struct {
 	kind condKind
 	b    *expr.Bound
+	e    *expr.Expr
+	env  *expr.Env
+	err  error
 }
 
 func bindCond(ctx context.Context, e *expr.Expr, env *expr.Env) cond {
@@ -66,6 +72,17 @@ func bindCond(ctx context.Context, e *expr.Expr, env *expr.Env) cond {
 	}
 	if v, ok := e.Literal(); ok {
 		return constCond(v)
+	}
+	uses := e.Uses()
+	if uses&expr.UsesDocument == 0 {
+		v, err := e.Eval(ctx, env, expr.NoDocument)
+		if err != nil {
+			return cond{kind: condError, err: err}
+		}
+		return constCond(v)
+	}
+	if uses&expr.UsesFunction == 0 {
+		return cond{kind: condDynamic, e: e, env: env}
 	}
 	b := e.Bind(ctx, env)
 	if v, ok := b.Constant(); ok {
@@ -84,23 +101,22 @@ func constCond(v bool) cond {
 // eval decides the condition; absent and a failed evaluation are false
 // (an expression error denies, §11.19 recommendation).
 func (c *cond) eval(ctx context.Context, in expr.Input) bool {
-	switch c.kind {
-	case condTrue:
-		return true
-	case condDynamic:
-		ok, err := c.b.Eval(ctx, in)
-		return ok && err == nil
-	}
-	return false
+	ok, err := c.evalErr(ctx, in)
+	return ok && err == nil
 }
 
-// evalErr is eval that also returns the evaluation error, for Explain.
+// evalErr is eval that also returns the evaluation error.
 func (c *cond) evalErr(ctx context.Context, in expr.Input) (bool, error) {
 	switch c.kind {
 	case condTrue:
 		return true, nil
+	case condError:
+		return false, c.err
 	case condDynamic:
-		return c.b.Eval(ctx, in)
+		if c.b != nil {
+			return c.b.Eval(ctx, in)
+		}
+		return c.e.Eval(ctx, c.env, in)
 	}
 	return false, nil
 }
@@ -194,6 +210,21 @@ func (s *Set) View(ctx context.Context, ns string, c Caller, rc RequestContext) 
 	if err != nil {
 		return nil, fmt.Errorf("rules: binding caller: %w", err)
 	}
+	return s.viewFor(ctx, ns, rs, env)
+}
+
+// ViewEnv is View for an application user whose expression environment is
+// already bound (expr.Bind of Caller.Binding): a request touching several
+// namespaces ($lookup, GraphQL relationships) converts the caller once.
+func (s *Set) ViewEnv(ctx context.Context, ns string, env *expr.Env) (*View, error) {
+	rs, err := s.For(ns)
+	if err != nil {
+		return nil, err
+	}
+	return s.viewFor(ctx, ns, rs, env)
+}
+
+func (s *Set) viewFor(ctx context.Context, ns string, rs *Ruleset, env *expr.Env) (*View, error) {
 	v, err := Bind(ctx, rs, s.Options, env)
 	if err != nil {
 		return nil, err

@@ -584,3 +584,21 @@ func TestFailingExpressionsDeny(t *testing.T) {
 		t.Error("a failing filter apply_when was skipped")
 	}
 }
+
+func TestCanWrite(t *testing.T) {
+	ctx := context.Background()
+	emp := roles(t, "["+managerRole+","+employeeRole+","+teammateRole+"]")
+	for u, want := range map[string]bool{"andy@dm": true, "phylis@dm": true, "stanley@dm": false, "oscar@dm": false} {
+		team := "sales"
+		if u == "oscar@dm" {
+			team = "accounting"
+		}
+		c := employee(u, team)
+		if u == "andy@dm" {
+			c = employee(u, team, "phylis@dm")
+		}
+		if got := view(t, emp, c).CanWrite(ctx, phylisDoc); got != want {
+			t.Errorf("%s: CanWrite %v", u, got)
+		}
+	}
+}

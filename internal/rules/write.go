@@ -180,3 +180,23 @@ func lookup(d bson.D, key string) any {
 func sameValue(a, b any) bool {
 	return mql.TypeOf(a) == mql.TypeOf(b) && mql.Compare(a, b) == 0
 }
+
+// CanWrite reports whether the caller may write doc as a whole (role
+// assigned, write document filter and document-level write true): what a
+// UI or the GraphQL layer shows as "editable". Field-level write rights are
+// decided per change by CheckUpdate.
+func (v *View) CanWrite(ctx context.Context, doc bson.D) bool {
+	if v.system {
+		return true
+	}
+	in := expr.ReadOf(doc)
+	i := v.roleFor(ctx, in)
+	if i < 0 {
+		return false
+	}
+	r := &v.roles[i]
+	if r.hasDF && !r.dfWrite.eval(ctx, in) {
+		return false
+	}
+	return r.write.eval(ctx, in)
+}
