@@ -733,3 +733,19 @@ func (v *View) MatchesRules(doc bson.D) (bool, error) {
 	}
 	return f.Match(doc), nil
 }
+
+// SearchMetaAllowed reports whether $$SEARCH_META may be used: by system
+// callers, or when the collection's first role has apply_when and read both
+// literally true (§4.4).
+func (v *View) SearchMetaAllowed() bool {
+	if v.system {
+		return true
+	}
+	if v.rules == nil || len(v.rules.Roles) == 0 {
+		return false
+	}
+	r := v.rules.Roles[0]
+	aw, _ := lookup(r.raw, "apply_when").(bool)
+	rd, _ := lookup(r.raw, "read").(bool)
+	return aw && rd
+}

@@ -602,3 +602,26 @@ func TestCanWrite(t *testing.T) {
 		}
 	}
 }
+
+func TestSearch(t *testing.T) {
+	ctx := context.Background()
+	d := ej(t, `{"_id":1,"x":1}`)
+	for rule, want := range map[string]bool{
+		`[{"name":"r","read":true,"search":false}]`: false,
+		`[{"name":"r","read":true,"search":true}]`:  true,
+		`[{"name":"r","read":true}]`:                true, // table default
+	} {
+		out, _ := view(t, roles(t, rule), user("u")).ReadSearch(ctx, d)
+		if (out != nil) != want {
+			t.Errorf("%s: search returned %v", rule, out)
+		}
+	}
+	if !view(t, roles(t, `[{"name":"r","apply_when":true,"read":true}]`), user("u")).SearchMetaAllowed() {
+		t.Error("literal true role: $$SEARCH_META refused")
+	}
+	for _, rule := range []string{`[{"name":"r","read":true}]`, `[{"name":"r","apply_when":true,"read":{}}]`, `[{"name":"r","apply_when":true,"write":true}]`} {
+		if view(t, roles(t, rule), user("u")).SearchMetaAllowed() {
+			t.Errorf("%s: $$SEARCH_META allowed", rule)
+		}
+	}
+}
