@@ -365,8 +365,9 @@ func (v *View) read(ctx context.Context, doc bson.D, search bool) (bson.D, Decis
 	return nil, d
 }
 
-// Decide is Read without building the redacted copy when only the level is
-// needed; a Partial level here may still turn out empty on redaction.
+// Decide is the read decision without returning the document: which role
+// applied and whether the document comes back whole, partial or not at all.
+// It allocates nothing unless field rules must be checked.
 func (v *View) Decide(ctx context.Context, doc bson.D) Decision {
 	if v.system {
 		return Decision{Role: -1, Level: Whole}
