@@ -170,36 +170,42 @@ func (v *View) CheckSort(sort bson.D) error {
 // CheckProjection refuses a client projection that names a field the caller
 // may not read (inclusion and exclusion alike: an exclusion of a withheld
 // field is harmless but naming it is refused for uniformity), a positional
-// or $elemMatch projection probing one, or a computed field reading one.
+// or $elemMatch projection probing one, or a computed field whose
+// expression reads one or uses a denied operator.
 func (v *View) CheckProjection(proj bson.D) error {
 	if v.system {
 		return nil
 	}
 	for _, e := range proj {
 		path := strings.TrimSuffix(e.Key, ".$")
-		if err := v.checkReadable(path); err != nil {
-			return err
-		}
-		if d, ok := e.Value.(bson.D); ok {
-			for _, op := range d {
-				switch op.Key {
-				case "$elemMatch":
-					q, ok := op.Value.(bson.D)
+		switch x := e.Value.(type) {
+		case bool, int32, int64, float64, bson.Decimal128:
+			if err := v.checkReadable(path); err != nil {
+				return err
+			}
+		case bson.D:
+			if len(x) == 1 && (x[0].Key == "$elemMatch" || x[0].Key == "$slice") {
+				if err := v.checkReadable(path); err != nil {
+					return err
+				}
+				if x[0].Key == "$elemMatch" {
+					q, ok := x[0].Value.(bson.D)
 					if !ok {
 						return forbidden("$elemMatch needs a document")
 					}
 					if err := v.checkQuery(q, path+".", 1); err != nil {
 						return err
 					}
-				case "$slice":
-				default:
-					if err := v.checkExpression(op.Value, 1); err != nil {
-						return err
-					}
-					if deniedExprOps[op.Key] {
-						return forbidden("operator %s is not allowed", op.Key)
-					}
 				}
+				continue
+			}
+			// A computed field: its name is an output, its expression reads.
+			if err := v.checkExpression(x, 1); err != nil {
+				return err
+			}
+		default:
+			if err := v.checkExpression(x, 1); err != nil {
+				return err
 			}
 		}
 	}

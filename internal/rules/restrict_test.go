@@ -209,3 +209,25 @@ func TestRestrictionsOptions(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestRestrictionsComputedProjection(t *testing.T) {
+	v := view(t, roles(t, protected), user("u1"))
+	for _, p := range []string{
+		`{"x":{"$concat":["$secret"]}}`, `{"x":"$secret"}`, `{"x":"$a.hidden"}`, `{"x":"$$ROOT"}`, `{"x":"$$CURRENT.secret"}`,
+		`{"x":{"$function":{"body":"f","args":[],"lang":"js"}}}`, `{"x":{"$cond":[true,"$name",{"$toUpper":"$secret"}]}}`,
+		`{"x":{"nested":"$secret"}}`, `{"name":1,"secret":{"$slice":1}}`, `{"items":{"$elemMatch":{"x":1}},"a":{"$elemMatch":{"hidden":1}}}`,
+	} {
+		if err := v.CheckProjection(ej(t, p)); !errors.Is(err, ErrForbidden) {
+			t.Errorf("%s: got %v", p, err)
+		}
+	}
+	for _, p := range []string{`{"x":{"$concat":["$name","-","$a.b"]}}`, `{"x":"$name","y":{"$literal":1}}`, `{"items":{"$slice":2}}`, `{"items":{"$elemMatch":{"x":1}}}`} {
+		if err := v.CheckProjection(ej(t, p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	whole := view(t, roles(t, `[{"name":"r","read":true}]`), user("u1"))
+	if err := whole.CheckProjection(ej(t, `{"x":"$$ROOT","y":"$secret"}`)); err != nil {
+		t.Errorf("whole-document role: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -622,6 +623,55 @@ func TestSearch(t *testing.T) {
 	for _, rule := range []string{`[{"name":"r","read":true}]`, `[{"name":"r","apply_when":true,"read":{}}]`, `[{"name":"r","apply_when":true,"write":true}]`} {
 		if view(t, roles(t, rule), user("u")).SearchMetaAllowed() {
 			t.Errorf("%s: $$SEARCH_META allowed", rule)
+		}
+	}
+}
+
+func TestSyncViewDetails(t *testing.T) {
+	ctx := context.Background()
+	s := roles(t, `[{"name":"own","apply_when":{},"document_filters":{"read":{"owner_id":"%%user.id"},"write":{"owner_id":"%%user.id"}},"read":true,"write":true,"insert":{"kind":"note"},"delete":false}]`)
+	s.Collections["db.Item"] = s.Collections["db.c"]
+	sv, err := s.SyncView(ctx, "db.Item", user("u1"), RequestContext{}, []string{"owner_id", "kind"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := canon(t, sv.ReadFilter()); got != `{"$or":[{"owner_id":"u1"},{"owner_id":"u1"}]}` && got != `{"owner_id":"u1"}` {
+		t.Errorf("read filter %s", got)
+	}
+	oid, _ := bson.ObjectIDFromHex("5f650356a8631da45dd4784c")
+	note := bson.D{{Key: "_id", Value: oid}, {Key: "owner_id", Value: "u1"}, {Key: "kind", Value: "note"}}
+	task := bson.D{{Key: "_id", Value: "t1"}, {Key: "owner_id", Value: "u1"}, {Key: "kind", Value: "task"}}
+	wantErr(t, "insert note", sv.CheckUpload(ctx, nil, note), nil)
+	err = sv.CheckUpload(ctx, nil, task)
+	if err == nil || err.Error() != `write to "t1" in table "Item" was denied by write filter in role "own"` {
+		t.Errorf("insert task: %v", err)
+	}
+	err = sv.CheckUpload(ctx, note, nil)
+	if err == nil || err.Error() != `write to ObjectID("5f650356a8631da45dd4784c") in table "Item" was denied by write filter in role "own"` {
+		t.Errorf("delete: %v", err)
+	}
+	foreign := bson.D{{Key: "_id", Value: int64(7)}, {Key: "owner_id", Value: "u2"}}
+	err = sv.CheckUpload(ctx, foreign, foreign)
+	if err == nil || err.Error() != `write to 7 in table "Item" not allowed; object is outside of the current query view` {
+		t.Errorf("foreign: %v", err)
+	}
+	uuid := bson.Binary{Subtype: bson.TypeBinaryUUID, Data: []byte{0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0}}
+	if got := renderPK(uuid); got != "UUID(12345678-9abc-def0-1234-56789abcdef0)" {
+		t.Errorf("uuid %s", got)
+	}
+	// Incompatible roles: each reason.
+	for rule, why := range map[string]string{
+		`{"name":"a","document_filters":{"read":true},"read":true,"write":true}`:                                                              "both required",
+		`{"name":"a","document_filters":{"read":true,"write":true},"read":{"x":1},"write":true}`:                                              "read must be a boolean",
+		`{"name":"a","document_filters":{"read":true,"write":true},"read":true,"write":true,"fields":{"_id":{"read":true}}}`:                  "_id",
+		`{"name":"a","document_filters":{"read":true,"write":true},"read":true,"write":true,"fields":{"x":{"read":{"y":1}}}}`:                 "must be a boolean",
+		`{"name":"a","document_filters":{"read":true,"write":true},"read":true,"write":true,"additional_fields":{"read":{"y":1}}}`:            "must be booleans",
+		`{"name":"a","document_filters":{"read":{"%%request.remoteIPAddress":"x"},"write":true},"read":true,"write":true}`:                    "uses",
+		`{"name":"a","document_filters":{"read":{"%%true":{"%function":{"name":"f","arguments":[]}}},"write":true},"read":true,"write":true}`: "uses",
+	} {
+		_, err := roles(t, "["+rule+"]").SyncView(ctx, "db.c", user("u"), RequestContext{}, nil)
+		if !errors.Is(err, ErrSyncPermissionDenied) || !strings.Contains(err.Error(), why) {
+			t.Errorf("%s: got %v, want %q", rule, err, why)
 		}
 	}
 }
