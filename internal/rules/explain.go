@@ -53,6 +53,15 @@ func Explain(ctx context.Context, v *View, doc bson.D) Explanation {
 		ex.Level, ex.Reason = Whole, "system user: rules do not apply"
 		return ex
 	}
+	if v.partition != nil {
+		ex.Role = "partition permissions"
+		if r, _ := v.partition.decide(ctx, doc); r {
+			ex.Level, ex.Reason = Whole, "partition sync permissions (read or write) allow the document's partition"
+		} else {
+			ex.Level, ex.Reason = Withhold, "partition sync permissions deny the document's partition"
+		}
+		return ex
+	}
 	in := expr.ReadOf(doc)
 	ri := -1
 	for i := range v.roles {

@@ -189,3 +189,46 @@ func TestPushDownBroaderExhaustive(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLoadRules: no input makes the loader, the binder, the decider or the
+// restriction checks panic; what loads decides without error paths leaking.
+func FuzzLoadRules(f *testing.F) {
+	for _, s := range []string{
+		`{"roles":[{"name":"a","apply_when":{"owner":"%%user.id"},"read":true}]}`,
+		`{"roles":[{"name":"a","fields":{"x":{"read":true,"fields":{"y":{"write":true}}}},"additional_fields":{"read":{"%%this":1}}}],"filters":[{"name":"f","query":{"$and":[{"a":"%%user.id"}]},"projection":{"a":1}}]}`,
+		`{"roles":[{"name":"a","document_filters":{"read":{"$or":[{"a":1}]},"write":false}}]}`,
+		`{"filters":[{"name":"f","query":{"$and":1}}]}`,
+		`{"roles":[{"name":"a","apply_when":{"%%user.custom_data.x":{"$in":"%%values.v"}}}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	docs := []bson.D{{}, {{Key: "_id", Value: int32(1)}, {Key: "a", Value: bson.D{{Key: "y", Value: int32(1)}}}, {Key: "x", Value: bson.A{int32(1), bson.D{{Key: "y", Value: "u"}}}}}}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rs, err := LoadRules("fuzz.json", data)
+		if err != nil {
+			var le *LoadError
+			if !errors.As(err, &le) {
+				t.Fatalf("error %v is not a LoadError", err)
+			}
+			return
+		}
+		s := NewSet(DefaultOptions())
+		s.Collections["db.c"] = rs
+		ctx := context.Background()
+		v, err := s.View(ctx, "db.c", Caller{ID: "u", CustomData: bson.D{{Key: "x", Value: int32(1)}}}, RequestContext{Values: map[string]any{"v": []any{int32(1)}}, Functions: fuzzFunctions{}})
+		if err != nil {
+			return
+		}
+		filter := v.PushDown(bson.D{{Key: "a", Value: int32(1)}})
+		_, _ = mql.CompileFilter(filter)
+		for _, d := range docs {
+			_, _ = v.Read(ctx, d)
+			_ = v.CheckInsert(ctx, d)
+			_ = v.CheckUpdate(ctx, d, d)
+			_ = v.CheckDelete(ctx, d)
+			_ = Explain(ctx, v, d)
+		}
+		_ = v.CheckFilter(bson.D{{Key: "x.y", Value: int32(1)}})
+		_, _ = ExportRuleset(rs)
+	})
+}

@@ -175,6 +175,9 @@ type Set struct {
 	Options     Options
 	Collections map[string]*Ruleset // keyed by "<db>.<coll>"
 	Default     *Ruleset            // nil when there is no default_rule.json
+	// Partition, when set, replaces every namespace's rules with partition
+	// sync permissions (legacy partition-sync apps, §3.2 item 4).
+	Partition *PartitionCRUD
 }
 
 // NewSet returns an empty Set with opts.

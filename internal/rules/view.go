@@ -194,6 +194,7 @@ type View struct {
 	filter, visible bson.D
 	projection      bson.D
 	filtersApplied  []string
+	partition       *partitionView
 }
 
 // View binds caller to the rules of ns (§4.1): system callers get an
@@ -201,6 +202,9 @@ type View struct {
 func (s *Set) View(ctx context.Context, ns string, c Caller, rc RequestContext) (*View, error) {
 	if c.System {
 		return &View{Namespace: ns, system: true, set: s, opts: s.Options}, nil
+	}
+	if s.Partition != nil {
+		return &View{Namespace: ns, set: s, opts: s.Options, partition: &partitionView{crud: s.Partition, binding: c.Binding(rc)}}, nil
 	}
 	rs, err := s.For(ns)
 	if err != nil {
@@ -340,6 +344,9 @@ func (v *View) read(ctx context.Context, doc bson.D, search bool) (bson.D, Decis
 	if v.system {
 		return doc, Decision{Role: -1, Level: Whole}
 	}
+	if v.partition != nil {
+		return v.partition.read(ctx, doc)
+	}
 	in := expr.ReadOf(doc)
 	d := Decision{Role: v.roleFor(ctx, in)}
 	if d.Role < 0 {
@@ -371,6 +378,10 @@ func (v *View) read(ctx context.Context, doc bson.D, search bool) (bson.D, Decis
 func (v *View) Decide(ctx context.Context, doc bson.D) Decision {
 	if v.system {
 		return Decision{Role: -1, Level: Whole}
+	}
+	if v.partition != nil {
+		_, d := v.partition.read(ctx, doc)
+		return d
 	}
 	in := expr.ReadOf(doc)
 	d := Decision{Role: v.roleFor(ctx, in)}
@@ -671,7 +682,9 @@ func (v *View) RulesFilter() bson.D {
 
 // compile builds the pushed-down filters once per view.
 func (v *View) compile() {
-	if v.system {
+	if v.system || v.partition != nil {
+		// Partition permissions read %%partition per document: nothing
+		// to push down.
 		return
 	}
 	v.compileOnce.Do(func() { v.compileRoles(v.bindCtx) })
@@ -703,8 +716,8 @@ func (v *View) pushDown(client, rules bson.D) bson.D {
 	parts := bson.A{client}
 	if rules != nil {
 		// Filter queries come out of bindFilters as one $and; flatten it.
-		if len(rules) == 1 && rules[0].Key == "$and" {
-			parts = append(parts, rules[0].Value.(bson.A)...)
+		if arr, ok := rules[0].Value.(bson.A); ok && len(rules) == 1 && rules[0].Key == "$and" {
+			parts = append(parts, arr...)
 		} else {
 			parts = append(parts, rules)
 		}

@@ -18,6 +18,9 @@ func (v *View) CheckInsert(ctx context.Context, doc bson.D) error {
 	if v.system {
 		return nil
 	}
+	if v.partition != nil {
+		return v.partition.checkWrite(ctx, nil, doc, ErrInsertNotPermitted)
+	}
 	in := expr.InsertOf(doc)
 	i := v.roleFor(ctx, in)
 	if i < 0 {
@@ -67,6 +70,9 @@ func (v *View) CheckUpdate(ctx context.Context, pre, post bson.D) error {
 	if v.system {
 		return nil
 	}
+	if v.partition != nil {
+		return v.partition.checkWrite(ctx, pre, post, ErrUpdateNotPermitted)
+	}
 	i, ok := v.visibleRole(ctx, pre)
 	if !ok {
 		return ErrNotVisible
@@ -88,6 +94,9 @@ func (v *View) CheckUpdate(ctx context.Context, pre, post bson.D) error {
 func (v *View) CheckDelete(ctx context.Context, doc bson.D) error {
 	if v.system {
 		return nil
+	}
+	if v.partition != nil {
+		return v.partition.checkWrite(ctx, doc, nil, ErrDeleteNotPermitted)
 	}
 	i, ok := v.visibleRole(ctx, doc)
 	if !ok {
@@ -188,6 +197,10 @@ func sameValue(a, b any) bool {
 func (v *View) CanWrite(ctx context.Context, doc bson.D) bool {
 	if v.system {
 		return true
+	}
+	if v.partition != nil {
+		_, w := v.partition.decide(ctx, doc)
+		return w
 	}
 	in := expr.ReadOf(doc)
 	i := v.roleFor(ctx, in)
