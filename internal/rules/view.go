@@ -763,3 +763,10 @@ func (v *View) SearchMetaAllowed() bool {
 	rd, _ := lookup(r.raw, "read").(bool)
 	return aw && rd
 }
+
+// Redact returns what the caller may see of a stored document (nil when it
+// is withheld): Read without the decision.
+func (v *View) Redact(ctx context.Context, doc bson.D) bson.D {
+	out, _ := v.Read(ctx, doc)
+	return out
+}
