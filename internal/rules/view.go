@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -55,15 +56,44 @@ const (
 
 // cond is one rule expression bound to a request. Expressions that do not
 // read the document are decided once at bind time (a %function among them
-// is called once per request, never per document); the others are evaluated
-// per document, specialised to the request only when they call a function,
-// since specialising costs more than it saves for plain comparisons.
+// is called once per request, never per document). Expressions that read
+// the document are evaluated against the request's Env; specialising one to
+// the request (expr.Bind: expansions resolved, user-only parts folded)
+// costs about as much as evaluating it a dozen times, so it is done lazily,
+// once the view has evaluated it specialiseAfter times: small requests
+// skip it, large result sets get the faster per-document path. Expressions
+// calling %function are specialised at once so that a call whose arguments
+// do not depend on the document happens once per request.
 type cond struct {
 	kind condKind
-	b    *expr.Bound
-	e    *expr.Expr
-	env  *expr.Env
 	err  error
+	lazy *lazyExpr
+	b    *expr.Bound
+}
+
+// specialiseAfter is the number of evaluations after which a document
+// expression is specialised to the request.
+const specialiseAfter = 16
+
+// lazyExpr is a document expression evaluated unspecialised until it has
+// been used often enough in this request. Safe for concurrent use.
+type lazyExpr struct {
+	e     *expr.Expr
+	env   *expr.Env
+	evals atomic.Int32
+	bound atomic.Pointer[expr.Bound]
+}
+
+func (l *lazyExpr) eval(ctx context.Context, in expr.Input) (bool, error) {
+	if b := l.bound.Load(); b != nil {
+		return b.Eval(ctx, in)
+	}
+	if l.evals.Add(1) == specialiseAfter {
+		b := l.e.Bind(ctx, l.env)
+		l.bound.Store(b)
+		return b.Eval(ctx, in)
+	}
+	return l.e.Eval(ctx, l.env, in)
 }
 
 func bindCond(ctx context.Context, e *expr.Expr, env *expr.Env) cond {
@@ -82,7 +112,7 @@ func bindCond(ctx context.Context, e *expr.Expr, env *expr.Env) cond {
 		return constCond(v)
 	}
 	if uses&expr.UsesFunction == 0 {
-		return cond{kind: condDynamic, e: e, env: env}
+		return cond{kind: condDynamic, lazy: &lazyExpr{e: e, env: env}}
 	}
 	b := e.Bind(ctx, env)
 	if v, ok := b.Constant(); ok {
@@ -116,7 +146,7 @@ func (c *cond) evalErr(ctx context.Context, in expr.Input) (bool, error) {
 		if c.b != nil {
 			return c.b.Eval(ctx, in)
 		}
-		return c.e.Eval(ctx, c.env, in)
+		return c.lazy.eval(ctx, in)
 	}
 	return false, nil
 }
