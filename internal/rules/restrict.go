@@ -1,0 +1,614 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// Restrictions for application users (§4.7). The data-access layer calls
+// these before a request reaches the store; system views allow everything.
+// Two kinds of refusal:
+//   - operators, stages and options only the system may use;
+//   - any reference to a field the caller may not read, in any path form
+//     (dotted, array index, positional, inside $elemMatch, $not, $nor,
+//     $or/$and, arrayFilters), so that a query result, a count, a sort order
+//     or an update outcome can never be used as an oracle on a withheld field.
+
+// allowedQueryOps are the field-level query operators application users may
+// use; $regex/$options are added when Options.AllowRegex is set.
+var allowedQueryOps = map[string]bool{
+	"$eq": true, "$ne": true, "$gt": true, "$gte": true, "$lt": true, "$lte": true,
+	"$in": true, "$nin": true, "$not": true, "$all": true, "$elemMatch": true,
+	"$size": true, "$exists": true, "$type": true, "$mod": true,
+}
+
+// deniedExprOps are aggregation operators refused anywhere in a user's
+// pipeline or projection (§4.7; $accumulator by recommendation).
+var deniedExprOps = map[string]bool{
+	"$function": true, "$accumulator": true, "$setIsSubset": true, "$where": true,
+}
+
+func forbidden(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrForbidden, fmt.Sprintf(format, args...))
+}
+
+// CheckFilter refuses a query filter using a system-only operator ($where,
+// $expr, $text, $jsonSchema, geospatial, bitwise, and $regex unless
+// enabled) or referencing a field the caller may not read.
+func (v *View) CheckFilter(filter bson.D) error {
+	if v.system {
+		return nil
+	}
+	return v.checkQuery(filter, "", 0)
+}
+
+const maxCheckDepth = 100
+
+func (v *View) checkQuery(q bson.D, prefix string, depth int) error {
+	if depth > maxCheckDepth {
+		return forbidden("filter nested too deeply")
+	}
+	for _, e := range q {
+		switch {
+		case e.Key == "$and" || e.Key == "$or" || e.Key == "$nor":
+			arr, ok := e.Value.(bson.A)
+			if !ok {
+				return forbidden("%s needs an array", e.Key)
+			}
+			for _, x := range arr {
+				d, ok := x.(bson.D)
+				if !ok {
+					return forbidden("%s elements must be documents", e.Key)
+				}
+				if err := v.checkQuery(d, prefix, depth+1); err != nil {
+					return err
+				}
+			}
+		case e.Key == "$comment":
+		case strings.HasPrefix(e.Key, "$"):
+			return forbidden("query operator %s is not allowed", e.Key)
+		default:
+			path := prefix + e.Key
+			if err := v.checkReadable(path); err != nil {
+				return err
+			}
+			if err := v.checkValue(path, e.Value, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func isOperatorDoc(d bson.D) bool {
+	return len(d) > 0 && strings.HasPrefix(d[0].Key, "$")
+}
+
+func (v *View) checkRegex() error {
+	if v.opts.AllowRegex {
+		return nil
+	}
+	return forbidden("$regex is not allowed for application users")
+}
+
+// checkValue checks the value side of {path: value}.
+func (v *View) checkValue(path string, val any, depth int) error {
+	if depth > maxCheckDepth {
+		return forbidden("filter nested too deeply")
+	}
+	switch x := val.(type) {
+	case bson.Regex:
+		return v.checkRegex()
+	case bson.D:
+		if !isOperatorDoc(x) {
+			return nil // a literal document: the whole path is already checked
+		}
+		for _, op := range x {
+			switch op.Key {
+			case "$regex", "$options":
+				if err := v.checkRegex(); err != nil {
+					return err
+				}
+			case "$not":
+				if err := v.checkValue(path, op.Value, depth+1); err != nil {
+					return err
+				}
+			case "$elemMatch":
+				d, ok := op.Value.(bson.D)
+				if !ok {
+					return forbidden("$elemMatch needs a document")
+				}
+				if isOperatorDoc(d) && d[0].Key != "$and" && d[0].Key != "$or" && d[0].Key != "$nor" {
+					if err := v.checkValue(path, d, depth+1); err != nil {
+						return err
+					}
+				} else if err := v.checkQuery(d, path+".", depth+1); err != nil {
+					return err
+				}
+			case "$in", "$nin", "$all":
+				arr, _ := op.Value.(bson.A)
+				for _, el := range arr {
+					if _, ok := el.(bson.Regex); ok {
+						if err := v.checkRegex(); err != nil {
+							return err
+						}
+					}
+					if d, ok := el.(bson.D); ok && op.Key == "$all" && len(d) > 0 && d[0].Key == "$elemMatch" {
+						if err := v.checkValue(path, d, depth+1); err != nil {
+							return err
+						}
+					}
+				}
+			default:
+				if !allowedQueryOps[op.Key] {
+					return forbidden("query operator %s is not allowed", op.Key)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// CheckSort refuses sorting on a field the caller may not read.
+func (v *View) CheckSort(sort bson.D) error {
+	if v.system {
+		return nil
+	}
+	for _, e := range sort {
+		if d, ok := e.Value.(bson.D); ok && len(d) == 1 && d[0].Key == "$meta" {
+			continue
+		}
+		if err := v.checkReadable(e.Key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckProjection refuses a client projection that names a field the caller
+// may not read (inclusion and exclusion alike: an exclusion of a withheld
+// field is harmless but naming it is refused for uniformity), a positional
+// or $elemMatch projection probing one, or a computed field whose
+// expression reads one or uses a denied operator.
+func (v *View) CheckProjection(proj bson.D) error {
+	if v.system {
+		return nil
+	}
+	for _, e := range proj {
+		path := strings.TrimSuffix(e.Key, ".$")
+		switch x := e.Value.(type) {
+		case bool, int32, int64, float64, bson.Decimal128:
+			if err := v.checkReadable(path); err != nil {
+				return err
+			}
+		case bson.D:
+			if len(x) == 1 && (x[0].Key == "$elemMatch" || x[0].Key == "$slice") {
+				if err := v.checkReadable(path); err != nil {
+					return err
+				}
+				if x[0].Key == "$elemMatch" {
+					q, ok := x[0].Value.(bson.D)
+					if !ok {
+						return forbidden("$elemMatch needs a document")
+					}
+					if err := v.checkQuery(q, path+".", 1); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			// A computed field: its name is an output, its expression reads.
+			if err := v.checkExpression(x, 1); err != nil {
+				return err
+			}
+		default:
+			if err := v.checkExpression(x, 1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkExpression walks an aggregation expression: denied operators are
+// refused and every "$field" reference must be readable.
+func (v *View) checkExpression(val any, depth int) error {
+	if depth > maxCheckDepth {
+		return forbidden("expression nested too deeply")
+	}
+	switch x := val.(type) {
+	case string:
+		if strings.HasPrefix(x, "$") && !strings.HasPrefix(x, "$$") {
+			return v.checkReadable(x[1:])
+		}
+		if strings.HasPrefix(x, "$$ROOT") || strings.HasPrefix(x, "$$CURRENT") {
+			rest := strings.TrimPrefix(strings.TrimPrefix(x, "$$ROOT"), "$$CURRENT")
+			if rest == "" {
+				return v.checkWholeReadable()
+			}
+			return v.checkReadable(strings.TrimPrefix(rest, "."))
+		}
+	case bson.D:
+		for _, e := range x {
+			if deniedExprOps[e.Key] {
+				return forbidden("operator %s is not allowed", e.Key)
+			}
+			if err := v.checkExpression(e.Value, depth+1); err != nil {
+				return err
+			}
+		}
+	case bson.A:
+		for _, el := range x {
+			if err := v.checkExpression(el, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// CheckPipeline refuses system-only stages and operators anywhere in a user's
+// pipeline (sub-pipelines of $lookup and $unionWith included), and checks
+// the leading $match and $sort stages, which the data-access layer pushes
+// to the store before documents are redacted, like a find's filter and
+// sort. Later stages see only redacted documents (§4.6 recommendation), so
+// their field references cannot reach withheld fields.
+func (v *View) CheckPipeline(stages []bson.D) error {
+	if v.system {
+		return nil
+	}
+	denied := v.opts.DeniedStages
+	if denied == nil {
+		denied = DefaultDeniedStages
+	}
+	leading := true
+	for i, st := range stages {
+		if len(st) != 1 {
+			return forbidden("stage %d must have exactly one key", i)
+		}
+		name := st[0].Key
+		for _, d := range denied {
+			if name == d {
+				return forbidden("aggregation stage %s is not allowed", name)
+			}
+		}
+		switch name {
+		case "$match":
+			q, ok := st[0].Value.(bson.D)
+			if !ok {
+				return forbidden("$match needs a document")
+			}
+			if leading {
+				if err := v.CheckFilter(q); err != nil {
+					return err
+				}
+			} else if err := v.checkOperatorsOnly(q); err != nil {
+				return err
+			}
+		case "$sort":
+			q, _ := st[0].Value.(bson.D)
+			if leading {
+				if err := v.CheckSort(q); err != nil {
+					return err
+				}
+			}
+		case "$lookup", "$unionWith":
+			leading = false
+			if d, ok := st[0].Value.(bson.D); ok {
+				if p, ok := lookupField(d, "pipeline").(bson.A); ok {
+					sub := make([]bson.D, 0, len(p))
+					for _, s := range p {
+						if sd, ok := s.(bson.D); ok {
+							sub = append(sub, sd)
+						}
+					}
+					// The sub-pipeline runs on the foreign collection, whose
+					// rules the data-access layer applies; only operators
+					// and stages are checked here.
+					if err := v.checkStagesOnly(sub, denied); err != nil {
+						return err
+					}
+				}
+			}
+			continue
+		default:
+			leading = false
+		}
+		if err := v.checkOperatorsOnly(st[0].Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (v *View) checkStagesOnly(stages []bson.D, denied []string) error {
+	for _, st := range stages {
+		for _, e := range st {
+			for _, d := range denied {
+				if e.Key == d {
+					return forbidden("aggregation stage %s is not allowed", e.Key)
+				}
+			}
+			if err := v.checkOperatorsOnly(e.Value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkOperatorsOnly refuses denied operators (and system-only query
+// operators) anywhere in val, without checking field readability.
+func (v *View) checkOperatorsOnly(val any) error {
+	switch x := val.(type) {
+	case bson.D:
+		for _, e := range x {
+			if deniedExprOps[e.Key] {
+				return forbidden("operator %s is not allowed", e.Key)
+			}
+			switch e.Key {
+			case "$text", "$jsonSchema", "$near", "$nearSphere", "$geoWithin", "$geoIntersects":
+				return forbidden("operator %s is not allowed", e.Key)
+			case "$regex":
+				if err := v.checkRegex(); err != nil {
+					return err
+				}
+			}
+			if err := v.checkOperatorsOnly(e.Value); err != nil {
+				return err
+			}
+		}
+	case bson.A:
+		for _, el := range x {
+			if err := v.checkOperatorsOnly(el); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func lookupField(d bson.D, key string) any {
+	for _, e := range d {
+		if e.Key == key {
+			return e.Value
+		}
+	}
+	return nil
+}
+
+// ForeignNamespaces lists the collections a pipeline reads besides its own
+// ($lookup.from and $unionWith, nested ones included), so that the
+// data-access layer can apply each one's rules.
+func ForeignNamespaces(stages []bson.D) []string {
+	var out []string
+	var walk func([]bson.D)
+	walk = func(stages []bson.D) {
+		for _, st := range stages {
+			for _, e := range st {
+				if e.Key != "$lookup" && e.Key != "$unionWith" {
+					continue
+				}
+				var sub bson.A
+				switch x := e.Value.(type) {
+				case string:
+					out = append(out, x)
+				case bson.D:
+					for _, k := range []string{"from", "coll"} {
+						if s, ok := lookupField(x, k).(string); ok {
+							out = append(out, s)
+						}
+					}
+					sub, _ = lookupField(x, "pipeline").(bson.A)
+				}
+				var ds []bson.D
+				for _, s := range sub {
+					if d, ok := s.(bson.D); ok {
+						ds = append(ds, d)
+					}
+				}
+				walk(ds)
+			}
+		}
+	}
+	walk(stages)
+	return out
+}
+
+// updateOps are the update operators whose operand names target paths.
+var updateOps = map[string]bool{
+	"$set": true, "$unset": true, "$inc": true, "$mul": true, "$min": true, "$max": true,
+	"$currentDate": true, "$setOnInsert": true, "$push": true, "$addToSet": true,
+	"$pop": true, "$pull": true, "$pullAll": true, "$bit": true, "$rename": true,
+}
+
+// CheckUpdateDoc refuses an update document whose operators touch a field
+// the caller may not read: every target path ($set, $unset, $setOnInsert,
+// $rename source and target, array operators, positional $, $[] and
+// $[<id>] components stripped) and every arrayFilters condition. Writing is
+// decided later on the pre- and post-images (CheckUpdate); this check closes
+// the oracle in between (an update that leaves a withheld field unchanged
+// would otherwise succeed, revealing its value). Replacement documents are
+// decided by CheckUpdate alone.
+func (v *View) CheckUpdateDoc(update bson.D, arrayFilters []bson.D) error {
+	if v.system || !isOperatorDoc(update) {
+		return nil
+	}
+	idents := map[string]string{} // $[id] -> path of the array it ranges over
+	for _, op := range update {
+		if !updateOps[op.Key] {
+			return forbidden("update operator %s is not allowed", op.Key)
+		}
+		args, ok := op.Value.(bson.D)
+		if !ok {
+			return forbidden("%s needs a document", op.Key)
+		}
+		for _, a := range args {
+			paths := []string{a.Key}
+			if op.Key == "$rename" {
+				if s, ok := a.Value.(string); ok {
+					paths = append(paths, s)
+				}
+			}
+			for _, p := range paths {
+				if err := v.checkReadable(p); err != nil {
+					return err
+				}
+				comps := strings.Split(p, ".")
+				for i, c := range comps {
+					if strings.HasPrefix(c, "$[") && c != "$[]" {
+						idents[strings.TrimSuffix(strings.TrimPrefix(c, "$["), "]")] = strings.Join(comps[:i], ".")
+					}
+				}
+			}
+			if op.Key == "$pull" {
+				if d, ok := a.Value.(bson.D); ok {
+					if isOperatorDoc(d) {
+						if err := v.checkValue(a.Key, d, 1); err != nil {
+							return err
+						}
+					} else if err := v.checkQuery(d, a.Key+".", 1); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	for _, af := range arrayFilters {
+		for _, e := range af {
+			id, rest, _ := strings.Cut(e.Key, ".")
+			base, ok := idents[id]
+			if !ok {
+				// The query engine reports unknown identifiers; refuse here
+				// only what could leak.
+				base = id
+			}
+			path := base
+			if rest != "" {
+				path = base + "." + rest
+			}
+			if err := v.checkQuery(bson.D{{Key: path, Value: e.Value}}, "", 1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkReadable refuses path unless every role that may apply to a
+// returned document lets the caller read it. Array indexes and positional
+// components are transparent to field rules.
+func (v *View) checkReadable(path string) error {
+	comps := ruleComponents(path)
+	if len(comps) == 0 {
+		return forbidden("invalid field path %q", path)
+	}
+	for i := range v.roles {
+		r := &v.roles[i]
+		if r.applyWhen.kind == condFalse || r.neverReads() {
+			continue
+		}
+		if !r.pathReadable(comps) {
+			return forbidden("field %q may not be read by this user (role %q)", path, r.role.Name)
+		}
+	}
+	return nil
+}
+
+// checkWholeReadable refuses $$ROOT unless every document is whole.
+func (v *View) checkWholeReadable() error {
+	for i := range v.roles {
+		r := &v.roles[i]
+		if r.applyWhen.kind == condFalse || r.neverReads() {
+			continue
+		}
+		if !r.wholeOrNothing() {
+			return forbidden("$$ROOT may not be read by this user (role %q has field rules)", r.role.Name)
+		}
+	}
+	return nil
+}
+
+func ruleComponents(path string) []string {
+	parts := strings.Split(path, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if p == "" {
+			return nil
+		}
+		if p == "$" || p == "$[]" || strings.HasPrefix(p, "$[") || isIndex(p) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func isIndex(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// wholeOrNothing reports whether a document returned under the role is
+// always the whole document.
+func (r *boundRole) wholeOrNothing() bool {
+	if r.read.kind == condTrue || r.write.kind == condTrue {
+		return true
+	}
+	if r.read.kind != condAbsent {
+		// read false or dynamic: the document is whole or withheld.
+		return true
+	}
+	return !r.hasFieldPermissions
+}
+
+// pathReadable reports whether the field at comps is readable in every
+// document the role returns. Only constant grants count: a field rule that
+// depends on the document could be probed on the documents where it is
+// false.
+func (r *boundRole) pathReadable(comps []string) bool {
+	if r.wholeOrNothing() {
+		return true
+	}
+	fields, additional := r.fields, r.additional
+	for i, c := range comps {
+		f, ok := fields[c]
+		if !ok {
+			return additional != nil && (additional.read.kind == condTrue || additional.write.kind == condTrue)
+		}
+		if f.own {
+			return f.read.kind == condTrue || f.write.kind == condTrue
+		}
+		if f.fields == nil || i == len(comps)-1 {
+			// No rights of its own, or the whole nested object is
+			// referenced while only parts of it are readable.
+			return false
+		}
+		fields, additional = f.fields, nil
+	}
+	return false
+}
+
+// systemOnlyOptions are request options only the system user may set (§4.7).
+var systemOnlyOptions = map[string]bool{"collation": true, "readConcern": true, "writeConcern": true}
+
+// CheckOptions refuses request options reserved to the system user: read
+// concern, write concern and collation. names are the option names the
+// client set, as spelled in the MongoDB command.
+func (v *View) CheckOptions(names ...string) error {
+	if v.system {
+		return nil
+	}
+	for _, n := range names {
+		if systemOnlyOptions[n] {
+			return forbidden("option %s is not allowed", n)
+		}
+	}
+	return nil
+}

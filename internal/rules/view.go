@@ -1,0 +1,802 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/atollhq/atoll/internal/expr"
+	"github.com/atollhq/atoll/internal/mql"
+)
+
+// Caller is who makes a request: what %%user expands to. System callers
+// (functions running as system, server-side code) bypass rules entirely
+// (§4.1 step 1, W-8).
+type Caller struct {
+	System     bool
+	ID         string
+	Type       string // "normal", "server" (API key users), "edge"
+	Data       bson.D // provider metadata: email, name, ...
+	CustomData bson.D
+	Identities []expr.Identity
+}
+
+// RequestContext is the rest of what expressions may read for one request:
+// app values, the environment, the HTTP request and the function runner
+// for %function.
+type RequestContext struct {
+	Values      map[string]any
+	Environment expr.Environment
+	HTTP        *expr.Request
+	Functions   expr.FunctionCaller
+}
+
+// Binding converts the caller and the request context into what expr binds.
+func (c Caller) Binding(rc RequestContext) expr.Binding {
+	var u *expr.User
+	if !c.System {
+		u = &expr.User{ID: c.ID, Type: c.Type, Data: c.Data, CustomData: c.CustomData, Identities: c.Identities}
+	}
+	return expr.Binding{User: u, Values: rc.Values, Environment: rc.Environment, Request: rc.HTTP, Functions: rc.Functions}
+}
+
+// condKind is what a bound expression is for this request.
+type condKind uint8
+
+const (
+	condAbsent  condKind = iota // the key was absent
+	condTrue                    // decided at bind time
+	condFalse                   // decided at bind time
+	condError                   // failed at bind time: denies, and says why
+	condDynamic                 // depends on the document
+)
+
+// cond is one rule expression bound to a request. Expressions that do not
+// read the document are decided once at bind time (a %function among them
+// is called once per request, never per document). Expressions that read
+// the document are evaluated against the request's Env; specialising one to
+// the request (expr.Bind: expansions resolved, user-only parts folded)
+// costs about as much as evaluating it a dozen times, so it is done lazily,
+// once the view has evaluated it specialiseAfter times: small requests
+// skip it, large result sets get the faster per-document path. Expressions
+// calling %function are specialised at once so that a call whose arguments
+// do not depend on the document happens once per request.
+type cond struct {
+	kind condKind
+	err  error
+	lazy *lazyExpr
+	b    *expr.Bound
+}
+
+// specialiseAfter is the number of evaluations after which a document
+// expression is specialised to the request.
+const specialiseAfter = 16
+
+// lazyExpr is a document expression evaluated unspecialised until it has
+// been used often enough in this request. Safe for concurrent use.
+type lazyExpr struct {
+	e     *expr.Expr
+	env   *expr.Env
+	evals atomic.Int32
+	bound atomic.Pointer[expr.Bound]
+}
+
+func (l *lazyExpr) eval(ctx context.Context, in expr.Input) (bool, error) {
+	if b := l.bound.Load(); b != nil {
+		return b.Eval(ctx, in)
+	}
+	if l.evals.Add(1) == specialiseAfter {
+		b := l.e.Bind(ctx, l.env)
+		l.bound.Store(b)
+		return b.Eval(ctx, in)
+	}
+	return l.e.Eval(ctx, l.env, in)
+}
+
+func bindCond(ctx context.Context, e *expr.Expr, env *expr.Env) cond {
+	if e == nil {
+		return cond{}
+	}
+	if v, ok := e.Literal(); ok {
+		return constCond(v)
+	}
+	uses := e.Uses()
+	if uses&expr.UsesDocument == 0 {
+		v, err := e.Eval(ctx, env, expr.NoDocument)
+		if err != nil {
+			return cond{kind: condError, err: err}
+		}
+		return constCond(v)
+	}
+	if uses&expr.UsesFunction == 0 {
+		return cond{kind: condDynamic, lazy: &lazyExpr{e: e, env: env}}
+	}
+	b := e.Bind(ctx, env)
+	if v, ok := b.Constant(); ok {
+		return constCond(v)
+	}
+	return cond{kind: condDynamic, b: b}
+}
+
+func constCond(v bool) cond {
+	if v {
+		return cond{kind: condTrue}
+	}
+	return cond{kind: condFalse}
+}
+
+// eval decides the condition; absent and a failed evaluation are false
+// (an expression error denies, §11.19 recommendation).
+func (c *cond) eval(ctx context.Context, in expr.Input) bool {
+	ok, err := c.evalErr(ctx, in)
+	return ok && err == nil
+}
+
+// evalErr is eval that also returns the evaluation error.
+func (c *cond) evalErr(ctx context.Context, in expr.Input) (bool, error) {
+	switch c.kind {
+	case condTrue:
+		return true, nil
+	case condError:
+		return false, c.err
+	case condDynamic:
+		if c.b != nil {
+			return c.b.Eval(ctx, in)
+		}
+		return c.lazy.eval(ctx, in)
+	}
+	return false, nil
+}
+
+// orDefault returns c, or the constant d when the key was absent.
+func (c cond) orDefault(d bool) cond {
+	if c.kind == condAbsent {
+		return constCond(d)
+	}
+	return c
+}
+
+// boundField is a FieldRule bound to a request.
+type boundField struct {
+	own         bool // has read or write of its own
+	read, write cond
+	fields      map[string]*boundField
+}
+
+func bindFields(ctx context.Context, m map[string]*FieldRule, env *expr.Env) map[string]*boundField {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]*boundField, len(m))
+	for k, f := range m {
+		out[k] = bindField(ctx, f, env)
+	}
+	return out
+}
+
+func bindField(ctx context.Context, f *FieldRule, env *expr.Env) *boundField {
+	if f == nil {
+		return nil
+	}
+	return &boundField{
+		own:    f.hasOwn(),
+		read:   bindCond(ctx, f.Read, env),
+		write:  bindCond(ctx, f.Write, env),
+		fields: bindFields(ctx, f.Fields, env),
+	}
+}
+
+// boundRole is a Role bound to a request.
+type boundRole struct {
+	role                *Role
+	applyWhen           cond
+	hasDF               bool
+	dfRead, dfWrite     cond
+	read, write         cond
+	insert, delete      cond
+	search              bool
+	fields              map[string]*boundField
+	additional          *boundField
+	hasFieldPermissions bool // fields or additional_fields present
+}
+
+// View is one caller's compiled view of one namespace: built once per
+// request by Set.View or Bind and used for every document of the request.
+// It is safe for concurrent use.
+type View struct {
+	// Namespace is "<db>.<coll>" (empty when bound without a Set).
+	Namespace string
+	system    bool
+	set       *Set
+	rules     *Ruleset
+	env       *expr.Env
+	roles     []boundRole
+	opts      Options
+	// The pushed-down filters are compiled on first use (a request that
+	// only inserts never needs them): filter is the rules part of the read
+	// query (nil: none), visible the same for write selectors.
+	compileOnce     sync.Once
+	bindCtx         context.Context
+	filterQuery     bson.D
+	filter, visible bson.D
+	projection      bson.D
+	filtersApplied  []string
+	partition       *partitionView
+}
+
+// View binds caller to the rules of ns (§4.1): system callers get an
+// unrestricted view; a namespace without rules fails with ErrNoRule.
+func (s *Set) View(ctx context.Context, ns string, c Caller, rc RequestContext) (*View, error) {
+	if c.System {
+		return &View{Namespace: ns, system: true, set: s, opts: s.Options}, nil
+	}
+	if s.Partition != nil {
+		return &View{Namespace: ns, set: s, opts: s.Options, partition: &partitionView{crud: s.Partition, binding: c.Binding(rc)}}, nil
+	}
+	rs, err := s.For(ns)
+	if err != nil {
+		return nil, err
+	}
+	env, err := expr.Bind(c.Binding(rc))
+	if err != nil {
+		return nil, fmt.Errorf("rules: binding caller: %w", err)
+	}
+	return s.viewFor(ctx, ns, rs, env)
+}
+
+// ViewEnv is View for an application user whose expression environment is
+// already bound (expr.Bind of Caller.Binding): a request touching several
+// namespaces ($lookup, GraphQL relationships) converts the caller once.
+func (s *Set) ViewEnv(ctx context.Context, ns string, env *expr.Env) (*View, error) {
+	rs, err := s.For(ns)
+	if err != nil {
+		return nil, err
+	}
+	return s.viewFor(ctx, ns, rs, env)
+}
+
+func (s *Set) viewFor(ctx context.Context, ns string, rs *Ruleset, env *expr.Env) (*View, error) {
+	v, err := Bind(ctx, rs, s.Options, env)
+	if err != nil {
+		return nil, err
+	}
+	v.Namespace, v.set = ns, s
+	return v, nil
+}
+
+// Bind specialises rs to one request's env. It evaluates the filters'
+// apply_when, expands their queries, merges their projections (failing with
+// ErrMixedProjection, W-42) and compiles the pushed-down filter.
+func Bind(ctx context.Context, rs *Ruleset, opts Options, env *expr.Env) (*View, error) {
+	v := &View{rules: rs, env: env, opts: opts, roles: make([]boundRole, len(rs.Roles))}
+	for i, r := range rs.Roles {
+		br := &v.roles[i]
+		br.role = r
+		br.applyWhen = bindCond(ctx, r.ApplyWhen, env).orDefault(true)
+		if r.DocumentFilters != nil {
+			br.hasDF = true
+			br.dfRead = bindCond(ctx, r.DocumentFilters.Read, env).orDefault(true)
+			br.dfWrite = bindCond(ctx, r.DocumentFilters.Write, env).orDefault(true)
+		}
+		br.read = bindCond(ctx, r.Read, env)
+		br.write = bindCond(ctx, r.Write, env)
+		br.insert = bindCond(ctx, r.Insert, env).orDefault(opts.Defaults.Insert)
+		br.delete = bindCond(ctx, r.Delete, env).orDefault(opts.Defaults.Delete)
+		br.search = opts.Defaults.Search
+		if r.Search != nil {
+			br.search = *r.Search
+		}
+		br.fields = bindFields(ctx, r.Fields, env)
+		br.additional = bindField(ctx, r.AdditionalFields, env)
+		br.hasFieldPermissions = r.Fields != nil || r.AdditionalFields != nil
+	}
+	if err := v.bindFilters(ctx); err != nil {
+		return nil, err
+	}
+	v.bindCtx = ctx
+	return v, nil
+}
+
+// System reports whether the view bypasses rules.
+func (v *View) System() bool { return v.system }
+
+// Level is the outcome of a read decision.
+type Level uint8
+
+const (
+	// Withhold: the document is not returned (silently, §4.4).
+	Withhold Level = iota
+	// Whole: the whole document is returned.
+	Whole
+	// Partial: some fields are returned.
+	Partial
+)
+
+func (l Level) String() string {
+	switch l {
+	case Whole:
+		return "whole"
+	case Partial:
+		return "partial"
+	}
+	return "withheld"
+}
+
+// Decision is the read decision for one document.
+type Decision struct {
+	// Role is the index of the assigned role in the ruleset, -1 for none.
+	Role  int
+	Level Level
+}
+
+// RoleName is the assigned role's name, "" when none applied.
+func (v *View) RoleName(d Decision) string {
+	if d.Role < 0 || v.rules == nil {
+		return ""
+	}
+	return v.rules.Roles[d.Role].Name
+}
+
+// roleFor returns the first role whose apply_when holds (§4.2), or -1.
+// An apply_when that fails to evaluate (a throwing %function) denies the
+// document outright instead of moving on to a later, possibly broader,
+// role (W-13, §11.19).
+func (v *View) roleFor(ctx context.Context, in expr.Input) int {
+	for i := range v.roles {
+		ok, err := v.roles[i].applyWhen.evalErr(ctx, in)
+		if err != nil {
+			return -1
+		}
+		if ok {
+			return i
+		}
+	}
+	return -1
+}
+
+// Read decides one stored document and returns what the caller sees: doc
+// itself when the whole document is readable (no copy), a redacted copy
+// when only some fields are, nil when it is withheld.
+func (v *View) Read(ctx context.Context, doc bson.D) (bson.D, Decision) {
+	return v.read(ctx, doc, false)
+}
+
+// ReadSearch is Read for documents returned by $search: the role's
+// `search` must also be true (§4.4).
+func (v *View) ReadSearch(ctx context.Context, doc bson.D) (bson.D, Decision) {
+	return v.read(ctx, doc, true)
+}
+
+func (v *View) read(ctx context.Context, doc bson.D, search bool) (bson.D, Decision) {
+	if v.system {
+		return doc, Decision{Role: -1, Level: Whole}
+	}
+	if v.partition != nil {
+		return v.partition.read(ctx, doc)
+	}
+	in := expr.ReadOf(doc)
+	d := Decision{Role: v.roleFor(ctx, in)}
+	if d.Role < 0 {
+		return nil, d
+	}
+	r := &v.roles[d.Role]
+	if search && !r.search {
+		return nil, d
+	}
+	d.Level = r.docLevel(ctx, in)
+	switch d.Level {
+	case Whole:
+		return doc, d
+	case Partial:
+		out := redactDoc(ctx, doc, r.fields, r.additional, in)
+		if len(out) == 0 {
+			// Nothing readable: withhold rather than return {} [I, §4.4].
+			d.Level = Withhold
+			return nil, d
+		}
+		return out, d
+	}
+	return nil, d
+}
+
+// Decide is the read decision without returning the document: which role
+// applied and whether the document comes back whole, partial or not at all.
+// It allocates nothing unless field rules must be checked.
+func (v *View) Decide(ctx context.Context, doc bson.D) Decision {
+	if v.system {
+		return Decision{Role: -1, Level: Whole}
+	}
+	if v.partition != nil {
+		_, d := v.partition.read(ctx, doc)
+		return d
+	}
+	in := expr.ReadOf(doc)
+	d := Decision{Role: v.roleFor(ctx, in)}
+	if d.Role < 0 {
+		return d
+	}
+	d.Level = v.roles[d.Role].docLevel(ctx, in)
+	if d.Level == Partial && !v.roles[d.Role].anyFieldReadable(ctx, doc, in) {
+		d.Level = Withhold
+	}
+	return d
+}
+
+// docLevel is the document-level part of the read flowchart (§4.4).
+func (r *boundRole) docLevel(ctx context.Context, in expr.Input) Level {
+	if r.hasDF && !r.dfRead.eval(ctx, in) && !r.dfWrite.eval(ctx, in) {
+		return Withhold
+	}
+	switch r.read.kind {
+	case condAbsent:
+	default:
+		if r.read.eval(ctx, in) {
+			return Whole
+		}
+		// read evaluated false: only write can still grant the document.
+		if r.write.eval(ctx, in) {
+			return Whole
+		}
+		return Withhold
+	}
+	if r.write.eval(ctx, in) {
+		return Whole
+	}
+	if !r.hasFieldPermissions {
+		return Withhold
+	}
+	return Partial
+}
+
+func (f *boundField) readable(ctx context.Context, in expr.Input) bool {
+	return f.read.eval(ctx, in) || f.write.eval(ctx, in)
+}
+
+func (r *boundRole) anyFieldReadable(ctx context.Context, doc bson.D, in expr.Input) bool {
+	return len(redactDoc(ctx, doc, r.fields, r.additional, in)) > 0
+}
+
+// redactDoc applies field rules to doc (§4.4): a field's own read/write
+// covers its whole subtree; an entry with only nested fields projects the
+// sub-document (unlisted sub-fields dropped [I]); unlisted top-level fields
+// follow additional_fields. %%this and %%prev are the field's value.
+func redactDoc(ctx context.Context, doc bson.D, fields map[string]*boundField, additional *boundField, in expr.Input) bson.D {
+	var out bson.D
+	for _, e := range doc {
+		if f, ok := fields[e.Key]; ok {
+			if f.own {
+				if f.readable(ctx, in.WithField(e.Value, e.Value)) {
+					out = appendElem(out, doc, e)
+				}
+				continue
+			}
+			if f.fields != nil {
+				if sub, ok := redactNested(ctx, e.Value, f.fields, in); ok {
+					out = appendElem(out, doc, bson.E{Key: e.Key, Value: sub})
+				}
+			}
+			continue
+		}
+		if additional != nil && additional.readable(ctx, in.WithField(e.Value, e.Value)) {
+			out = appendElem(out, doc, e)
+		}
+	}
+	return out
+}
+
+func appendElem(out, doc bson.D, e bson.E) bson.D {
+	if out == nil {
+		out = make(bson.D, 0, len(doc))
+	}
+	return append(out, e)
+}
+
+// redactNested applies nested field rules to a sub-document, or to every
+// sub-document of an array (other array elements are dropped [I]). ok is
+// false when nothing is left.
+func redactNested(ctx context.Context, v any, fields map[string]*boundField, in expr.Input) (any, bool) {
+	switch x := v.(type) {
+	case bson.D:
+		out := redactDoc(ctx, x, fields, nil, in)
+		return out, len(out) > 0
+	case bson.A:
+		var out bson.A
+		for _, el := range x {
+			if d, ok := el.(bson.D); ok {
+				if r := redactDoc(ctx, d, fields, nil, in); len(r) > 0 {
+					out = append(out, r)
+				}
+			}
+		}
+		return out, len(out) > 0
+	}
+	return nil, false
+}
+
+// compile filters --------------------------------------------------------
+
+func (v *View) bindFilters(ctx context.Context) error {
+	var parts []any
+	var proj bson.D
+	incl, excl := false, false
+	for _, f := range v.rules.Filters {
+		ok, err := f.ApplyWhen.Eval(ctx, v.env, expr.NoDocument)
+		if err != nil {
+			// Skipping a filter would widen what the caller sees: fail
+			// closed instead.
+			return fmt.Errorf("rules: filter %q apply_when: %w", f.Name, err)
+		}
+		if !ok {
+			continue
+		}
+		q, err := f.Query.Expand(ctx, v.env)
+		if err != nil {
+			return fmt.Errorf("rules: filter %q: %w", f.Name, err)
+		}
+		if len(q) > 0 {
+			parts = append(parts, q)
+		}
+		for _, p := range f.Projection {
+			if p.Include {
+				incl = true
+			} else {
+				excl = true
+			}
+			proj = mergeProjection(proj, p)
+		}
+		v.filtersApplied = append(v.filtersApplied, f.Name)
+	}
+	if incl && excl {
+		return fmt.Errorf("rules: %w", ErrMixedProjection)
+	}
+	v.projection = proj
+	v.filterQuery = andOf(parts)
+	return nil
+}
+
+func mergeProjection(proj bson.D, p ProjectionField) bson.D {
+	val := int32(0)
+	if p.Include {
+		val = 1
+	}
+	for i := range proj {
+		if proj[i].Key == p.Path {
+			proj[i].Value = val
+			return proj
+		}
+	}
+	return append(proj, bson.E{Key: p.Path, Value: val})
+}
+
+func andOf(parts []any) bson.D {
+	switch len(parts) {
+	case 0:
+		return nil
+	case 1:
+		return parts[0].(bson.D)
+	}
+	return bson.D{{Key: "$and", Value: bson.A(parts)}}
+}
+
+// neverFilter matches no stored document: every document has an _id.
+var neverFilter = bson.D{{Key: "_id", Value: bson.D{{Key: "$exists", Value: false}}}}
+
+// compiled is a partial filter: always (nil query), never, or a query.
+type compiled struct {
+	never bool
+	q     bson.D // nil: always
+}
+
+func compileExpr(ctx context.Context, e *expr.Expr, env *expr.Env) compiled {
+	c := e.Compile(ctx, env)
+	switch c.Kind {
+	case expr.KindNever:
+		return compiled{never: true}
+	case expr.KindFilter:
+		return compiled{q: c.Query}
+	}
+	return compiled{} // always, or unfilterable: decided per document
+}
+
+func compileCond(ctx context.Context, c cond, e *expr.Expr, env *expr.Env) compiled {
+	switch c.kind {
+	case condTrue, condAbsent:
+		return compiled{}
+	case condFalse:
+		return compiled{never: true}
+	}
+	return compileExpr(ctx, e, env)
+}
+
+func andCompiled(cs ...compiled) compiled {
+	var parts []any
+	for _, c := range cs {
+		if c.never {
+			return compiled{never: true}
+		}
+		if c.q != nil {
+			parts = append(parts, c.q)
+		}
+	}
+	return compiled{q: andOf(parts)}
+}
+
+func orCompiled(cs ...compiled) compiled {
+	var parts bson.A
+	for _, c := range cs {
+		if c.never {
+			continue
+		}
+		if c.q == nil {
+			return compiled{}
+		}
+		parts = append(parts, c.q)
+	}
+	switch len(parts) {
+	case 0:
+		return compiled{never: true}
+	case 1:
+		return compiled{q: parts[0].(bson.D)}
+	}
+	return compiled{q: bson.D{{Key: "$or", Value: parts}}}
+}
+
+func (c compiled) filter() bson.D {
+	if c.never {
+		return neverFilter
+	}
+	return c.q
+}
+
+// compileRoles builds the roles part of the pushed-down filter: the union
+// over roles of (apply_when AND document gate AND "can read something").
+// It is broader than the decision (an earlier role's apply_when is not
+// negated, field-level emptiness is not compiled); the decider runs after it.
+func (v *View) compileRoles(ctx context.Context) {
+	reads := make([]compiled, 0, len(v.roles))
+	vis := make([]compiled, 0, len(v.roles))
+	for i := range v.roles {
+		r := &v.roles[i]
+		role := r.role
+		aw := compileCond(ctx, r.applyWhen, role.ApplyWhen, v.env)
+		gate := compiled{}
+		if r.hasDF {
+			gate = orCompiled(
+				compileCond(ctx, r.dfRead, role.DocumentFilters.Read, v.env),
+				compileCond(ctx, r.dfWrite, role.DocumentFilters.Write, v.env))
+		}
+		vis = append(vis, andCompiled(aw, gate))
+		if r.neverReads() {
+			continue
+		}
+		reads = append(reads, andCompiled(aw, gate))
+	}
+	v.filter = andOf(nonNil(v.filterQuery, orCompiled(reads...).filter()))
+	v.visible = andOf(nonNil(v.filterQuery, orCompiled(vis...).filter()))
+}
+
+// neverReads reports whether the role cannot return any document for this
+// request whatever the document (W-31: no read, write or field rules).
+func (r *boundRole) neverReads() bool {
+	if r.read.kind == condTrue || r.write.kind == condTrue {
+		return false
+	}
+	if r.read.kind == condFalse && (r.write.kind == condFalse || r.write.kind == condAbsent) {
+		return true
+	}
+	if r.read.kind == condAbsent && r.write.kind != condDynamic && !r.hasFieldPermissions {
+		return true
+	}
+	return false
+}
+
+func nonNil(ds ...bson.D) []any {
+	var out []any
+	for _, d := range ds {
+		if d != nil {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// RulesFilter is the rules part of the read query (filters' queries and
+// the roles' filter), nil when the rules restrict nothing at the query level.
+func (v *View) RulesFilter() bson.D {
+	v.compile()
+	return v.filter
+}
+
+// compile builds the pushed-down filters once per view.
+func (v *View) compile() {
+	if v.system || v.partition != nil {
+		// Partition permissions read %%partition per document: nothing
+		// to push down.
+		return
+	}
+	v.compileOnce.Do(func() { v.compileRoles(v.bindCtx) })
+}
+
+// PushDown returns the query to send to the store for a read with the
+// client's filter: {$and: [client, rules...]}. The client filter is never
+// merged into or rewritten (a client $or stays intact inside the $and).
+// System views return the client filter unchanged.
+func (v *View) PushDown(client bson.D) bson.D {
+	v.compile()
+	return v.pushDown(client, v.filter)
+}
+
+// PushDownWrite is PushDown for update and delete selectors: only documents
+// visible to the caller are candidates (§4.5 pre-image rule).
+func (v *View) PushDownWrite(client bson.D) bson.D {
+	v.compile()
+	return v.pushDown(client, v.visible)
+}
+
+func (v *View) pushDown(client, rules bson.D) bson.D {
+	if v.system {
+		return client
+	}
+	if client == nil {
+		client = bson.D{}
+	}
+	parts := bson.A{client}
+	if rules != nil {
+		// Filter queries come out of bindFilters as one $and; flatten it.
+		if arr, ok := rules[0].Value.(bson.A); ok && len(rules) == 1 && rules[0].Key == "$and" {
+			parts = append(parts, arr...)
+		} else {
+			parts = append(parts, rules)
+		}
+	}
+	return bson.D{{Key: "$and", Value: parts}}
+}
+
+// Projection is the merged projection of the applicable filters, nil when
+// none; the data-access layer merges it with the client's by key and lets
+// the query engine report a mixed projection (§4.3 recommendation).
+func (v *View) Projection() bson.D { return v.projection }
+
+// FiltersApplied names the filters whose apply_when held, for logs and
+// Explain.
+func (v *View) FiltersApplied() []string { return v.filtersApplied }
+
+// MatchesRules reports whether doc passes the pushed-down rules filter; the
+// differential tests use it as the store would.
+func (v *View) MatchesRules(doc bson.D) (bool, error) {
+	v.compile()
+	if v.filter == nil {
+		return true, nil
+	}
+	f, err := mql.CompileFilter(v.filter)
+	if err != nil {
+		return false, err
+	}
+	return f.Match(doc), nil
+}
+
+// SearchMetaAllowed reports whether $$SEARCH_META may be used: by system
+// callers, or when the collection's first role has apply_when and read both
+// literally true (§4.4).
+func (v *View) SearchMetaAllowed() bool {
+	if v.system {
+		return true
+	}
+	if v.rules == nil || len(v.rules.Roles) == 0 {
+		return false
+	}
+	r := v.rules.Roles[0]
+	aw, _ := lookup(r.raw, "apply_when").(bool)
+	rd, _ := lookup(r.raw, "read").(bool)
+	return aw && rd
+}
+
+// Redact returns what the caller may see of a stored document (nil when it
+// is withheld): Read without the decision.
+func (v *View) Redact(ctx context.Context, doc bson.D) bson.D {
+	out, _ := v.Read(ctx, doc)
+	return out
+}

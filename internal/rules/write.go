@@ -1,0 +1,215 @@
+package rules
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/atollhq/atoll/internal/expr"
+	"github.com/atollhq/atoll/internal/mql"
+)
+
+// CheckInsert decides inserting doc (after the automatic _id), and the
+// insert side of an upsert (§4.5): the role is chosen on the new document,
+// its write document filter must hold, every field must be writable (or
+// `write` true), then `insert` must be true. Any failure is
+// ErrInsertNotPermitted.
+func (v *View) CheckInsert(ctx context.Context, doc bson.D) error {
+	if v.system {
+		return nil
+	}
+	if v.partition != nil {
+		return v.partition.checkWrite(ctx, nil, doc, ErrInsertNotPermitted)
+	}
+	in := expr.InsertOf(doc)
+	i := v.roleFor(ctx, in)
+	if i < 0 {
+		return ErrInsertNotPermitted
+	}
+	r := &v.roles[i]
+	if r.hasDF && !r.dfWrite.eval(ctx, in) {
+		return ErrInsertNotPermitted
+	}
+	if !v.fieldsWritable(ctx, r, in, nil, doc) {
+		return ErrInsertNotPermitted
+	}
+	if !r.insert.eval(ctx, in) {
+		return ErrInsertNotPermitted
+	}
+	return nil
+}
+
+// CheckUpsertInsert is CheckInsert for the document an upsert would
+// create (upsert is treated as insert, W-36).
+func (v *View) CheckUpsertInsert(ctx context.Context, doc bson.D) error {
+	return v.CheckInsert(ctx, doc)
+}
+
+// visible reports the role of a stored document and whether the caller may
+// see it at all (role assigned and document filters pass); writes to
+// invisible documents are treated as non-matching (§4.5).
+func (v *View) visibleRole(ctx context.Context, doc bson.D) (int, bool) {
+	in := expr.ReadOf(doc)
+	i := v.roleFor(ctx, in)
+	if i < 0 {
+		return -1, false
+	}
+	r := &v.roles[i]
+	if r.hasDF && !r.dfRead.eval(ctx, in) && !r.dfWrite.eval(ctx, in) {
+		return i, false
+	}
+	return i, true
+}
+
+// CheckUpdate decides an update or replacement of pre (the stored document)
+// into post (§4.5). The role is chosen on the pre-image; %%root is the
+// post-image and %%prevRoot the pre-image. ErrNotVisible means the
+// document is not a candidate (skip it silently); ErrUpdateNotPermitted
+// fails the request.
+func (v *View) CheckUpdate(ctx context.Context, pre, post bson.D) error {
+	if v.system {
+		return nil
+	}
+	if v.partition != nil {
+		return v.partition.checkWrite(ctx, pre, post, ErrUpdateNotPermitted)
+	}
+	i, ok := v.visibleRole(ctx, pre)
+	if !ok {
+		return ErrNotVisible
+	}
+	r := &v.roles[i]
+	in := expr.UpdateOf(pre, post)
+	if r.hasDF && !r.dfWrite.eval(ctx, in) {
+		// The post-image must stay writable (W-35).
+		return ErrUpdateNotPermitted
+	}
+	if !v.fieldsWritable(ctx, r, in, pre, post) {
+		return ErrUpdateNotPermitted
+	}
+	return nil
+}
+
+// CheckDelete decides deleting a stored document: the write document filter
+// and `delete` (flowchart; field writes only with Defaults.DeleteNeedsFieldWrites).
+func (v *View) CheckDelete(ctx context.Context, doc bson.D) error {
+	if v.system {
+		return nil
+	}
+	if v.partition != nil {
+		return v.partition.checkWrite(ctx, doc, nil, ErrDeleteNotPermitted)
+	}
+	i, ok := v.visibleRole(ctx, doc)
+	if !ok {
+		return ErrNotVisible
+	}
+	r := &v.roles[i]
+	in := expr.ReadOf(doc)
+	if r.hasDF && !r.dfWrite.eval(ctx, in) {
+		return ErrDeleteNotPermitted
+	}
+	if v.opts.Defaults.DeleteNeedsFieldWrites && !v.fieldsWritable(ctx, r, in, doc, nil) {
+		return ErrDeleteNotPermitted
+	}
+	if !r.delete.eval(ctx, in) {
+		return ErrDeleteNotPermitted
+	}
+	return nil
+}
+
+// fieldsWritable applies the document-level write and, when it is absent,
+// the field-level write rules to every field that differs between pre and
+// post (nil pre: insert; nil post: delete, every field).
+func (v *View) fieldsWritable(ctx context.Context, r *boundRole, in expr.Input, pre, post bson.D) bool {
+	switch r.write.kind {
+	case condAbsent:
+	default:
+		if r.write.eval(ctx, in) {
+			return true
+		}
+		if !v.opts.Defaults.WriteFalseAllowsFields {
+			// An explicit (or evaluated) write:false blocks field rules (W-34).
+			return false
+		}
+	}
+	return changedWritable(ctx, pre, post, r.fields, r.additional, in)
+}
+
+// changedWritable checks every top-level field added, changed or removed.
+func changedWritable(ctx context.Context, pre, post bson.D, fields map[string]*boundField, additional *boundField, in expr.Input) bool {
+	check := func(key string, before, after any) bool {
+		if f, ok := fields[key]; ok {
+			if f.own {
+				return f.write.eval(ctx, in.WithField(after, before))
+			}
+			if f.fields != nil {
+				bd, ok1 := before.(bson.D)
+				ad, ok2 := after.(bson.D)
+				if (ok1 || mql.IsMissing(before)) && (ok2 || mql.IsMissing(after)) {
+					return changedWritable(ctx, bd, ad, f.fields, nil, in)
+				}
+			}
+			return false
+		}
+		return additional != nil && additional.write.eval(ctx, in.WithField(after, before))
+	}
+	for _, e := range post {
+		before := lookup(pre, e.Key)
+		if !mql.IsMissing(before) && sameValue(before, e.Value) {
+			continue
+		}
+		if !check(e.Key, before, e.Value) {
+			return false
+		}
+	}
+	for _, e := range pre {
+		if !mql.IsMissing(lookup(post, e.Key)) {
+			continue
+		}
+		if post == nil && pre == nil {
+			continue
+		}
+		if !check(e.Key, e.Value, mql.Missing) {
+			return false
+		}
+	}
+	return true
+}
+
+func lookup(d bson.D, key string) any {
+	for _, e := range d {
+		if e.Key == key {
+			return e.Value
+		}
+	}
+	return mql.Missing
+}
+
+// sameValue is "unchanged" for the write check: equal values of the same
+// BSON type (an int turned into a double is a change worth a permission).
+func sameValue(a, b any) bool {
+	return mql.TypeOf(a) == mql.TypeOf(b) && mql.Compare(a, b) == 0
+}
+
+// CanWrite reports whether the caller may write doc as a whole (role
+// assigned, write document filter and document-level write true): what a
+// UI or the GraphQL layer shows as "editable". Field-level write rights are
+// decided per change by CheckUpdate.
+func (v *View) CanWrite(ctx context.Context, doc bson.D) bool {
+	if v.system {
+		return true
+	}
+	if v.partition != nil {
+		_, w := v.partition.decide(ctx, doc)
+		return w
+	}
+	in := expr.ReadOf(doc)
+	i := v.roleFor(ctx, in)
+	if i < 0 {
+		return false
+	}
+	r := &v.roles[i]
+	if r.hasDF && !r.dfWrite.eval(ctx, in) {
+		return false
+	}
+	return r.write.eval(ctx, in)
+}
