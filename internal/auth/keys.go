@@ -68,6 +68,9 @@ func (r *keyRing) load(ctx context.Context, create bool) error {
 	r.mu.Lock()
 	r.byKID, r.signer = byKID, signer
 	r.mu.Unlock()
+	// A key may have been retired: its tokens must not keep verifying
+	// from the cache.
+	r.s.access.reset()
 	return nil
 }
 
