@@ -280,7 +280,7 @@ func (s *Service) sessionAlive(ctx context.Context, sessionID, userID string) (b
 }
 
 // sessionCache remembers recent session lookups. It is bounded in time
-// (ttl) and in size (maxSessionCacheEntries; when full it starts over).
+// (ttl) and in size (maxSessionCacheEntries; see makeRoom).
 type sessionCache struct {
 	ttl time.Duration
 	mu  sync.Mutex
@@ -317,19 +317,41 @@ func (c *sessionCache) put(id string, owner string, now time.Time) {
 	if e, ok := c.m[id]; ok && e.revoked && now.Sub(e.at) < c.ttl {
 		return
 	}
-	if len(c.m) >= maxSessionCacheEntries {
-		clear(c.m)
-	}
+	c.makeRoom(now)
 	c.m[id] = sessionEntry{owner: owner, at: now}
+}
+
+// makeRoom keeps the cache under maxSessionCacheEntries: it drops stale
+// entries, then answers that are not revocations. A revocation (a
+// tombstone younger than the TTL) is dropped last, since losing it would
+// let a lookup that raced with it put the session back.
+func (c *sessionCache) makeRoom(now time.Time) {
+	if len(c.m) < maxSessionCacheEntries {
+		return
+	}
+	for id, e := range c.m {
+		if now.Sub(e.at) >= c.ttl || now.Before(e.at) {
+			delete(c.m, id)
+		}
+	}
+	for id, e := range c.m {
+		if len(c.m) < maxSessionCacheEntries-maxSessionCacheEntries/8 {
+			return
+		}
+		if !e.revoked {
+			delete(c.m, id)
+		}
+	}
+	if len(c.m) >= maxSessionCacheEntries {
+		clear(c.m) // only tombstones left: more revocations than fit
+	}
 }
 
 // forget records that this process ended the session: it is refused here
 // at once, whatever a concurrent lookup read before the delete.
 func (c *sessionCache) forget(id string, now time.Time) {
 	c.mu.Lock()
-	if len(c.m) >= maxSessionCacheEntries {
-		clear(c.m)
-	}
+	c.makeRoom(now)
 	c.m[id] = sessionEntry{at: now, revoked: true}
 	c.mu.Unlock()
 }
