@@ -6,8 +6,10 @@
 // Everything auth keeps lives in the store under the reserved database
 // store.SystemDatabase, so several server processes sharing one store
 // behave as one service: a session revoked by one process is refused by
-// every other within SessionCacheTTL (5 s by default), the only state a
-// process caches.
+// every other within SessionCacheTTL (5 s by default). What a process
+// caches (session answers, verified access tokens, the profile's user
+// documents) it trusts for at most that long, and its own writes take
+// effect at once.
 //
 // The HTTP routes of the client API live in internal/server/clientapi and
 // call the Service methods; this package knows nothing of HTTP except the

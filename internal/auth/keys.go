@@ -15,8 +15,11 @@ import (
 // signingKey is one HS256 key. Keys are 256 random bits, stored in
 // auth_keys so every process shares them.
 type signingKey struct {
-	kid     string
-	secret  []byte
+	kid    string
+	secret []byte
+	// header is the header segment of the tokens this key signs
+	// (ownHeader), which parseOwn recognises.
+	header  string
 	created time.Time
 	active  bool
 }
@@ -68,6 +71,22 @@ func (r *keyRing) load(ctx context.Context, create bool) error {
 	r.mu.Lock()
 	r.byKID, r.signer = byKID, signer
 	r.mu.Unlock()
+	// A key may have been retired: its tokens must not keep verifying
+	// from the cache.
+	r.s.access.reset()
+	return nil
+}
+
+// byHeader returns the known key whose tokens have this header segment,
+// or nil. There are one or two keys (more only during rotations).
+func (r *keyRing) byHeader(hdr string) *signingKey {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, k := range r.byKID {
+		if k.header != "" && k.header == hdr {
+			return k
+		}
+	}
 	return nil
 }
 
@@ -114,7 +133,8 @@ func signingKeyFromDoc(d bson.D) *signingKey {
 	if kid == "" || !ok || len(bin.Data) < 32 {
 		return nil
 	}
-	return &signingKey{kid: kid, secret: bin.Data, created: lookupTime(d, "created_at"), active: lookupBool(d, "active")}
+	return &signingKey{kid: kid, secret: bin.Data, header: ownHeader(kid),
+		created: lookupTime(d, "created_at"), active: lookupBool(d, "active")}
 }
 
 func (s *Service) insertKey(ctx context.Context) (string, error) {

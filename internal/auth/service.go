@@ -85,7 +85,11 @@ type Service struct {
 
 	keys     *keyRing
 	sessions *sessionCache
-	limits   *limiter
+	// access and users are per-process caches bounded like sessions (see
+	// accesscache.go and usercache.go).
+	access *accessCache
+	users  *userCache
+	limits *limiter
 
 	jwks      jwksCache
 	dummyHash string // an argon2id hash verified for unknown users
@@ -160,6 +164,8 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.domainID = dom
+	s.access = newAccessCache(s.cacheTTL, maxAccessCacheEntries)
+	s.users = newUserCache(s.cacheTTL, maxUserCacheEntries)
 	s.keys = &keyRing{s: s}
 	if err := s.keys.load(ctx, true); err != nil {
 		return nil, err

@@ -21,7 +21,8 @@ type Caller struct {
 	SessionID string
 	DeviceID  string
 	// CustomData is the custom user data carried by the token (nil when
-	// there is none); it is as fresh as the token.
+	// there is none); it is as fresh as the token. It is shared by the
+	// requests presenting the same token: read it, never modify it.
 	CustomData bson.D
 	IssuedAt   time.Time
 	ExpiresAt  time.Time
@@ -57,10 +58,37 @@ func invalidRefresh(err error) error {
 
 // VerifyAccessToken checks an access token: signature with a known kid,
 // algorithm, type, expiry, and that its session still exists (through a
-// cache of at most SessionCacheTTL). Any failure is ErrInvalidSession with
+// cache of at most SessionCacheTTL). A token that verified is remembered
+// for at most SessionCacheTTL and never past its exp (accessCache); the
+// session is checked on every call. Any failure is ErrInvalidSession with
 // the message realm-web expects; details go to the debug log only.
 func (s *Service) VerifyAccessToken(ctx context.Context, token string) (*Caller, error) {
+	key := accessKey(token)
+	v, gen, ok := s.access.get(key, s.now())
+	if !ok {
+		var err error
+		if v, err = s.verifyAccess(ctx, token); err != nil {
+			return nil, err
+		}
+		s.access.put(key, v, gen)
+	}
+	alive, err := s.sessionAlive(ctx, v.sessionID, v.userID)
+	if err != nil {
+		return nil, s.internalError(ctx, "check session", err)
+	}
+	if !alive {
+		return nil, invalidAccess(errors.New("session ended"))
+	}
+	return &Caller{UserID: v.userID, SessionID: v.sessionID, DeviceID: v.deviceID,
+		CustomData: v.customData, IssuedAt: v.issuedAt, ExpiresAt: v.expiresAt}, nil
+}
+
+// verifyAccess does the checks of an access token that depend only on the
+// token, the signing keys and the time (not on the session), which is
+// what accessCache remembers.
+func (s *Service) verifyAccess(ctx context.Context, token string) (*verifiedAccess, error) {
 	var c accessClaims
+	at := s.now()
 	if err := s.parse(ctx, token, &c); err != nil {
 		s.log.DebugContext(ctx, "auth: access token refused", "reason", err.Error())
 		return nil, invalidAccess(err)
@@ -68,22 +96,15 @@ func (s *Service) VerifyAccessToken(ctx context.Context, token string) (*Caller,
 	if c.Typ != typAccess || c.Iss == "" || c.Sub == "" {
 		return nil, invalidAccess(errWrongType)
 	}
-	ok, err := s.sessionAlive(ctx, c.Iss, c.Sub)
-	if err != nil {
-		return nil, s.internalError(ctx, "check session", err)
-	}
-	if !ok {
-		return nil, invalidAccess(errors.New("session ended"))
-	}
-	caller := &Caller{UserID: c.Sub, SessionID: c.Iss, DeviceID: c.DeviceID,
-		IssuedAt: time.Unix(c.Iat, 0).UTC(), ExpiresAt: time.Unix(c.Exp, 0).UTC()}
+	v := &verifiedAccess{userID: c.Sub, sessionID: c.Iss, deviceID: c.DeviceID,
+		issuedAt: time.Unix(c.Iat, 0).UTC(), expiresAt: time.Unix(c.Exp, 0).UTC(), at: at}
 	if len(c.UserData) > 0 && string(c.UserData) != "null" {
 		var d bson.D
 		if err := bson.UnmarshalExtJSON(c.UserData, false, &d); err == nil {
-			caller.CustomData = d
+			v.customData = d
 		}
 	}
-	return caller, nil
+	return v, nil
 }
 
 // VerifyRefreshToken checks a refresh token and returns its live session,
@@ -259,7 +280,7 @@ func (s *Service) sessionAlive(ctx context.Context, sessionID, userID string) (b
 }
 
 // sessionCache remembers recent session lookups. It is bounded in time
-// (ttl) and in size (maxSessionCacheEntries; when full it starts over).
+// (ttl) and in size (maxSessionCacheEntries; see makeRoom).
 type sessionCache struct {
 	ttl time.Duration
 	mu  sync.Mutex
@@ -296,19 +317,41 @@ func (c *sessionCache) put(id string, owner string, now time.Time) {
 	if e, ok := c.m[id]; ok && e.revoked && now.Sub(e.at) < c.ttl {
 		return
 	}
-	if len(c.m) >= maxSessionCacheEntries {
-		clear(c.m)
-	}
+	c.makeRoom(now)
 	c.m[id] = sessionEntry{owner: owner, at: now}
+}
+
+// makeRoom keeps the cache under maxSessionCacheEntries: it drops stale
+// entries, then answers that are not revocations. A revocation (a
+// tombstone younger than the TTL) is dropped last, since losing it would
+// let a lookup that raced with it put the session back.
+func (c *sessionCache) makeRoom(now time.Time) {
+	if len(c.m) < maxSessionCacheEntries {
+		return
+	}
+	for id, e := range c.m {
+		if now.Sub(e.at) >= c.ttl || now.Before(e.at) {
+			delete(c.m, id)
+		}
+	}
+	for id, e := range c.m {
+		if len(c.m) < maxSessionCacheEntries-maxSessionCacheEntries/8 {
+			return
+		}
+		if !e.revoked {
+			delete(c.m, id)
+		}
+	}
+	if len(c.m) >= maxSessionCacheEntries {
+		clear(c.m) // only tombstones left: more revocations than fit
+	}
 }
 
 // forget records that this process ended the session: it is refused here
 // at once, whatever a concurrent lookup read before the delete.
 func (c *sessionCache) forget(id string, now time.Time) {
 	c.mu.Lock()
-	if len(c.m) >= maxSessionCacheEntries {
-		clear(c.m)
-	}
+	c.makeRoom(now)
 	c.m[id] = sessionEntry{at: now, revoked: true}
 	c.mu.Unlock()
 }

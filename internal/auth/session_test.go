@@ -201,3 +201,21 @@ func TestRevocationBeatsStaleCacheFill(t *testing.T) {
 		t.Fatal("expired tombstone blocks a fresh answer")
 	}
 }
+
+// A full session cache makes room without forgetting a recent
+// revocation, and never exceeds its cap.
+func TestSessionCacheFullKeepsRevocations(t *testing.T) {
+	c := newSessionCache(5 * time.Second)
+	now := time.Unix(1000, 0)
+	c.forget("revoked", now)
+	for range maxSessionCacheEntries + 10 {
+		c.put(bson.NewObjectID().Hex(), "user", now)
+		if len(c.m) > maxSessionCacheEntries {
+			t.Fatalf("%d entries", len(c.m))
+		}
+	}
+	c.put("revoked", "user", now) // a stale lookup finishing late
+	if owner, ok := c.get("revoked", now); !ok || owner != "" {
+		t.Fatalf("revocation lost when the cache filled: owner %q ok %v", owner, ok)
+	}
+}

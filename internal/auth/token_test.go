@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -170,5 +172,80 @@ func TestSigningKeyRotation(t *testing.T) {
 	}
 	if _, err := e.svc.VerifyAccessToken(ctx, fresh.AccessToken); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// parseOwn (tokens with this service's exact header) and golang-jwt
+// agree on every token: minted ones, and ones altered, forged, expired,
+// issued in the future, without exp, or malformed under our header.
+func TestParseOwnAgreesWithJWT(t *testing.T) {
+	e := newEnv(t, testApp())
+	ctx := ctxT(t)
+	r := e.mustLogin("anon-user", bson.D{})
+	k := e.svc.keys.current()
+	parts := strings.Split(r.AccessToken, ".")
+	if parts[0] != k.header {
+		t.Fatalf("minted header %q is not the recognised one %q", parts[0], k.header)
+	}
+	ac := claims(t, r.AccessToken)
+	with := func(m map[string]any, kv ...any) map[string]any {
+		out := map[string]any{}
+		for kk, vv := range m {
+			out[kk] = vv
+		}
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == nil {
+				delete(out, kv[i].(string))
+			} else {
+				out[kv[i].(string)] = kv[i+1]
+			}
+		}
+		return out
+	}
+	// signed builds header.payload.signature with our exact header.
+	signed := func(key []byte, payload string) string {
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte(k.header + "." + payload))
+		return k.header + "." + payload + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	}
+	now := e.clk.now()
+	tokens := map[string]string{
+		"access":             r.AccessToken,
+		"refresh":            r.RefreshToken,
+		"tampered payload":   parts[0] + "." + b64json(t, with(ac, "sub", bson.NewObjectID().Hex())) + "." + parts[2],
+		"forged key":         signed([]byte("0123456789abcdef0123456789abcdef"), parts[1]),
+		"expired":            signed(k.secret, b64json(t, with(ac, "exp", now.Add(-time.Second).Unix()))),
+		"exp now":            signed(k.secret, b64json(t, with(ac, "exp", now.Unix()))),
+		"no exp":             signed(k.secret, b64json(t, with(ac, "exp", nil))),
+		"iat in the future":  signed(k.secret, b64json(t, with(ac, "iat", now.Add(time.Minute).Unix()))),
+		"no iat":             signed(k.secret, b64json(t, with(ac, "iat", nil))),
+		"payload not json":   signed(k.secret, base64.RawURLEncoding.EncodeToString([]byte("not json"))),
+		"payload not base64": signed(k.secret, "!!!"),
+		"padded signature":   r.AccessToken + "=",
+		"four segments":      r.AccessToken + ".x",
+		"two segments":       parts[0] + "." + parts[1],
+		"empty signature":    parts[0] + "." + parts[1] + ".",
+	}
+	for name, tok := range tokens {
+		var own, lib accessClaims
+		handled, errOwn := e.svc.parseOwn(tok, &own)
+		if !handled {
+			t.Fatalf("%s: not handled by parseOwn", name)
+		}
+		errLib := e.svc.parseJWT(ctx, tok, &lib)
+		if (errOwn == nil) != (errLib == nil) {
+			t.Fatalf("%s: parseOwn %v, golang-jwt %v", name, errOwn, errLib)
+		}
+		if errOwn == nil && (own.Sub != lib.Sub || own.Exp != lib.Exp || own.Iss != lib.Iss) {
+			t.Fatalf("%s: claims differ: %+v %+v", name, own, lib)
+		}
+	}
+	// Another header (another kid, alg, field order) is left to golang-jwt.
+	other := b64json(t, map[string]any{"alg": "HS256", "kid": k.kid}) + "." + parts[1] + "." + parts[2]
+	if handled, _ := e.svc.parseOwn(other, &accessClaims{}); handled {
+		t.Fatal("a header other than ours was handled")
+	}
+	if _, err := e.svc.VerifyAccessToken(ctx, other); !errors.Is(err, ErrInvalidSession) {
+		t.Fatalf("re-encoded header with the old signature: %v", err)
 	}
 }

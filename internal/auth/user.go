@@ -230,20 +230,42 @@ func (s *Service) ListUsers(ctx context.Context, opts ListUsersOptions) ([]*User
 	return out, nil
 }
 
-// Profile returns the profile of the caller's user.
+// Profile returns the profile of the caller's user. The user document
+// may come from the user cache (at most SessionCacheTTL old; changes made
+// through this process show at once). A disabled user has no profile,
+// even if a session of theirs is still trusted here.
 func (s *Service) Profile(ctx context.Context, c *Caller) (*Profile, error) {
-	u, err := s.User(ctx, c.UserID)
+	u, err := s.profileUser(ctx, c.UserID)
 	if errors.Is(err, ErrUserNotFound) {
 		return nil, invalidAccess(err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	p := &Profile{UserID: u.ID, DomainID: s.domainID, Type: u.Type, Data: u.Data}
+	if u.Disabled {
+		return nil, invalidAccess(errors.New("user disabled"))
+	}
+	p := &Profile{UserID: u.ID, DomainID: s.domainID, Type: u.Type, Data: u.Data,
+		Identities: make([]ProfileIdentity, 0, len(u.Identities))}
 	for _, id := range u.Identities {
 		p.Identities = append(p.Identities, ProfileIdentity(id))
 	}
 	return p, nil
+}
+
+// profileUser is User through the user cache.
+func (s *Service) profileUser(ctx context.Context, id string) (*User, error) {
+	u, gen, ok := s.users.get(id, s.now())
+	if ok {
+		return u, nil
+	}
+	at := s.now()
+	u, err := s.User(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.users.put(u, at, gen)
+	return u, nil
 }
 
 // DisableUser blocks the user's logins and ends all their sessions.
@@ -266,6 +288,7 @@ func (s *Service) setDisabled(ctx context.Context, id string, v bool) error {
 	}
 	res, err := s.coll(collUsers).UpdateOne(ctx, idFilter(oid),
 		bson.D{{Key: "$set", Value: bson.D{{Key: "disabled", Value: v}}}}, store.UpdateOptions{})
+	s.users.invalidate(oid.Hex()) // even on error: the write may have landed
 	if err != nil {
 		return s.internalError(ctx, "update user", err)
 	}
@@ -296,7 +319,9 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 			return s.internalError(ctx, "delete user "+c, err)
 		}
 	}
-	if _, err := s.coll(collUsers).DeleteOne(ctx, idFilter(oid)); err != nil {
+	_, err = s.coll(collUsers).DeleteOne(ctx, idFilter(oid))
+	s.users.invalidate(u.ID)
+	if err != nil {
 		return s.internalError(ctx, "delete user", err)
 	}
 	var providers []string
@@ -438,6 +463,7 @@ func (s *Service) linkIdentity(ctx context.Context, userID string, ident Identit
 		update = append(update, bson.E{Key: "$set", Value: set})
 	}
 	res, err := s.coll(collUsers).UpdateOne(ctx, idFilter(oid), update, store.UpdateOptions{})
+	s.users.invalidate(oid.Hex())
 	if err != nil || res.MatchedCount == 0 {
 		_, _ = s.coll(collIdentities).DeleteOne(ctx, idFilter(key))
 		if err != nil {
@@ -488,7 +514,9 @@ func (s *Service) refreshIdentityData(ctx context.Context, u *User, ident Identi
 		ids = append(ids, identityDoc(u.Identities[i]))
 	}
 	set = append(set, bson.E{Key: "identities", Value: ids})
-	if _, err := s.coll(collUsers).UpdateOne(ctx, idFilter(oid), bson.D{{Key: "$set", Value: set}}, store.UpdateOptions{}); err != nil {
+	_, err := s.coll(collUsers).UpdateOne(ctx, idFilter(oid), bson.D{{Key: "$set", Value: set}}, store.UpdateOptions{})
+	s.users.invalidate(u.ID)
+	if err != nil {
 		s.log.WarnContext(ctx, "auth: refresh identity data", "err", err)
 	}
 }

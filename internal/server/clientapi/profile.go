@@ -1,17 +1,25 @@
 package clientapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"sync"
+	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/atollhq/atoll/internal/auth"
 	"github.com/atollhq/atoll/internal/server/apierror"
 )
 
 // profile answers GET /api/client/v2.0/auth/profile with the caller's
 // user: realm-web requires `type`, `identities` (an array) and `data` (an
 // object) and fails the login without them (client-protocol §2.4).
+//
+// SDKs call it after every login and often after, so the body is
+// appended into a pooled buffer rather than built through reflection
+// (docs/performance.md); the bytes are the same as encoding/json's.
 func (a *API) profile(w http.ResponseWriter, r *http.Request) {
 	c, e := a.accessCaller(r)
 	if e != nil {
@@ -23,47 +31,89 @@ func (a *API) profile(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	data, err := rawObject(p.Data)
+	bp := profileBufs.Get().(*[]byte)
+	defer profileBufs.Put(bp)
+	body, err := appendProfile((*bp)[:0], p)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	out := profileResponse{
-		UserID:     p.UserID,
-		DomainID:   p.DomainID,
-		Type:       p.Type,
-		Data:       data,
-		Identities: make([]profileIdentity, 0, len(p.Identities)),
+	*bp = body
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["Cache-Control"] = []string{"no-store"}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+// profileBufs recycles response buffers (w.Write copies the body).
+var profileBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// appendProfile appends the profile as JSON: user_id, domain_id, type,
+// data (relaxed Extended JSON, `{}` when empty) and identities, each with
+// provider_data rendered the same way.
+func appendProfile(b []byte, p *auth.Profile) ([]byte, error) {
+	var err error
+	b = append(b, `{"user_id":`...)
+	b = appendString(b, p.UserID)
+	b = append(b, `,"domain_id":`...)
+	b = appendString(b, p.DomainID)
+	b = append(b, `,"type":`...)
+	b = appendString(b, p.Type)
+	b = append(b, `,"data":`...)
+	if b, err = appendObject(b, p.Data); err != nil {
+		return nil, err
 	}
-	for _, id := range p.Identities {
-		pd, err := rawObject(id.ProviderData)
-		if err != nil {
-			a.fail(w, r, err)
-			return
+	b = append(b, `,"identities":[`...)
+	for i, id := range p.Identities {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		out.Identities = append(out.Identities, profileIdentity{
-			ID:           id.ID,
-			ProviderType: id.ProviderType,
-			ProviderID:   id.ProviderID,
-			ProviderData: pd,
-		})
+		b = append(b, `{"id":`...)
+		b = appendString(b, id.ID)
+		b = append(b, `,"provider_type":`...)
+		b = appendString(b, id.ProviderType)
+		b = append(b, `,"provider_id":`...)
+		b = appendString(b, id.ProviderID)
+		b = append(b, `,"provider_data":`...)
+		if b, err = appendObject(b, id.ProviderData); err != nil {
+			return nil, err
+		}
+		b = append(b, '}')
 	}
-	writeJSON(w, http.StatusOK, out)
+	return append(b, "]}"...), nil
 }
 
-type profileResponse struct {
-	UserID     string            `json:"user_id"`
-	DomainID   string            `json:"domain_id"`
-	Type       string            `json:"type"`
-	Data       json.RawMessage   `json:"data"`
-	Identities []profileIdentity `json:"identities"`
+// appendString appends s as a JSON string. Ids and provider names are
+// plain ASCII and are copied; anything else goes through encoding/json,
+// so escaping (HTML characters, control characters, invalid UTF-8,
+// U+2028/2029) stays exactly encoding/json's.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
-type profileIdentity struct {
-	ID           string          `json:"id"`
-	ProviderType string          `json:"provider_type"`
-	ProviderID   string          `json:"provider_id"`
-	ProviderData json.RawMessage `json:"provider_data,omitempty"`
+// appendObject appends a document as rawObject renders it, with <, >, &,
+// U+2028 and U+2029 escaped as encoding/json escapes them in a
+// json.RawMessage.
+func appendObject(b []byte, d bson.D) ([]byte, error) {
+	raw, err := rawObject(d)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.ContainsAny(raw, "<>&\u2028\u2029") {
+		return append(b, raw...), nil
+	}
+	var esc bytes.Buffer
+	json.HTMLEscape(&esc, raw)
+	return append(b, esc.Bytes()...), nil
 }
 
 // rawObject renders a document as relaxed Extended JSON, `{}` when empty
