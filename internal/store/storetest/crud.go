@@ -77,6 +77,7 @@ var Tests = []Test{
 	{"TransactionCommit", testTransactionCommit},
 	{"TransactionAbort", testTransactionAbort},
 	{"TransactionReadModifyWrite", testTransactionReadModifyWrite},
+	{"TransactionOutsideWrite", testTransactionOutsideWrite},
 	{"TransactionsUnsupported", testTransactionsUnsupported},
 	{"ChangeStreamsUnsupported", testChangeStreamsUnsupported},
 	{"ChangeStreamShapes", testChangeStreamShapes},
