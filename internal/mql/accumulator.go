@@ -51,6 +51,8 @@ func newAccumulator(name string) accumulator {
 		return &stdDevAcc{}
 	case "$stdDevSamp":
 		return &stdDevAcc{sample: true}
+	case "$firstN", "$lastN", "$maxN", "$minN":
+		return &nAcc{name: name}
 	}
 	return nil
 }

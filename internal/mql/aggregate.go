@@ -144,11 +144,11 @@ func compileStages(stages []bson.D, inFacet bool) ([]stage, error) {
 		if inFacet && facetForbidden[name] {
 			return nil, Errorf(aggCodeNotInFacet, "%s is not allowed to be used within a $facet stage", name)
 		}
-		if unsupportedStages[name] {
-			return nil, errUnsupported("aggregation stage", name)
-		}
 		parse, ok := stageNames[name]
 		if !ok {
+			if unsupportedStages[name] {
+				return nil, errUnsupported("aggregation stage", name)
+			}
 			return nil, Errorf(CodeUnrecognizedStage, "Unrecognized pipeline stage name: '%s'", name)
 		}
 		st, err := parse(spec, inFacet)
@@ -348,7 +348,7 @@ func (m *matchStage) run(rc *runCtx, in iter.Seq2[bson.D, error]) iter.Seq2[bson
 			for k, v := range rc.vars {
 				vars[k] = v
 			}
-			sub, err := CompileFilter(substituteVars(m.spec, vars).(bson.D))
+			sub, err := CompileFilter(bindFilterVars(m.spec, vars).(bson.D))
 			if err != nil {
 				yield(nil, err)
 				return
@@ -367,13 +367,16 @@ func (m *matchStage) run(rc *runCtx, in iter.Seq2[bson.D, error]) iter.Seq2[bson
 	}
 }
 
+// mentionsVars reports whether a filter's $expr parts refer to a
+// $$variable; outside $expr, "$$x" is an ordinary string.
 func mentionsVars(v any) bool {
 	switch x := v.(type) {
-	case string:
-		return strings.HasPrefix(x, "$$")
 	case bson.D:
 		for _, e := range x {
-			if mentionsVars(e.Value) {
+			if e.Key == "$expr" && exprMentionsVars(e.Value) {
+				return true
+			}
+			if e.Key != "$expr" && mentionsVars(e.Value) {
 				return true
 			}
 		}
@@ -385,6 +388,50 @@ func mentionsVars(v any) bool {
 		}
 	}
 	return false
+}
+
+func exprMentionsVars(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.HasPrefix(x, "$$")
+	case bson.D:
+		for _, e := range x {
+			if exprMentionsVars(e.Value) {
+				return true
+			}
+		}
+	case bson.A:
+		for _, e := range x {
+			if exprMentionsVars(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// bindFilterVars rewrites the $expr parts of a filter with
+// substituteVars.
+func bindFilterVars(v any, vars map[string]any) any {
+	switch x := v.(type) {
+	case bson.D:
+		out := make(bson.D, len(x))
+		for i, e := range x {
+			if e.Key == "$expr" {
+				out[i] = bson.E{Key: e.Key, Value: substituteVars(e.Value, vars)}
+			} else {
+				out[i] = bson.E{Key: e.Key, Value: bindFilterVars(e.Value, vars)}
+			}
+		}
+		return out
+	case bson.A:
+		out := make(bson.A, len(x))
+		for i, e := range x {
+			out[i] = bindFilterVars(e, vars)
+		}
+		return out
+	}
+	return v
 }
 
 // substituteVars replaces "$$name" and "$$name.path" references to the
@@ -552,6 +599,9 @@ func compileReplaceWithStage(spec any, _ bool) (stage, error) {
 		d, ok := v.(bson.D)
 		if !ok {
 			return nil, Errorf(40228, "'newRoot' expression must evaluate to an object, but resulting value was: %s. Type of resulting value: '%s'. Input document: %s", fmtValue(v), TypeName(v), fmtValue(doc))
+		}
+		if d == nil {
+			d = bson.D{} // nil would read as "drop this document"
 		}
 		return d, nil
 	}), nil

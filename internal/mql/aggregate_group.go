@@ -53,10 +53,10 @@ func compileGroupStage(spec any, _ bool) (stage, error) {
 			return nil, Errorf(40238, "The field '%s' must specify one accumulator", e.Key)
 		}
 		op := acc[0].Key
-		if unsupportedAccumulators[op] {
-			return nil, errUnsupported("group accumulator", op)
-		}
 		if !groupAccumulators[op] {
+			if unsupportedAccumulators[op] {
+				return nil, errUnsupported("group accumulator", op)
+			}
 			return nil, Errorf(15952, "unknown group operator '%s'", op)
 		}
 		arg := acc[0].Value

@@ -276,9 +276,14 @@ func includeValue(n *projNode, v any) (any, bool) {
 		return includeDoc(n, x), true
 	case bson.A:
 		out := bson.A{}
+		keepSlots := n.hasExprs()
 		for _, e := range x {
 			if r, ok := includeValue(n, e); ok {
 				out = append(out, r)
+			} else if keepSlots {
+				// A dropped scalar keeps its slot when fields are computed
+				// below: computeValue turns it into a document of them.
+				out = append(out, Missing)
 			}
 		}
 		return out, true

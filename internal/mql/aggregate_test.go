@@ -307,3 +307,36 @@ func TestPipelineVars(t *testing.T) {
 		t.Fatalf("got %s want %s", canon(out[0]), want)
 	}
 }
+
+func TestPipelineBindFilterVars(t *testing.T) {
+	filter := parseEJ(t, `{"a": "$$x", "$and": [{"$expr": {"$eq": ["$b", "$$x.y"]}}], "$expr": {"$lt": ["$$NOW", "$$x"]}}`).(bson.D)
+	if !mentionsVars(filter) {
+		t.Fatal("mentionsVars: want true")
+	}
+	if mentionsVars(parseEJ(t, `{"a": "$$x"}`).(bson.D)) {
+		t.Fatal("mentionsVars outside $expr: want false")
+	}
+	got := bindFilterVars(filter, map[string]any{"x": bson.D{{Key: "y", Value: int32(1)}}, "NOW": bson.DateTime(0)})
+	want := parseEJ(t, `{"a": "$$x", "$and": [{"$expr": {"$eq": ["$b", {"$literal": 1}]}}], "$expr": {"$lt": [{"$literal": {"$date": "1970-01-01T00:00:00Z"}}, {"$literal": {"y": 1}}]}}`)
+	if canon(got) != canon(want) {
+		t.Fatalf("got %s\nwant %s", canon(got), canon(want))
+	}
+}
+
+// TestPipelineIntegrationSortArray needs the sort engine (CompileSort).
+func TestPipelineIntegrationSortArray(t *testing.T) {
+	runExprCases(t, []exprCase{
+		{`{"$sortArray": {"input": [{"a": 2}, {"a": 1}, {"a": 3}], "sortBy": {"a": -1}}}`, ``, `[{"a": 3}, {"a": 2}, {"a": 1}]`, 0},
+	})
+}
+
+func TestPipelineReplaceWithNilDocument(t *testing.T) {
+	p, err := CompilePipeline([]bson.D{{{Key: "$replaceWith", Value: "$a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Run(context.Background(), sliceSeq([]bson.D{{{Key: "a", Value: bson.D(nil)}}}), nil)
+	if err != nil || len(out) != 1 || len(out[0]) != 0 {
+		t.Fatalf("got %v, %v", out, err)
+	}
+}

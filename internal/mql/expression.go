@@ -404,21 +404,22 @@ var operators = map[string]opCompiler{}
 
 // unsupportedOperators exist in MongoDB but are deliberately not offered.
 var unsupportedOperators = map[string]bool{
-	"$function": true, "$accumulator": true, "$meta": true, "$rand": false,
+	"$function": true, "$accumulator": true, "$meta": true,
 }
 
 func compileOperator(name string, arg any, depth int) (exprFn, error) {
 	if depth > MaxDepth {
 		return nil, errDepth()
 	}
+	// An implementation wins over the unsupported list, so the order in
+	// which init functions fill the two does not matter.
+	if oc, ok := operators[name]; ok {
+		return oc(name, arg, depth)
+	}
 	if unsupportedOperators[name] {
 		return nil, errUnsupported("expression operator", name)
 	}
-	oc, ok := operators[name]
-	if !ok {
-		return nil, Errorf(CodeInvalidPipelineOperator, "Unrecognized expression '%s'", name)
-	}
-	return oc(name, arg, depth)
+	return nil, Errorf(CodeInvalidPipelineOperator, "Unrecognized expression '%s'", name)
 }
 
 // nary registers an operator whose arguments are all evaluated first and

@@ -715,12 +715,8 @@ func evalPow(name string, vals []any) (any, error) {
 			}
 			return math.Pow(bf, ef), nil
 		}
-		r := new(big.Int).Exp(big.NewInt(bi), big.NewInt(ei), nil)
-		if r.IsInt64() {
-			if k == kindInt32 && r.Int64() >= math.MinInt32 && r.Int64() <= math.MaxInt32 {
-				return int32(r.Int64()), nil
-			}
-			return r.Int64(), nil
+		if r, ok := intPow(bi, ei); ok {
+			return intResult(r, k), nil
 		}
 		return math.Pow(bf, ef), nil
 	case kindDouble:
@@ -1118,4 +1114,30 @@ func divRoundEven(c *big.Int, k int) *big.Int {
 		}
 	}
 	return q
+}
+
+// intPow computes b^e (e >= 0) when it fits in an int64.
+func intPow(b, e int64) (int64, bool) {
+	switch b {
+	case 0:
+		if e == 0 {
+			return 1, true
+		}
+		return 0, true
+	case 1:
+		return 1, true
+	case -1:
+		if e%2 == 0 {
+			return 1, true
+		}
+		return -1, true
+	}
+	if e > 63 { // |b| >= 2: 2^64 and beyond overflow
+		return 0, false
+	}
+	r := new(big.Int).Exp(big.NewInt(b), big.NewInt(e), nil)
+	if !r.IsInt64() {
+		return 0, false
+	}
+	return r.Int64(), true
 }

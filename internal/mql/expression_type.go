@@ -36,8 +36,7 @@ func init() {
 		operators[op] = opDatePart
 	}
 	// Operators MongoDB has that this package does not implement yet.
-	for _, op := range []string{"$dateFromString", "$dateFromParts", "$dateToParts", "$sortArray", "$maxN", "$minN", "$firstN",
-		"$lastN", "$top", "$topN", "$bottom", "$bottomN", "$median", "$percentile",
+	for _, op := range []string{"$top", "$topN", "$bottom", "$bottomN", "$median", "$percentile",
 		"$toHashedIndexKey", "$toUUID"} {
 		unsupportedOperators[op] = true
 	}

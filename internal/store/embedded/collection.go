@@ -220,11 +220,7 @@ func (c *collection) InsertMany(ctx context.Context, docs []bson.D, opts store.I
 		for i := range prepared {
 			err := perr[i]
 			if err == nil {
-				if len(prepared) == 1 {
-					err = w.insert(m, prepared[i], ids[i], raws[i])
-				} else {
-					err = w.nested(func() error { return w.insert(m, prepared[i], ids[i], raws[i]) })
-				}
+				err = w.nested(func() error { return w.insert(m, prepared[i], ids[i], raws[i]) })
 			}
 			if err != nil {
 				werrs = append(werrs, writeError(i, err))
@@ -257,14 +253,14 @@ func writeError(i int, err error) store.WriteError {
 
 // nested runs fn in an inner savepoint, undoing only fn on failure.
 func (w *wtx) nested(fn func() error) error {
-	snap := w.st
+	snap, nd := w.st, len(w.dropped)
 	if _, err := w.exec("SAVEPOINT doc"); err != nil {
 		return err
 	}
 	err := fn()
 	if err != nil {
 		w.exec("ROLLBACK TO doc")
-		w.st = snap
+		w.st, w.dropped = snap, w.dropped[:nd]
 	}
 	w.exec("RELEASE doc")
 	return err
@@ -284,7 +280,7 @@ func projectionNeedsPosition(spec bson.D) bool {
 }
 
 func (c *collection) Find(ctx context.Context, filter bson.D, opts store.FindOptions) (store.Cursor, error) {
-	if len(opts.Sort) == 0 && txFrom(ctx, c.s) == nil {
+	if (len(opts.Sort) == 0 || idSortDir(opts.Sort) != 0) && txFrom(ctx, c.s) == nil {
 		cur, ok, err := c.streamFind(filter, opts)
 		if ok || err != nil {
 			return cur, err
@@ -329,11 +325,15 @@ func (c *collection) findDocs(ctx context.Context, filter bson.D, opts store.Fin
 		}
 		return nil, nil
 	}
+	p := planFilter(m, filter)
+	if srt != nil && idSortDir(opts.Sort) == 1 && p.inIDOrder() {
+		srt = nil // the scan already returns _id order
+	}
 	var stop int64
 	if srt == nil && opts.Limit > 0 {
 		stop = opts.Skip + opts.Limit
 	}
-	hits, err := r.find(ctx, m, filter, stop, proj != nil && projectionNeedsPosition(opts.Projection))
+	hits, err := r.findPlan(ctx, m, filter, p, stop, proj != nil && projectionNeedsPosition(opts.Projection))
 	if err != nil {
 		return nil, err
 	}

@@ -243,3 +243,108 @@ func TestScanCursor(t *testing.T) {
 		t.Fatalf("full scan %d", len(all))
 	}
 }
+
+func TestUniqueOnUpdateAndUpsertReplace(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close(ctx)
+	c := s.Database("app").Collection("u")
+	if _, err := c.CreateIndex(ctx, store.IndexModel{Keys: bson.D{{Key: "e", Value: 1}}, Unique: true,
+		PartialFilterExpression: bson.D{{Key: "e", Value: bson.D{{Key: "$exists", Value: true}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.InsertMany(ctx, []bson.D{
+		{{Key: "_id", Value: 1}, {Key: "e", Value: "a"}},
+		{{Key: "_id", Value: 2}, {Key: "e", Value: "b"}},
+		{{Key: "_id", Value: 3}}, {{Key: "_id", Value: 4}}, // partial: missing e is not indexed
+	}, store.InsertManyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// A document refused by a secondary unique index leaves no trace, alone
+	// or in a batch.
+	for _, batch := range [][]bson.D{{{{Key: "_id", Value: 30}, {Key: "e", Value: "a"}}},
+		{{{Key: "_id", Value: 31}}, {{Key: "_id", Value: 32}, {Key: "e", Value: "b"}}}} {
+		if _, err := c.InsertMany(ctx, batch, store.InsertManyOptions{}); !store.IsDuplicateKey(err) {
+			t.Fatalf("InsertMany duplicate: %v", err)
+		}
+	}
+	for _, id := range []int{30, 32} {
+		if _, err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, store.FindOptions{}); err != store.ErrNoDocuments {
+			t.Fatalf("refused document %d is visible: %v", id, err)
+		}
+	}
+	c.DeleteOne(ctx, bson.D{{Key: "_id", Value: 31}})
+	// UpdateMany setting the same e on two documents: E11000, nothing changed.
+	_, err := c.UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{3, 4}}}}}, bson.D{{Key: "$set", Value: bson.D{{Key: "e", Value: "z"}}}}, store.UpdateOptions{})
+	if !store.IsDuplicateKey(err) {
+		t.Fatalf("UpdateMany duplicate: %v", err)
+	}
+	if n, _ := c.CountDocuments(ctx, bson.D{{Key: "e", Value: "z"}}, store.CountOptions{}); n != 0 {
+		t.Fatalf("partial UpdateMany visible: %d", n)
+	}
+	// An update moving a key frees the old one.
+	if _, err := c.UpdateOne(ctx, bson.D{{Key: "_id", Value: 1}}, bson.D{{Key: "$set", Value: bson.D{{Key: "e", Value: bson.A{"c", "d"}}}}}, store.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.InsertOne(ctx, bson.D{{Key: "_id", Value: 5}, {Key: "e", Value: "a"}}); err != nil {
+		t.Fatalf("freed key: %v", err)
+	}
+	if _, err := c.InsertOne(ctx, bson.D{{Key: "_id", Value: 6}, {Key: "e", Value: "d"}}); !store.IsDuplicateKey(err) {
+		t.Fatalf("multikey unique: %v", err)
+	}
+	// ReplaceOne upsert takes _id from the filter.
+	r, err := c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: 9}}, bson.D{{Key: "x", Value: 1}}, store.UpdateOptions{Upsert: true})
+	if err != nil || !mql.Equal(r.UpsertedID, int32(9)) {
+		t.Fatalf("replace upsert: %+v %v", r, err)
+	}
+	d, err := c.FindOne(ctx, bson.D{{Key: "_id", Value: 9}}, store.FindOptions{})
+	if err != nil || len(d) != 2 || d[0].Key != "_id" {
+		t.Fatalf("upserted %v %v", d, err)
+	}
+	// Transactions see and undo index changes too.
+	err = s.WithTransaction(ctx, func(ctx context.Context) error {
+		if _, err := c.InsertOne(ctx, bson.D{{Key: "_id", Value: 20}, {Key: "e", Value: "tx"}}); err != nil {
+			return err
+		}
+		if n, _ := c.CountDocuments(ctx, bson.D{{Key: "e", Value: "tx"}}, store.CountOptions{}); n != 1 {
+			t.Errorf("tx does not see its index entry")
+		}
+		_, err := c.InsertOne(ctx, bson.D{{Key: "_id", Value: 21}, {Key: "e", Value: "tx"}})
+		return err
+	})
+	if !store.IsDuplicateKey(err) {
+		t.Fatalf("tx: %v", err)
+	}
+	if n, _ := c.CountDocuments(ctx, bson.D{{Key: "e", Value: "tx"}}, store.CountOptions{}); n != 0 {
+		t.Fatalf("aborted tx left %d", n)
+	}
+}
+
+func TestSortByIDPushdown(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close(ctx)
+	c := s.Database("app").Collection("sid")
+	var docs []bson.D
+	for i := range 1200 {
+		docs = append(docs, bson.D{{Key: "_id", Value: (i * 7) % 1200}, {Key: "odd", Value: i%2 == 1}})
+	}
+	if _, err := c.InsertMany(ctx, docs, store.InsertManyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []int{1, -1} {
+		got, err := store.All(ctx, must(c.Find(ctx, bson.D{{Key: "odd", Value: true}}, store.FindOptions{Sort: bson.D{{Key: "_id", Value: dir}}, Skip: 10, Limit: 700})))
+		if err != nil || len(got) != 590 {
+			t.Fatalf("dir %d: %d docs %v", dir, len(got), err)
+		}
+		for i := 1; i < len(got); i++ {
+			if mql.Compare(mql.Get(got[i-1], "_id"), mql.Get(got[i], "_id")) != -dir {
+				t.Fatalf("dir %d: out of order at %d", dir, i)
+			}
+		}
+	}
+	got, err := store.All(ctx, must(c.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{900, 5, 300}}}}}, store.FindOptions{Sort: bson.D{{Key: "_id", Value: 1}}, Limit: 2})))
+	if err != nil || len(got) != 2 || !mql.Equal(mql.Get(got[0], "_id"), int32(5)) || !mql.Equal(mql.Get(got[1], "_id"), int32(300)) {
+		t.Fatalf("$in sorted: %v %v", got, err)
+	}
+}

@@ -14,7 +14,8 @@ import (
 const scanBatch = 512
 
 // streamFind returns a cursor that scans the collection in _id order a
-// batch at a time, for unsorted queries that read the whole table, so a
+// batch at a time, for queries unsorted or sorted by _id alone that read
+// the whole table, so a
 // large result is never held in memory. Between batches the cursor holds
 // no connection and no snapshot: like a MongoDB cursor across getMores,
 // it sees each document at most once, with the writes committed meanwhile
@@ -36,6 +37,7 @@ func (c *collection) streamFind(filter bson.D, opts store.FindOptions) (store.Cu
 	if !p.full {
 		return nil, false, nil
 	}
+	desc := idSortDir(opts.Sort) == -1
 	var proj *mql.Projection
 	if len(opts.Projection) > 0 {
 		var err error
@@ -48,7 +50,7 @@ func (c *collection) streamFind(filter bson.D, opts store.FindOptions) (store.Cu
 		return nil, false, err
 	}
 	return &scanCursor{s: c.s, m: m, mt: mt, proj: proj, wantPos: proj != nil && projectionNeedsPosition(opts.Projection),
-		skip: opts.Skip, limit: opts.Limit}, true, nil
+		skip: opts.Skip, limit: opts.Limit, desc: desc}, true, nil
 }
 
 // scanCursor reads a collection in _id order, batch by batch.
@@ -59,6 +61,7 @@ type scanCursor struct {
 	proj     *mql.Projection
 	wantPos  bool
 	after    []byte // the last key read
+	desc     bool   // descending _id order
 	skip     int64
 	limit    int64
 	returned int64
@@ -118,11 +121,15 @@ func (sc *scanCursor) fill(ctx context.Context) {
 	err := func() error {
 		var q string
 		var args []any
+		order, cmp := ` ORDER BY k LIMIT ?`, ` > ?`
+		if sc.desc {
+			order, cmp = ` ORDER BY k DESC LIMIT ?`, ` < ?`
+		}
 		if sc.after == nil {
-			q = `SELECT k, doc FROM ` + t + ` ORDER BY k LIMIT ?`
+			q = `SELECT k, doc FROM ` + t + order
 			args = []any{scanBatch}
 		} else {
-			q = `SELECT k, doc FROM ` + t + ` WHERE k > ? ORDER BY k LIMIT ?`
+			q = `SELECT k, doc FROM ` + t + ` WHERE k` + cmp + order
 			args = []any{append([]byte(nil), sc.after...), scanBatch}
 		}
 		rows, err := r.query(ctx, q, args...)

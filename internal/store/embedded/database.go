@@ -3,11 +3,16 @@ package embedded
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/atollhq/atoll/internal/store"
 )
+
+// CodeDatabaseDifferCase is MongoDB's code for creating a database whose
+// name differs from an existing one only in case.
+const CodeDatabaseDifferCase = 13297
 
 // database is a handle on one database.
 type database struct {
@@ -79,6 +84,11 @@ func validateNS(db, coll string) error {
 
 // createCollection adds a collection to the catalog and creates its table.
 func (w *wtx) createCollection(db, name string, opts store.CreateCollectionOptions) (*collMeta, error) {
+	for _, other := range w.st.cat.databases() {
+		if other != db && strings.EqualFold(other, db) {
+			return nil, mqlErr(CodeDatabaseDifferCase, "db already exists with different case already have: [%s] trying to create [%s]", other, db)
+		}
+	}
 	o, _ := bson.Marshal(bson.D{{Key: "preImages", Value: opts.ChangeStreamPreAndPostImages}})
 	res, err := w.exec(`INSERT INTO collections(db, name, options) VALUES(?, ?, ?)`, db, name, o)
 	if err != nil {

@@ -41,12 +41,56 @@ func TestKeyOrder(t *testing.T) {
 		bson.Regex{Pattern: "a"},
 		bson.MaxKey{},
 	}
+	dec := func(s string) bson.Decimal128 {
+		d, err := bson.ParseDecimal128(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	// Decimals equal to an int64 or a double order and equate exactly.
+	vals = append(vals, dec("1"), dec("1.000"), dec("0.5"), dec("-1.5"), dec("9007199254740993"), dec("-0"), dec("1E+3"))
 	for i := range vals {
 		for j := range vals {
 			want := mql.Compare(vals[i], vals[j])
 			got := bytes.Compare(appendKey(nil, vals[i]), appendKey(nil, vals[j]))
 			if want != got {
 				t.Errorf("order of %#v vs %#v: key %d, mql %d", vals[i], vals[j], got, want)
+			}
+		}
+	}
+}
+
+// TestDecimalKeys: a decimal that no int64 or double equals gets a key of
+// its own (never colliding), and equal decimals (0.1, 0.10) share one.
+func TestDecimalKeys(t *testing.T) {
+	d1, _ := bson.ParseDecimal128("0.1")
+	d2, _ := bson.ParseDecimal128("0.10")
+	d3, _ := bson.ParseDecimal128("0.2")
+	k1, k2, k3 := appendKey(nil, d1), appendKey(nil, d2), appendKey(nil, d3)
+	if bytes.Equal(k1, appendKey(nil, 0.1)) || bytes.Equal(k1, k3) || bytes.Compare(k1, k3) >= 0 || !bytes.Equal(k1, k2) {
+		t.Fatal("inexact decimal keys collide, differ when equal, or misorder")
+	}
+}
+
+// TestDecimalRange: a range query with a double bound finds stored
+// decimals whose nearest double is the bound, through an index and _id.
+func TestDecimalRange(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close(ctx)
+	c := s.Database("app").Collection("dec")
+	if _, err := c.CreateIndex(ctx, store.IndexModel{Keys: bson.D{{Key: "a", Value: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	below, _ := bson.ParseDecimal128("0.09999999999999999999") // < 0.1 (double), nearest double 0.1
+	above, _ := bson.ParseDecimal128("0.1000000000000000056")  // > 0.1 (double), nearest double 0.1
+	c.InsertMany(ctx, []bson.D{{{Key: "_id", Value: below}, {Key: "a", Value: below}}, {{Key: "_id", Value: above}, {Key: "a", Value: above}}}, store.InsertManyOptions{})
+	for _, f := range []string{"a", "_id"} {
+		for op, want := range map[string]any{"$lt": below, "$gt": above} {
+			got, err := store.All(ctx, must(c.Find(ctx, bson.D{{Key: f, Value: bson.D{{Key: op, Value: 0.1}}}}, store.FindOptions{})))
+			if err != nil || len(got) != 1 || !mql.Equal(mql.Get(got[0], "a"), want) {
+				t.Fatalf("%s %s 0.1: %v %v", f, op, got, err)
 			}
 		}
 	}

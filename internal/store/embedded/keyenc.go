@@ -16,11 +16,12 @@ import (
 // its canonical type rank, followed by a payload that is prefix-free, so a
 // compound key is the plain concatenation of its components.
 //
-//   - numbers (int32, int64, double): the value rounded to a double, in
-//     sign-flipped IEEE order, then the signed difference between the exact
-//     integer and that double (zero for doubles), so 2^53+1 as an int64
-//     sorts just after 2^53 and 1, 1.0 and NumberLong(1) encode the same.
-//     -0 encodes as 0; NaN sorts below every number, as in MongoDB.
+//   - numbers (int32, int64, double, exact decimals): the value rounded
+//     to a double, in sign-flipped IEEE order, then the signed difference
+//     between the exact integer and that double (zero for doubles), then
+//     0x00; so 2^53+1 as an int64 sorts just after 2^53, and 1, 1.0,
+//     NumberLong(1) and NumberDecimal("1") encode the same. -0 encodes as
+//     0; NaN sorts below every number, as in MongoDB.
 //   - strings and symbols: the UTF-8 bytes with 0x00 escaped as 0x00 0xFF,
 //     terminated by 0x00 0x01 (bytewise order = Go string order).
 //   - documents and arrays: element by element (documents: type rank, key,
@@ -31,13 +32,14 @@ import (
 //     timestamp: T then I, big-endian.
 //
 // Cases that are not ordered exactly (documented in docs/compat.md):
-//   - Decimal128 values are ordered by their nearest double, and carry
-//     their exact bits after it, so distinct decimals never collide but
-//     NumberDecimal("1") and 1 encode differently (both may be _id values
-//     of one collection, which MongoDB would refuse as duplicates). Index
-//     scans over decimals are followed by an exact mql check, so queries
-//     remain correct; only ordering by _id among decimals near equal
-//     doubles may differ.
+//   - A Decimal128 that equals an int64 or a double exactly encodes as
+//     that number (NumberDecimal("1") and 1 share a key). Any other
+//     decimal encodes as its nearest double followed by its exact value as
+//     a reduced fraction, so equal decimals share a key, distinct ones never
+//     collide, and none equals another number's key, but their order relative to numbers with the same nearest
+//     double is approximate. Index scans are followed by an exact mql
+//     check, so queries stay correct; only _id order among such values may
+//     differ from MongoDB's.
 //   - JavaScript-with-scope, DBPointer: encoded by their fields in order;
 //     ordering among them follows MongoDB's but they are not expected as
 //     keys.
@@ -122,11 +124,7 @@ func appendPayload(b []byte, v any) []byte {
 	case float64:
 		return appendNumber(b, x, 0)
 	case bson.Decimal128:
-		f, _ := decimalToFloat(x)
-		b = appendNumber(b, f, 0)
-		h, l := x.GetBytes()
-		b = binary.BigEndian.AppendUint64(b, h)
-		return binary.BigEndian.AppendUint64(b, l)
+		return appendDecimal(b, x)
 	case string:
 		return appendString(b, x)
 	case bson.Symbol:
@@ -198,10 +196,54 @@ func sortableFloat(f float64) uint64 {
 	return u | (1 << 63)
 }
 
-// appendNumber writes the double part and the integer correction.
+// appendNumber writes the double part, the integer correction and the
+// exact marker 0x00.
 func appendNumber(b []byte, f float64, diff int64) []byte {
 	b = binary.BigEndian.AppendUint64(b, sortableFloat(f))
-	return binary.BigEndian.AppendUint64(b, uint64(diff)^(1<<63))
+	b = binary.BigEndian.AppendUint64(b, uint64(diff)^(1<<63))
+	return append(b, 0x00)
+}
+
+// appendDecimal encodes a Decimal128 like the int64 or double it equals
+// exactly, when there is one (so NumberDecimal("1") and 1 share a key);
+// otherwise as its nearest double, the marker 0x01 and its exact value as
+// a reduced fraction, which keeps distinct decimals distinct, equal ones
+// equal, and orders them only approximately.
+func appendDecimal(b []byte, d bson.Decimal128) []byte {
+	bi, exp, err := d.BigInt()
+	if err != nil { // NaN or an infinity
+		f, _ := decimalToFloat(d)
+		return appendNumber(b, f, 0)
+	}
+	r := new(big.Rat).SetInt(bi)
+	if exp != 0 {
+		p := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(exp))), nil)
+		if exp > 0 {
+			r.Mul(r, new(big.Rat).SetInt(p))
+		} else {
+			r.Quo(r, new(big.Rat).SetInt(p))
+		}
+	}
+	if r.IsInt() && r.Num().IsInt64() {
+		return appendInt(b, r.Num().Int64())
+	}
+	f, exact := r.Float64()
+	if exact {
+		return appendNumber(b, f, 0)
+	}
+	b = binary.BigEndian.AppendUint64(b, sortableFloat(f))
+	b = binary.BigEndian.AppendUint64(b, 1<<63)
+	b = append(b, 0x01)
+	// The exact value in lowest terms, so equal decimals (0.1, 0.10)
+	// share a key.
+	return appendString(b, r.RatString())
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // appendInt encodes an int64 as its nearest double plus the exact

@@ -170,3 +170,31 @@ func TestBadInputLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTransactionLifetime: a transaction left open past the limit is
+// rolled back and stops blocking other writers.
+func TestTransactionLifetime(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close(ctx)
+	s.txLifetime = 300 * time.Millisecond
+	c := s.Database("app").Collection("tx")
+	err := s.WithTransaction(ctx, func(tctx context.Context) error {
+		if _, err := c.InsertOne(tctx, bson.D{{Key: "_id", Value: 1}}); err != nil {
+			return err
+		}
+		// Another writer is served once the transaction expires.
+		if _, err := c.InsertOne(ctx, bson.D{{Key: "_id", Value: 2}}); err != nil {
+			return err
+		}
+		_, err := c.InsertOne(tctx, bson.D{{Key: "_id", Value: 3}})
+		return err
+	})
+	if store.ErrorCode(err) != store.CodeNoSuchTransaction {
+		t.Fatalf("expired transaction: %v", err)
+	}
+	n, _ := c.CountDocuments(ctx, nil, store.CountOptions{})
+	if n != 1 {
+		t.Fatalf("%d documents, want only the outside insert", n)
+	}
+}

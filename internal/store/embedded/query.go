@@ -1,8 +1,11 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
+	"sort"
 	"strings"
 	"sync"
 
@@ -77,8 +80,9 @@ func (r *reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, e
 
 // noSuchTable reports the error of a query on a table dropped after the
 // catalog snapshot was taken; such a collection reads as empty.
+// A statement closed because its table was dropped counts the same.
 func noSuchTable(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "no such table")
+	return err != nil && (strings.Contains(err.Error(), "no such table") || err.Error() == "sql: statement is closed")
 }
 
 // keyRange is a range of encoded keys: lo inclusive, hi exclusive (nil:
@@ -240,6 +244,18 @@ func (c clause) ranges() []keyRange {
 		rank = rankByte(c.hi)
 	}
 	r := keyRange{lo: []byte{rank}, hi: rankEnd(rank)}
+	if rank == kNumber {
+		// Widen numeric bounds to every key with the bound's nearest
+		// double: stored decimals that no double equals sit among those
+		// keys in approximate order, and mql rechecks every candidate.
+		if f, ok := mql.ToFloat64(c.lo); ok && c.lo != nil {
+			r.lo = binary.BigEndian.AppendUint64([]byte{kNumber}, sortableFloat(f))
+		}
+		if f, ok := mql.ToFloat64(c.hi); ok && c.hi != nil {
+			r.hi = prefixEnd(binary.BigEndian.AppendUint64([]byte{kNumber}, sortableFloat(f)))
+		}
+		return []keyRange{r}
+	}
 	if c.lo != nil {
 		k := appendKey(nil, c.lo)
 		if c.loIncl {
@@ -305,7 +321,8 @@ func planFilter(m *collMeta, filter bson.D) plan {
 			}
 			if s > score {
 				score = s
-				best = plan{ranges: cd.c.ranges(), exact: cd.c.pure && len(filter) == 1 && filter[0].Key == "_id"}
+				// Only equality is exact: numeric ranges are widened.
+				best = plan{ranges: cd.c.ranges(), exact: cd.c.pure && len(cd.c.eqs) > 0 && len(filter) == 1 && filter[0].Key == "_id"}
 			}
 			continue
 		}
@@ -453,7 +470,11 @@ func (m *matcher) match(doc bson.D, wantPos bool) (bool, int) {
 // find returns the documents of m matching filter, in scan order, at most
 // limit of them (0: all).
 func (r *reader) find(ctx context.Context, m *collMeta, filter bson.D, limit int64, wantPos bool) ([]hit, error) {
-	p := planFilter(m, filter)
+	return r.findPlan(ctx, m, filter, planFilter(m, filter), limit, wantPos)
+}
+
+// findPlan is find with a plan chosen by the caller.
+func (r *reader) findPlan(ctx context.Context, m *collMeta, filter bson.D, p plan, limit int64, wantPos bool) ([]hit, error) {
 	mt, err := compileMatcher(filter, p)
 	if err != nil {
 		return nil, err
@@ -474,4 +495,38 @@ func (r *reader) find(ctx context.Context, m *collMeta, filter bson.D, limit int
 		return true, ctx.Err()
 	})
 	return out, err
+}
+
+// idSortDir returns 1 or -1 when spec sorts by _id alone, else 0.
+func idSortDir(spec bson.D) int {
+	if len(spec) != 1 || spec[0].Key != "_id" {
+		return 0
+	}
+	f, ok := mql.ToFloat64(mql.Normalize(spec[0].Value))
+	switch {
+	case ok && f == 1:
+		return 1
+	case ok && f == -1:
+		return -1
+	}
+	return 0
+}
+
+// inIDOrder reports whether p reads documents in ascending _id order,
+// after putting its ranges in key order (the primary key is unique, so
+// sorted disjoint ranges never repeat or reorder a document).
+func (p *plan) inIDOrder() bool {
+	if p.full {
+		return true
+	}
+	if p.idx != nil {
+		return false
+	}
+	sort.Slice(p.ranges, func(i, j int) bool { return bytes.Compare(p.ranges[i].lo, p.ranges[j].lo) < 0 })
+	for i := 1; i < len(p.ranges); i++ {
+		if p.ranges[i-1].hi == nil || bytes.Compare(p.ranges[i-1].hi, p.ranges[i].lo) > 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -26,6 +26,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -73,6 +74,9 @@ type Store struct {
 	minSeq   atomic.Int64 // lowest oplog sequence still kept (0: none trimmed)
 
 	rstmts stmtCache
+	// txLifetime is how long a transaction may stay open before it is
+	// aborted.
+	txLifetime time.Duration
 	// lastCommit is the time (UnixNano) of the latest commit that wrote
 	// oplog entries, for measuring change stream latency.
 	lastCommit atomic.Int64
@@ -103,7 +107,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		lf.Close()
 		return nil, fmt.Errorf("embedded: data directory %s is in use by another process (lock %s held): %w", dir, lf.Name(), err)
 	}
-	s := &Store{dir: dir, opts: opts, lock: lf, reqs: make(chan *request, 4096),
+	s := &Store{dir: dir, opts: opts, lock: lf, reqs: make(chan *request, 4096), txLifetime: defaultTxLifetime,
 		stop: make(chan struct{}), done: make(chan struct{}), notify: make(chan struct{})}
 	if err := s.open(ctx); err != nil {
 		s.closeDBs()

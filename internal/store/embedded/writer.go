@@ -39,6 +39,9 @@ type wtx struct {
 	conn  *sql.Conn
 	st    writerState
 	stmts map[string]*sql.Stmt
+	// dropped lists the tables dropped in the current transaction, whose
+	// read-pool statements are closed when it ends.
+	dropped []string
 }
 
 var bg = context.Background()
@@ -72,6 +75,7 @@ func (w *wtx) stmt(q string) (*sql.Stmt, error) {
 
 // forgetStmts drops cached statements that mention a dropped table.
 func (w *wtx) forgetStmts(table string) {
+	w.dropped = append(w.dropped, table)
 	for q, st := range w.stmts {
 		if strings.Contains(q, table+" ") || strings.HasSuffix(q, table) {
 			st.Close()
@@ -202,6 +206,7 @@ func (s *Store) runBatch(w *wtx, batch []*request) {
 		if r.err != nil {
 			w.execRaw("ROLLBACK")
 			w.st = base
+			s.forgetDropped(w, false)
 			r.done <- r.err
 			return
 		}
@@ -216,6 +221,7 @@ func (s *Store) runBatch(w *wtx, batch []*request) {
 		}
 		r.err = w.runOp(r.fn)
 	}
+	committed := false
 	if _, err := w.exec("COMMIT"); err != nil {
 		w.execRaw("ROLLBACK")
 		w.st = base
@@ -225,8 +231,10 @@ func (s *Store) runBatch(w *wtx, batch []*request) {
 			}
 		}
 	} else {
+		committed = true
 		s.publish(w, base)
 	}
+	s.forgetDropped(w, committed)
 	for _, r := range batch {
 		r.done <- r.err
 	}
@@ -244,7 +252,7 @@ func (w *wtx) call(fn func(w *wtx) error) (err error) {
 
 // runOp runs one operation inside a savepoint, undoing it on failure.
 func (w *wtx) runOp(fn func(w *wtx) error) (err error) {
-	snap := w.st
+	snap, nd := w.st, len(w.dropped)
 	if _, err := w.exec("SAVEPOINT op"); err != nil {
 		return fmt.Errorf("embedded: savepoint: %w", err)
 	}
@@ -254,11 +262,31 @@ func (w *wtx) runOp(fn func(w *wtx) error) (err error) {
 		}
 		if err != nil {
 			w.exec("ROLLBACK TO op")
-			w.st = snap
+			w.st, w.dropped = snap, w.dropped[:nd]
 		}
 		w.exec("RELEASE op")
 	}()
 	return fn(w)
+}
+
+// forgetDropped closes the read-pool statements of the tables dropped by
+// the transaction that just ended, if it committed (a reader that loses
+// the race for such a statement reads the dropped collection as empty).
+func (s *Store) forgetDropped(w *wtx, committed bool) {
+	for _, table := range w.dropped {
+		if !committed {
+			break
+		}
+		s.rstmts.m.Range(func(k, v any) bool {
+			q := k.(string)
+			if strings.Contains(q, table+" ") || strings.HasSuffix(q, table) {
+				s.rstmts.m.Delete(k)
+				v.(*sql.Stmt).Close()
+			}
+			return true
+		})
+	}
+	w.dropped = nil
 }
 
 // publish makes a committed state visible: catalog, oplog position, and a
@@ -342,7 +370,24 @@ func (s *Store) runTx(w *wtx, r *request) {
 	}
 	t.w = w
 	t.ready <- nil
-	commit := <-t.finish
+	timer := time.NewTimer(s.txLifetime)
+	defer timer.Stop()
+	var commit bool
+	select {
+	case commit = <-t.finish:
+	case <-timer.C:
+		// Like MongoDB's transactionLifetimeLimitSeconds: a transaction
+		// left open stops blocking every other writer. Taking t.mu waits
+		// for an operation in flight on the connection.
+		t.mu.Lock()
+		t.ended = true
+		t.mu.Unlock()
+		w.execRaw("ROLLBACK")
+		w.st = base
+		s.forgetDropped(w, false)
+		t.result <- mqlErr(store.CodeNoSuchTransaction, "transaction aborted: it was open longer than the %s limit", s.txLifetime)
+		return
+	}
 	var err error
 	if commit {
 		if _, err = w.exec("COMMIT"); err != nil {
@@ -356,11 +401,28 @@ func (s *Store) runTx(w *wtx, r *request) {
 		w.execRaw("ROLLBACK")
 		w.st = base
 	}
+	s.forgetDropped(w, commit && err == nil)
 	t.result <- err
 }
 
-// maxTxWait bounds how long WithTransaction waits for the writer.
-const maxTxWait = time.Minute
+// abandon ends a transaction whose caller stopped waiting for it to
+// start: the writer will still pick the request up, and this goroutine
+// (which ends when the writer answers) rolls it back at once.
+func (t *txState) abandon() {
+	go func() {
+		if <-t.ready == nil {
+			t.finish <- false
+			<-t.result
+		}
+	}()
+}
+
+// maxTxWait bounds how long WithTransaction waits for the writer, and
+// defaultTxLifetime how long a transaction may stay open.
+const (
+	maxTxWait         = time.Minute
+	defaultTxLifetime = time.Minute
+)
 
 // WithTransaction runs fn in one SQLite transaction; every operation given
 // the context passed to fn is part of it. Other writers wait while it is
@@ -380,14 +442,11 @@ func (s *Store) WithTransaction(ctx context.Context, fn func(ctx context.Context
 			return err
 		}
 	case <-time.After(maxTxWait):
-		// The writer will still pick the request up; end it at once.
-		go func() {
-			if <-t.ready == nil {
-				t.finish <- false
-				<-t.result
-			}
-		}()
+		t.abandon()
 		return errors.New("embedded: timed out waiting to start a transaction")
+	case <-ctx.Done():
+		t.abandon()
+		return ctx.Err()
 	}
 	tctx := context.WithValue(ctx, txKey{}, t)
 	defer func() {
