@@ -414,6 +414,10 @@ func testInsertManyGeneratedIDs(t *testing.T, e *Env) {
 	if _, ok := r.InsertedIDs[0].(bson.ObjectID); !ok {
 		t.Errorf("generated _id is %T", r.InsertedIDs[0])
 	}
+	// A null _id is an _id like any other.
+	r, err = e.C("nulls").InsertMany(e.Ctx, Docs(t, `[{"_id": null}, {"_id": 1}, {"_id": null}]`), store.InsertManyOptions{Unordered: true})
+	Equal(t, failedIndexes(bulkError(t, err)), `[2]`)
+	Equal(t, toA(r.InsertedIDs), `[null, 1]`)
 }
 
 func testInsertNearSizeLimit(t *testing.T, e *Env) {
