@@ -79,6 +79,7 @@ var Tests = []Test{
 	{"TransactionAbort", testTransactionAbort},
 	{"TransactionReadModifyWrite", testTransactionReadModifyWrite},
 	{"TransactionOutsideWrite", testTransactionOutsideWrite},
+	{"TransactionOutsideWriteContext", testTransactionOutsideWriteContext},
 	{"TransactionsUnsupported", testTransactionsUnsupported},
 	{"ChangeStreamsUnsupported", testChangeStreamsUnsupported},
 	{"ChangeStreamShapes", testChangeStreamShapes},
