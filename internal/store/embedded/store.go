@@ -64,7 +64,7 @@ type Store struct {
 	stop   chan struct{}
 	done   chan struct{}
 	closed atomic.Bool
-	closeM sync.Mutex
+	closeM sync.RWMutex
 
 	// notify is closed and replaced after every commit that wrote oplog
 	// entries, waking change streams.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -30,6 +31,33 @@ type request struct {
 	tx   *txState
 	err  error
 	done chan error
+	// state decides, once, who owns a queued request: the writer, which
+	// claims it before running it, or its caller, which cancels it when
+	// its context ends first. Whoever loses the race knows at once: a
+	// cancelled request is dropped by the writer unrun, and the caller of
+	// a claimed one waits for its real outcome.
+	state atomic.Int32
+}
+
+// Request states.
+const (
+	reqQueued int32 = iota
+	reqClaimed
+	reqCancelled
+)
+
+// claim is the writer taking a request to run; false means its caller
+// gave up first and the request must be dropped without running.
+func (r *request) claim() bool { return r.state.CompareAndSwap(reqQueued, reqClaimed) }
+
+// cancel is the caller giving up on a request; false means the writer
+// has already started it, and the caller must wait for the outcome.
+func (r *request) cancel() bool { return r.state.CompareAndSwap(reqQueued, reqCancelled) }
+
+// errGaveUp wraps the context error of a caller that stopped waiting for
+// the writer before its operation started: the operation was not applied.
+func errGaveUp(err error) error {
+	return fmt.Errorf("embedded: gave up waiting for the writer, nothing was applied: %w", err)
 }
 
 // wtx is the writer's view of the open SQLite transaction, handed to
@@ -87,6 +115,16 @@ func (w *wtx) forgetStmts(table string) {
 // submit queues fn for the writer and waits until the transaction that
 // ran it has committed (or fn failed). Inside a transaction context, fn
 // runs at once on the transaction.
+//
+// The wait honours ctx in two ways, because a write that happened must
+// never be reported as failed. While the operation is still queued (the
+// writer may be busy for long, e.g. holding an open transaction), ctx
+// ending returns its error at once (wrapped, so errors.Is sees
+// context.Canceled or DeadlineExceeded) and the writer drops the
+// operation unrun. Once the writer has started it, the caller waits for
+// the real outcome, which comes quickly: the writer checks ctx again
+// before running the operation, and an operation never waits on anything
+// but SQLite.
 func (s *Store) submit(ctx context.Context, fn func(w *wtx) error) error {
 	if t := txFrom(ctx, s); t != nil {
 		return t.run(fn)
@@ -98,17 +136,31 @@ func (s *Store) submit(ctx context.Context, fn func(w *wtx) error) error {
 	if err := s.enqueue(r); err != nil {
 		return err
 	}
-	return <-r.done
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		if r.cancel() {
+			return errGaveUp(ctx.Err())
+		}
+		return <-r.done
+	}
 }
 
+// enqueue hands r to the writer. Sending blocks only when the queue is
+// full; r's context ending then gives up (r was never queued).
 func (s *Store) enqueue(r *request) error {
-	s.closeM.Lock() // serializes with Close so no request is sent after the writer exits
-	defer s.closeM.Unlock()
+	s.closeM.RLock() // excludes Close so no request is sent after the writer exits
+	defer s.closeM.RUnlock()
 	if s.closed.Load() {
 		return errClosed()
 	}
-	s.reqs <- r
-	return nil
+	select {
+	case s.reqs <- r:
+		return nil
+	case <-r.ctx.Done():
+		return errGaveUp(r.ctx.Err())
+	}
 }
 
 func (s *Store) writerLoop() {
@@ -188,6 +240,18 @@ func (s *Store) answer(r *request, err error) {
 // runBatch runs a group of operations in one transaction, each in its own
 // savepoint, commits once, and answers every caller after the commit.
 func (s *Store) runBatch(w *wtx, batch []*request) {
+	// Drop the operations whose callers gave up while they were queued:
+	// those callers have been told nothing was applied.
+	live := batch[:0]
+	for _, r := range batch {
+		if r.claim() {
+			live = append(live, r)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	batch = live
 	base := w.st
 	if _, err := w.exec("BEGIN IMMEDIATE"); err != nil {
 		for _, r := range batch {
@@ -358,6 +422,9 @@ func (t *txState) run(fn func(w *wtx) error) error {
 // runTx runs on the writer goroutine: it opens the SQLite transaction,
 // lends it to WithTransaction's function, and commits or rolls back.
 func (s *Store) runTx(w *wtx, r *request) {
+	if !r.claim() {
+		return // WithTransaction gave up waiting and returned
+	}
 	t := r.tx
 	if err := r.ctx.Err(); err != nil {
 		t.ready <- err
@@ -405,16 +472,21 @@ func (s *Store) runTx(w *wtx, r *request) {
 	t.result <- err
 }
 
-// abandon ends a transaction whose caller stopped waiting for it to
-// start: the writer will still pick the request up, and this goroutine
-// (which ends when the writer answers) rolls it back at once.
-func (t *txState) abandon() {
-	go func() {
-		if <-t.ready == nil {
-			t.finish <- false
-			<-t.result
-		}
-	}()
+// giveUp ends the wait of a WithTransaction that no longer wants its
+// transaction and returns err. Still queued, the request is cancelled
+// and the writer drops it. Already started, the writer is about to
+// answer (it only checks the context and begins the SQLite transaction),
+// so giveUp waits for that answer and rolls an opened transaction back
+// at once: nothing is left running after WithTransaction returns.
+func (t *txState) giveUp(r *request, err error) error {
+	if r.cancel() {
+		return err
+	}
+	if <-t.ready == nil {
+		t.finish <- false
+		<-t.result
+	}
+	return err
 }
 
 // maxTxWait bounds how long WithTransaction waits for the writer, and
@@ -426,27 +498,32 @@ const (
 
 // WithTransaction runs fn in one SQLite transaction; every operation given
 // the context passed to fn is part of it. Other writers wait while it is
-// open, so fn should be short; an operation in fn that does not use fn's
-// context would wait for the transaction to end and deadlock.
+// open (unlike MongoDB, which lets writes outside a transaction proceed),
+// so fn should be short; a write waiting for it gives up, unapplied, when
+// its own context ends. An operation in fn that does not use fn's context
+// waits for the transaction to end: without a deadline of its own it
+// deadlocks until the transaction lifetime limit. Waiting to start
+// honours ctx the same way as a queued write.
 func (s *Store) WithTransaction(ctx context.Context, fn func(ctx context.Context) error) (err error) {
 	if txFrom(ctx, s) != nil {
 		return mqlErr(store.CodeIllegalOperation, "transactions cannot be nested")
 	}
 	t := &txState{s: s, ready: make(chan error, 1), finish: make(chan bool, 1), result: make(chan error, 1)}
-	if err := s.enqueue(&request{ctx: ctx, tx: t}); err != nil {
+	r := &request{ctx: ctx, tx: t}
+	if err := s.enqueue(r); err != nil {
 		return err
 	}
+	wait := time.NewTimer(maxTxWait)
+	defer wait.Stop()
 	select {
 	case err := <-t.ready:
 		if err != nil {
 			return err
 		}
-	case <-time.After(maxTxWait):
-		t.abandon()
-		return errors.New("embedded: timed out waiting to start a transaction")
+	case <-wait.C:
+		return t.giveUp(r, errors.New("embedded: timed out waiting to start a transaction"))
 	case <-ctx.Done():
-		t.abandon()
-		return ctx.Err()
+		return t.giveUp(r, errGaveUp(ctx.Err()))
 	}
 	tctx := context.WithValue(ctx, txKey{}, t)
 	defer func() {

@@ -90,6 +90,7 @@ func (c *collection) InsertMany(ctx context.Context, docs []bson.D, opts store.I
 	send := make([]any, 0, len(docs))
 	sendIdx := make([]int, 0, len(docs)) // input index of each document sent
 	ids := make([]any, len(docs))
+	sent := make([]bool, len(docs)) // ids[i] may be nil: {_id: null} is valid
 	for i, d := range docs {
 		d, id, err := prepare(d)
 		if err != nil {
@@ -103,7 +104,7 @@ func (c *collection) InsertMany(ctx context.Context, docs []bson.D, opts store.I
 			}
 			continue
 		}
-		ids[i] = id
+		ids[i], sent[i] = id, true
 		send = append(send, d)
 		sendIdx = append(sendIdx, i)
 	}
@@ -137,7 +138,7 @@ func (c *collection) InsertMany(ctx context.Context, docs []bson.D, opts store.I
 		if !opts.Unordered && i >= firstFail {
 			break
 		}
-		if !failed[i] && ids[i] != nil {
+		if !failed[i] && sent[i] {
 			res.InsertedIDs = append(res.InsertedIDs, ids[i])
 		}
 	}

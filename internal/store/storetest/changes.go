@@ -151,6 +151,107 @@ func testTransactionReadModifyWrite(t *testing.T, e *Env) {
 	}
 }
 
+// testTransactionOutsideWrite: while a transaction is open, a write
+// outside it to another document proceeds (MongoDB locks documents, not
+// the database) and is not undone by the transaction's abort.
+func testTransactionOutsideWrite(t *testing.T, e *Env) {
+	needTransactions(t, e)
+	c, log := e.C("c"), e.C("log")
+	NoErr(t, e.DB.CreateCollection(e.Ctx, "c", store.CreateCollectionOptions{}))
+	NoErr(t, e.DB.CreateCollection(e.Ctx, "log", store.CreateCollectionOptions{}))
+	abort := errors.New("abort")
+	outside := make(chan error, 1)
+	blocked := false
+	doc := D(t, `{"_id": "outside"}`)
+	err := e.Store.WithTransaction(e.Ctx, func(tctx context.Context) error {
+		if _, err := c.InsertOne(tctx, D(t, `{"_id": 1}`)); err != nil {
+			return err
+		}
+		// The outside write runs in its own goroutine so that a store
+		// which blocks it until the transaction ends fails this test
+		// instead of deadlocking it.
+		go func() {
+			octx, cancel := context.WithTimeout(e.Ctx, 3*time.Second)
+			defer cancel()
+			_, err := log.InsertOne(octx, doc)
+			outside <- err
+		}()
+		select {
+		case err := <-outside:
+			if err != nil {
+				t.Errorf("a write outside the open transaction, to another collection, failed: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("a write outside the open transaction, to another collection, was still blocked after 10s, although its context ended after 3s")
+			blocked = true
+		}
+		return abort
+	})
+	if !errors.Is(err, abort) {
+		t.Errorf("WithTransaction: %v", err)
+	}
+	if blocked {
+		select {
+		case err := <-outside:
+			if err != nil {
+				t.Errorf("the outside write, after the transaction ended: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the outside write was still blocked 30s after the transaction ended")
+		}
+	}
+	EqualDocs(t, Find(t, e, c, `{}`, store.FindOptions{}), `[]`)
+	if !t.Failed() {
+		EqualDocs(t, Find(t, e, log, `{}`, store.FindOptions{}), `[{"_id": "outside"}]`)
+	}
+}
+
+// testTransactionOutsideWriteContext: whatever a store does with a write
+// outside an open transaction, the write gives up when its context ends
+// (the house rule: context first on every I/O) instead of waiting for the
+// transaction.
+func testTransactionOutsideWriteContext(t *testing.T, e *Env) {
+	needTransactions(t, e)
+	c, log := e.C("c"), e.C("log")
+	NoErr(t, e.DB.CreateCollection(e.Ctx, "c", store.CreateCollectionOptions{}))
+	NoErr(t, e.DB.CreateCollection(e.Ctx, "log", store.CreateCollectionOptions{}))
+	abort := errors.New("abort")
+	done := make(chan error, 1)
+	doc := D(t, `{"_id": "outside"}`)
+	err := e.Store.WithTransaction(e.Ctx, func(tctx context.Context) error {
+		if _, err := c.InsertOne(tctx, D(t, `{"_id": 1}`)); err != nil {
+			return err
+		}
+		ch := done
+		go func() {
+			octx, cancel := context.WithTimeout(e.Ctx, time.Second)
+			defer cancel()
+			_, err := log.InsertOne(octx, doc)
+			ch <- err
+		}()
+		select {
+		case err := <-done:
+			done = nil
+			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("outside write: %v, want success or context.DeadlineExceeded", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("a write outside an open transaction ignored its context: still waiting 9s after its 1s deadline")
+		}
+		return abort
+	})
+	if !errors.Is(err, abort) {
+		t.Errorf("WithTransaction: %v", err)
+	}
+	if done != nil {
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the outside write was still blocked 30s after the transaction ended")
+		}
+	}
+}
+
 func testTransactionsUnsupported(t *testing.T, e *Env) {
 	if e.Store.Capabilities().Transactions {
 		t.Skipf("%s declares transactions (TransactionCommit and TransactionAbort test them)", e.Harness.Name)

@@ -60,6 +60,7 @@ var Tests = []Test{
 	{"FindOneAndDelete", testFindOneAndDelete},
 	{"FindOneAndModifyProjection", testFindOneAndModifyProjection},
 	{"ConcurrentWrites", testConcurrentWrites},
+	{"CancelledContext", testCancelledContext},
 	{"Aggregate", testAggregate},
 	{"AggregateExpressions", testAggregateExpressions},
 	{"AggregateUnknownStage", testAggregateUnknownStage},
@@ -77,6 +78,8 @@ var Tests = []Test{
 	{"TransactionCommit", testTransactionCommit},
 	{"TransactionAbort", testTransactionAbort},
 	{"TransactionReadModifyWrite", testTransactionReadModifyWrite},
+	{"TransactionOutsideWrite", testTransactionOutsideWrite},
+	{"TransactionOutsideWriteContext", testTransactionOutsideWriteContext},
 	{"TransactionsUnsupported", testTransactionsUnsupported},
 	{"ChangeStreamsUnsupported", testChangeStreamsUnsupported},
 	{"ChangeStreamShapes", testChangeStreamShapes},
@@ -412,6 +415,10 @@ func testInsertManyGeneratedIDs(t *testing.T, e *Env) {
 	if _, ok := r.InsertedIDs[0].(bson.ObjectID); !ok {
 		t.Errorf("generated _id is %T", r.InsertedIDs[0])
 	}
+	// A null _id is an _id like any other.
+	r, err = e.C("nulls").InsertMany(e.Ctx, Docs(t, `[{"_id": null}, {"_id": 1}, {"_id": null}]`), store.InsertManyOptions{Unordered: true})
+	Equal(t, failedIndexes(bulkError(t, err)), `[2]`)
+	Equal(t, toA(r.InsertedIDs), `[null, 1]`)
 }
 
 func testInsertNearSizeLimit(t *testing.T, e *Env) {
@@ -1212,6 +1219,37 @@ func testConcurrentWrites(t *testing.T, e *Env) {
 	got, err := c.FindOne(e.Ctx, D(t, `{"_id": "counter"}`), store.FindOptions{})
 	NoErr(t, err)
 	Equal(t, got, fmt.Sprintf(`{"_id": "counter", "n": %d}`, writers*each))
+}
+
+// testCancelledContext: an operation given a context that has ended
+// fails with the context's error and writes nothing.
+func testCancelledContext(t *testing.T, e *Env) {
+	c := e.C("c")
+	Insert(t, e, c, `[{"_id": 1, "n": 1}]`)
+	ctx, cancel := context.WithCancel(e.Ctx)
+	cancel()
+	check := func(op string, err error) {
+		t.Helper()
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a cancelled context: %v, want context.Canceled", op, err)
+		}
+	}
+	_, err := c.InsertOne(ctx, D(t, `{"_id": 2}`))
+	check("InsertOne", err)
+	_, err = c.InsertMany(ctx, Docs(t, `[{"_id": 3}, {"_id": 4}]`), store.InsertManyOptions{})
+	check("InsertMany", err)
+	_, err = c.UpdateOne(ctx, D(t, `{"_id": 1}`), D(t, `{"$inc": {"n": 1}}`), store.UpdateOptions{})
+	check("UpdateOne", err)
+	_, err = c.DeleteMany(ctx, bson.D{})
+	check("DeleteMany", err)
+	_, err = c.FindOne(ctx, bson.D{}, store.FindOptions{})
+	check("FindOne", err)
+	cur, err := c.Find(ctx, bson.D{}, store.FindOptions{})
+	if err == nil {
+		_, err = store.All(ctx, cur)
+	}
+	check("Find", err)
+	EqualDocs(t, Find(t, e, c, `{}`, store.FindOptions{}), `[{"_id": 1, "n": 1}]`)
 }
 
 func testAggregate(t *testing.T, e *Env) {
