@@ -578,7 +578,7 @@ func (u *Update) applyReplacement(doc bson.D) (bson.D, bool, error) {
 	newID := Get(u.replacement, "_id")
 	switch {
 	case !IsMissing(oldID):
-		if !IsMissing(newID) && !updIdentical(oldID, newID) {
+		if !IsMissing(newID) && !Identical(oldID, newID) {
 			return nil, false, Errorf(CodeImmutableField, "After applying the update, the (immutable) field '_id' was found to have been altered to _id: %s", updFormat(newID))
 		}
 		out = append(out, bson.E{Key: "_id", Value: oldID})
@@ -590,7 +590,7 @@ func (u *Update) applyReplacement(doc bson.D) (bson.D, bool, error) {
 			out = append(out, bson.E{Key: e.Key, Value: DeepCopy(e.Value)})
 		}
 	}
-	if updIdentical(out, doc) {
+	if Identical(out, doc) {
 		return doc, false, nil
 	}
 	if err := checkUpdatedSize(out); err != nil {
@@ -603,7 +603,7 @@ func (u *Update) applyReplacement(doc bson.D) (bson.D, bool, error) {
 // a newly created _id first as MongoDB does for inserted documents.
 func checkIDAfterUpdate(before, after bson.D, insert bool) (bson.D, error) {
 	oldID, newID := Get(before, "_id"), Get(after, "_id")
-	if !IsMissing(oldID) && (IsMissing(newID) || !updIdentical(oldID, newID)) {
+	if !IsMissing(oldID) && (IsMissing(newID) || !Identical(oldID, newID)) {
 		return nil, Errorf(CodeImmutableField, "Performing an update on the path '_id' would modify the immutable field '_id'")
 	}
 	if IsMissing(newID) {

@@ -57,7 +57,7 @@ func FuzzUpdate(f *testing.F) {
 		before := DeepCopy(doc)
 		opts := ApplyOptions{Position: pos, Insert: insert, Now: time.Unix(1700000000, 0)}
 		got, modified, err := u.Apply(doc, opts)
-		if !updIdentical(before, doc) {
+		if !Identical(before, doc) {
 			t.Fatalf("input modified: %s", updShow(doc))
 		}
 		if err != nil {
@@ -66,7 +66,7 @@ func FuzzUpdate(f *testing.F) {
 			}
 			return
 		}
-		if !modified && !updIdentical(got, doc) {
+		if !modified && !Identical(got, doc) {
 			t.Fatalf("not modified but different: %s", updShow(got))
 		}
 		if err := CheckDepth(got); err != nil {
@@ -80,7 +80,7 @@ func FuzzUpdate(f *testing.F) {
 		if err := bson.Unmarshal(raw, &back); err != nil {
 			t.Fatalf("result does not unmarshal: %v", err)
 		}
-		if !updIdentical(back, got) {
+		if !Identical(back, got) {
 			t.Fatalf("round trip changed the result:\n%s\n%s", updShow(got), updShow(back))
 		}
 		// Operators that only state a final condition change nothing the
@@ -89,7 +89,7 @@ func FuzzUpdate(f *testing.F) {
 			// The new state may legitimately fail (a $pull meeting the nulls
 			// that padding added); only a success must be a no-op.
 			again, mod2, err := u.Apply(got, opts)
-			if err == nil && (mod2 || !updIdentical(again, got)) {
+			if err == nil && (mod2 || !Identical(again, got)) {
 				t.Fatalf("second application changed the result (%v):\n%s\n%s", err, updShow(got), updShow(again))
 			}
 		}

@@ -300,7 +300,7 @@ func (c *updCtx) applyLeaf(l *updLeaf, cur any) (any, bool, bool, error) {
 // updSetValue sets a field to v, which is not a modification when the
 // field already holds exactly v (same types, same field order).
 func updSetValue(cur, v any) (any, bool, bool, error) {
-	if updIdentical(cur, v) {
+	if Identical(cur, v) {
 		return cur, true, false, nil
 	}
 	return updCopyValue(v), true, true, nil
@@ -337,7 +337,7 @@ func (c *updCtx) applyArith(l *updLeaf, cur any) (any, bool, bool, error) {
 	if !ok {
 		return nil, false, false, Errorf(CodeBadValue, "Failed to apply %s operations to current value (%s) for document %s", l.name, updFormat(cur), updIDText(c.doc))
 	}
-	if updIdentical(cur, res) {
+	if Identical(cur, res) {
 		return cur, true, false, nil
 	}
 	return res, true, true, nil
@@ -396,7 +396,7 @@ func (c *updCtx) applyPush(l *updLeaf, cur any) (any, bool, bool, error) {
 	if IsMissing(cur) {
 		return out, true, true, nil
 	}
-	if (l.sortMode != 0 || l.hasSlice || len(l.each) == 0) && updIdentical(out, arr) {
+	if (l.sortMode != 0 || l.hasSlice || len(l.each) == 0) && Identical(out, arr) {
 		return cur, true, false, nil
 	}
 	return out, true, true, nil
@@ -523,7 +523,7 @@ func (c *updCtx) applyBit(l *updLeaf, cur any) (any, bool, bool, error) {
 	for _, b := range l.bits {
 		v = updBitOp(b.Key, v, b.Value)
 	}
-	if updIdentical(cur, v) {
+	if Identical(cur, v) {
 		return cur, true, false, nil
 	}
 	return v, true, true, nil

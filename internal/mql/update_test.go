@@ -53,7 +53,7 @@ func runUpdCases(t *testing.T, cases []updCase) {
 			if err == nil {
 				got, mod, err = u.Apply(doc, ApplyOptions{Position: tc.pos - 1, Insert: tc.insert, Now: time.Unix(1700000000, 0)})
 			}
-			if !updIdentical(before, doc) {
+			if !Identical(before, doc) {
 				t.Fatalf("input modified: %s", updShow(doc))
 			}
 			checkUpdResult(t, got, mod, err, tc.code, tc.want, tc.unchanged, doc)
@@ -77,13 +77,13 @@ func checkUpdResult(t *testing.T, got bson.D, mod bool, err error, code int, wan
 		t.Fatalf("unexpected error: %v", err)
 	}
 	if unchanged {
-		if mod || !updIdentical(got, doc) {
+		if mod || !Identical(got, doc) {
 			t.Fatalf("want unchanged, got modified=%v %s", mod, updShow(got))
 		}
 		return
 	}
 	w := updEJ(t, want)
-	if !updIdentical(got, w) {
+	if !Identical(got, w) {
 		t.Fatalf("got  %s\nwant %s", updShow(got), updShow(w))
 	}
 	if !mod {
@@ -424,14 +424,14 @@ func TestUpdateGoValues(t *testing.T) {
 	}
 	got, _, err := u.Apply(bson.D{{Key: "n", Value: int32(1)}}, ApplyOptions{Position: -1})
 	want := bson.D{{Key: "n", Value: int32(2)}, {Key: "l", Value: bson.A{bson.A{int32(1), int32(2)}}}}
-	if err != nil || !updIdentical(got, want) {
+	if err != nil || !Identical(got, want) {
 		t.Fatalf("%v %s", err, updShow(got))
 	}
 	if _, err := CompileUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "a", Value: struct{ X int }{1}}}}}, UpdateOptions{}); err == nil {
 		t.Fatal("struct value accepted")
 	}
 	seed, err := UpsertSeed(bson.D{{Key: "a", Value: 1}})
-	if err != nil || !updIdentical(seed, bson.D{{Key: "a", Value: int32(1)}}) {
+	if err != nil || !Identical(seed, bson.D{{Key: "a", Value: int32(1)}}) {
 		t.Fatalf("seed %v %s", err, updShow(seed))
 	}
 }
@@ -448,7 +448,7 @@ func TestUpdateDoesNotShare(t *testing.T) {
 	Get(got, "a").(bson.D)[0].Value.(bson.A)[0] = "changed"
 	Get(got, "l").(bson.A)[0].(bson.D)[0].Value = "changed"
 	again, _, _ := u.Apply(updEJ(t, `{"_id":1,"l":[]}`), ApplyOptions{Position: -1})
-	if want := updEJ(t, `{"_id":1,"l":[{"y":1}],"a":{"x":[1]}}`); !updIdentical(again, want) {
+	if want := updEJ(t, `{"_id":1,"l":[{"y":1}],"a":{"x":[1]}}`); !Identical(again, want) {
 		t.Fatalf("compiled update was changed through a result: %s", updShow(again))
 	}
 }
@@ -493,7 +493,7 @@ func TestUpsertSeed(t *testing.T) {
 			t.Errorf("%s: %v", tc.filter, err)
 			continue
 		}
-		if want := updEJ(t, tc.want); !updIdentical(got, want) {
+		if want := updEJ(t, tc.want); !Identical(got, want) {
 			t.Errorf("%s: got %s want %s", tc.filter, updShow(got), updShow(want))
 		}
 	}
@@ -505,7 +505,7 @@ func TestUpsertSeed(t *testing.T) {
 	seed, _ := UpsertSeed(updEJ(t, `{"name":"x","_id":7}`))
 	u, _ := CompileUpdate(updEJ(t, `{"$setOnInsert":{"created":1},"$inc":{"n":1}}`), UpdateOptions{})
 	got, _, err := u.Apply(seed, ApplyOptions{Position: -1, Insert: true})
-	if want := updEJ(t, `{"_id":7,"name":"x","created":1,"n":1}`); err != nil || !updIdentical(got, want) {
+	if want := updEJ(t, `{"_id":7,"name":"x","created":1,"n":1}`); err != nil || !Identical(got, want) {
 		t.Errorf("upsert: %v %s", err, updShow(got))
 	}
 }

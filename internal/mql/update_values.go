@@ -1,55 +1,12 @@
 package mql
 
 import (
-	"bytes"
 	"math"
 	"math/big"
-	"reflect"
 	"strconv"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
-
-// updIdentical reports whether a and b are the same BSON value bit for bit
-// in MongoDB's sense: same types, same field names in the same order. This
-// is what decides whether an update modified a document (setting 1 over
-// 1.0 is a modification, although the two compare equal).
-func updIdentical(a, b any) bool {
-	switch x := a.(type) {
-	case bson.D:
-		y, ok := b.(bson.D)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if x[i].Key != y[i].Key || !updIdentical(x[i].Value, y[i].Value) {
-				return false
-			}
-		}
-		return true
-	case bson.A:
-		y, ok := b.(bson.A)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !updIdentical(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case float64:
-		y, ok := b.(float64)
-		return ok && math.Float64bits(x) == math.Float64bits(y) || ok && math.IsNaN(x) && math.IsNaN(y)
-	case bson.Binary:
-		y, ok := b.(bson.Binary)
-		return ok && x.Subtype == y.Subtype && bytes.Equal(x.Data, y.Data)
-	case nil, string, bool, int32, int64, bson.ObjectID, bson.DateTime, bson.Timestamp, bson.Decimal128,
-		bson.Regex, bson.MinKey, bson.MaxKey, bson.Undefined, bson.Symbol, bson.JavaScript, bson.DBPointer, missingType:
-		return reflect.TypeOf(a) == reflect.TypeOf(b) && a == b
-	}
-	return reflect.DeepEqual(a, b)
-}
 
 // updZeroLike is the zero of v's numeric type: what $mul writes to a
 // missing field.

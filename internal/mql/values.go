@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/big"
+	"reflect"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -471,4 +472,46 @@ func Truthy(v any) bool {
 		return c.nan || c.inf != 0 || c.rat.Sign() != 0
 	}
 	return true
+}
+
+// Identical reports whether a and b are the same BSON value bit for bit, in
+// MongoDB's sense: same types, same values, same field names in the same
+// order. Equal says 1 and 1.0 are equal; Identical says they differ. It is
+// what decides whether an update modified a document and which fields a
+// change event reports as updated.
+func Identical(a, b any) bool {
+	switch x := a.(type) {
+	case bson.D:
+		y, ok := b.(bson.D)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if x[i].Key != y[i].Key || !Identical(x[i].Value, y[i].Value) {
+				return false
+			}
+		}
+		return true
+	case bson.A:
+		y, ok := b.(bson.A)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !Identical(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case float64:
+		y, ok := b.(float64)
+		return ok && math.Float64bits(x) == math.Float64bits(y) || ok && math.IsNaN(x) && math.IsNaN(y)
+	case bson.Binary:
+		y, ok := b.(bson.Binary)
+		return ok && x.Subtype == y.Subtype && bytes.Equal(x.Data, y.Data)
+	case nil, string, bool, int32, int64, bson.ObjectID, bson.DateTime, bson.Timestamp, bson.Decimal128,
+		bson.Regex, bson.MinKey, bson.MaxKey, bson.Undefined, bson.Symbol, bson.JavaScript, bson.DBPointer, missingType:
+		return reflect.TypeOf(a) == reflect.TypeOf(b) && a == b
+	}
+	return reflect.DeepEqual(a, b)
 }

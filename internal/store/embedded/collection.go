@@ -508,7 +508,7 @@ func (op *modify) apply(old bson.D, pos int, insert bool) (bson.D, error) {
 	switch {
 	case mql.IsMissing(id) && !mql.IsMissing(oldID):
 		doc = append(bson.D{{Key: "_id", Value: oldID}}, doc...)
-	case !mql.IsMissing(id) && !mql.IsMissing(oldID) && !insert && !strictEqual(id, oldID):
+	case !mql.IsMissing(id) && !mql.IsMissing(oldID) && !insert && !mql.Identical(id, oldID):
 		return nil, mqlErr(mql.CodeImmutableField, "Performing an update on the path '_id' would modify the immutable field '_id'")
 	}
 	return doc, nil
@@ -548,7 +548,7 @@ func (w *wtx) modify(ctx context.Context, db, name string, op *modify) (*modifyR
 			if res.matched == 1 {
 				res.after = doc
 			}
-			if strictEqual(doc, h.doc) {
+			if mql.Identical(doc, h.doc) {
 				continue
 			}
 			kind := "update"

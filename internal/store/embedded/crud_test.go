@@ -168,7 +168,7 @@ func TestCRUDAndIndexes(t *testing.T) {
 			ud := mql.Get(ev, "updateDescription").(bson.D)
 			want := bson.D{{Key: "updatedFields", Value: bson.D{{Key: "age", Value: int32(31)}, {Key: "tags", Value: bson.A{"a"}}}}, {Key: "removedFields", Value: bson.A{}},
 				{Key: "truncatedArrays", Value: bson.A{}}}
-			if !strictEqual(ud, want) {
+			if !mql.Identical(ud, want) {
 				t.Errorf("updateDescription %v", ud)
 			}
 			if pre, ok := mql.Get(ev, "fullDocumentBeforeChange").(bson.D); !ok || mql.Get(pre, "age") != int32(30) {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/atollhq/atoll/internal/mql"
 )
 
 // logOp appends an oplog entry in the current transaction. The entry
@@ -81,7 +83,7 @@ func diffDocs(prefix string, old, cur bson.D, upd *bson.D, removed, truncated *b
 }
 
 func diffValues(path string, old, cur any, upd *bson.D, removed, truncated *bson.A) {
-	if strictEqual(old, cur) {
+	if mql.Identical(old, cur) {
 		return
 	}
 	switch c := cur.(type) {

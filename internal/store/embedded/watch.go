@@ -272,7 +272,7 @@ func (cs *changeStream) push(ctx context.Context, ev bson.D) error {
 	}
 	for _, d := range out {
 		t, ok := mql.Get(d, "_id").(bson.D)
-		if !ok || !strictEqual(t, tok) {
+		if !ok || !mql.Identical(t, tok) {
 			return mqlErr(CodeChangeStreamFatalError, "Encountered an event whose _id field, which contains the resume token, was modified by the pipeline. Modifying the _id field of an event makes it impossible to resume the stream from that point. Only transformations that retain the unmodified _id field are allowed.")
 		}
 		cs.buf = append(cs.buf, event{doc: d, tok: tok})
