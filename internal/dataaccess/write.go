@@ -142,6 +142,7 @@ func (c *Collection) validate(doc bson.D, what error) error {
 
 // prepareInsert decides one new document.
 func (c *Collection) prepareInsert(ctx context.Context, doc bson.D) (bson.D, error) {
+	doc = norm(doc)
 	if doc == nil {
 		doc = bson.D{}
 	}
@@ -209,6 +210,7 @@ func (c *Collection) InsertMany(ctx context.Context, docs []bson.D) (*InsertMany
 
 // compileModify checks the request and compiles its update.
 func (c *Collection) compileModify(spec *modifySpec) (*mql.Update, *mql.Filter, error) {
+	spec.filter, spec.update, spec.sort, spec.arrayFilters = norm(spec.filter), norm(spec.update), norm(spec.sort), normAll(spec.arrayFilters)
 	if spec.filter == nil {
 		spec.filter = bson.D{}
 	}
@@ -552,6 +554,7 @@ func (c *Collection) DeleteMany(ctx context.Context, filter bson.D) (*DeleteResu
 
 // findOneAnd runs a findOneAnd* request and presents the returned image.
 func (c *Collection) findOneAnd(ctx context.Context, spec *modifySpec, opts FindOneAndModifyOptions) (bson.D, error) {
+	opts.Projection = norm(opts.Projection)
 	if err := c.view.CheckProjection(opts.Projection); err != nil {
 		return nil, AsError(err)
 	}
