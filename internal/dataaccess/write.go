@@ -413,6 +413,9 @@ func (c *Collection) commit(ctx context.Context, spec *modifySpec, u *mql.Update
 		}
 		var done bool
 		if spec.kind == opDelete {
+			// Remembered before the delete: the feed may see the event
+			// before DeleteOne returns.
+			c.a.rememberDeleted(c.db, c.name, ch.pre)
 			res, err := c.coll.DeleteOne(ctx, guard(ch.pre))
 			if err != nil {
 				return err
