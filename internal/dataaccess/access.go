@@ -78,6 +78,7 @@ type Access struct {
 	feeds   map[string]*feed // by database
 	closed  bool
 	wg      sync.WaitGroup
+	deleted deletedImages
 }
 
 // New compiles app's data sources, rules and schemas and returns an

@@ -142,6 +142,7 @@ func (c *Collection) validate(doc bson.D, what error) error {
 
 // prepareInsert decides one new document.
 func (c *Collection) prepareInsert(ctx context.Context, doc bson.D) (bson.D, error) {
+	doc = norm(doc)
 	if doc == nil {
 		doc = bson.D{}
 	}
@@ -209,6 +210,7 @@ func (c *Collection) InsertMany(ctx context.Context, docs []bson.D) (*InsertMany
 
 // compileModify checks the request and compiles its update.
 func (c *Collection) compileModify(spec *modifySpec) (*mql.Update, *mql.Filter, error) {
+	spec.filter, spec.update, spec.sort, spec.arrayFilters = norm(spec.filter), norm(spec.update), norm(spec.sort), normAll(spec.arrayFilters)
 	if spec.filter == nil {
 		spec.filter = bson.D{}
 	}
@@ -411,6 +413,9 @@ func (c *Collection) commit(ctx context.Context, spec *modifySpec, u *mql.Update
 		}
 		var done bool
 		if spec.kind == opDelete {
+			// Remembered before the delete: the feed may see the event
+			// before DeleteOne returns.
+			c.a.rememberDeleted(c.db, c.name, ch.pre)
 			res, err := c.coll.DeleteOne(ctx, guard(ch.pre))
 			if err != nil {
 				return err
@@ -552,6 +557,7 @@ func (c *Collection) DeleteMany(ctx context.Context, filter bson.D) (*DeleteResu
 
 // findOneAnd runs a findOneAnd* request and presents the returned image.
 func (c *Collection) findOneAnd(ctx context.Context, spec *modifySpec, opts FindOneAndModifyOptions) (bson.D, error) {
+	opts.Projection = norm(opts.Projection)
 	if err := c.view.CheckProjection(opts.Projection); err != nil {
 		return nil, AsError(err)
 	}
