@@ -263,7 +263,7 @@ func TestWatchRefusals(t *testing.T) {
 	wantError(t, get(ok, "Authorization: Bearer nope"), 401, "InvalidSession")
 	wantError(t, get(ok+"&baas_at=nope"), 401, "InvalidSession")
 	wantError(t, get("", auth), 400, "MissingParameter")
-	wantError(t, get("?baas_request=%%%", auth), 400, "BadRequest")
+	wantError(t, get("?baas_request=!!!", auth), 400, "InvalidParameter")
 	wantError(t, get("?baas_request=bm90IGpzb24=", auth), 400, "BadRequest")
 	cases := []struct {
 		body   string
