@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -290,6 +293,94 @@ func TestWatchRefusals(t *testing.T) {
 			continue
 		}
 		wantError(t, r, c.status, c.code)
+	}
+	ws.waitHandlers(t)
+}
+
+// smallBuffers shrinks the kernel socket buffers of accepted connections,
+// so a client that stops reading blocks the server's writes after a few
+// kilobytes instead of a few megabytes.
+type smallBuffers struct{ net.Listener }
+
+func (l smallBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(4096)
+	}
+	return c, err
+}
+
+// TestWatchSlowClient: a client that stops reading is dropped by the
+// change feed (writers never wait for it); when it reads again it gets
+// what was already sent, then an error event, then the end of the stream.
+func TestWatchSlowClient(t *testing.T) {
+	e := trackerEnv(t, envOptions{watchBuffer: 2, maxBody: 1 << 20})
+	ws := &watchServer{}
+	ws.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws.running.Add(1)
+		defer ws.running.Done()
+		e.handler.ServeHTTP(w, r)
+	}))
+	ws.Listener = smallBuffers{ws.Listener}
+	ws.Start()
+	t.Cleanup(ws.Close)
+	alice := e.emailUser("alice@example.com", "password123")
+
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(4096)
+		}
+		return c, err
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	req, _ := http.NewRequest("GET", ws.URL+appPath+"/functions/call?baas_request="+baasRequest(watchBody(`{`+tasks+`}`)), nil)
+	req.Header.Set("Authorization", "Bearer "+alice.Access)
+	res, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	rd := bufio.NewReader(res.Body)
+	if line, err := rd.ReadString('\n'); err != nil || line != ":\n" {
+		t.Fatalf("first line %q %v", line, err)
+	}
+
+	// The client reads nothing while 40 large documents are written; every
+	// write still succeeds.
+	big := strings.Repeat("x", 16<<10)
+	for i := 0; i < 40; i++ {
+		doc := fmt.Sprintf(`{"_partition":"p","name":"n%d","status":"Open","assignee":%q,"pad":%q}`, i, alice.UserID, big)
+		if r := e.svc(alice.Access, "insertOne", `{`+tasks+`,"document":`+doc+`}`); r.status != 200 {
+			t.Fatalf("insert %d: %s", i, r.body)
+		}
+	}
+	var data, errs int
+	var last sseEvent
+	for {
+		ev, err := nextEvent(t, rd)
+		if err != nil {
+			break
+		}
+		if ev.typ == "error" {
+			errs++
+			last = ev
+			continue
+		}
+		data++
+	}
+	if errs != 1 || data >= 40 {
+		t.Fatalf("%d data events and %d error events; want fewer than 40 and one error", data, errs)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(last.data), &body); err != nil {
+		t.Fatalf("error event %q: %v", last.data, err)
+	}
+	if code, _ := body["error_code"].(string); code == "" || code == "InternalServerError" {
+		t.Fatalf("error event %s", last.data)
+	}
+	if msg, _ := body["error"].(string); !strings.Contains(msg, "too slow") {
+		t.Fatalf("error event %s", last.data)
 	}
 	ws.waitHandlers(t)
 }
