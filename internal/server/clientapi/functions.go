@@ -106,15 +106,22 @@ func (a *API) callFunction(w http.ResponseWriter, r *http.Request) {
 		a.failCall(w, r, err)
 		return
 	}
-	out, err := marshalValue(result)
-	if err != nil {
+	buf := encodeBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 { // huge results do not pin memory in the pool
+			buf.Reset()
+			encodeBufs.Put(buf)
+		}
+	}()
+	buf.Reset()
+	if err := appendCanonical(buf, result); err != nil {
 		a.log.Error("client API: encoding a function result", "route", r.Pattern, "error", err.Error())
 		writeInternal(w)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(out)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // parseFunctionRequest checks the shape of a call: a string `name`, an
@@ -216,21 +223,13 @@ func checkValue(v any, depth int) *apierror.Error {
 
 // marshalValue encodes any BSON value (document, array, scalar, nil) as
 // canonical Extended JSON, so ObjectIds, int64s and dates round-trip exactly
-// (client-protocol §0.3). The driver encodes documents only, so the value is
-// wrapped in one and unwrapped from the text.
+// (client-protocol §0.3).
 func marshalValue(v any) ([]byte, error) {
-	if v == nil {
-		return []byte("null"), nil
-	}
-	b, err := bson.MarshalExtJSON(bson.D{{Key: "v", Value: v}}, true, false)
-	if err != nil {
+	var buf bytes.Buffer
+	if err := appendCanonical(&buf, v); err != nil {
 		return nil, err
 	}
-	const prefix = `{"v":`
-	if !bytes.HasPrefix(b, []byte(prefix)) || !bytes.HasSuffix(b, []byte("}")) {
-		return nil, errors.New("unexpected Extended JSON framing")
-	}
-	return b[len(prefix) : len(b)-1], nil
+	return buf.Bytes(), nil
 }
 
 // failCall answers a failed function or service call. Errors the data

@@ -212,7 +212,7 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, sub *dataaccess.Sub
 	}
 	heartbeat := time.NewTicker(a.watchHeartbeat)
 	defer heartbeat.Stop()
-	var buf bytes.Buffer
+	var buf, data bytes.Buffer
 	for {
 		select {
 		case <-r.Context().Done():
@@ -228,15 +228,15 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, sub *dataaccess.Sub
 				a.endStream(write, sub.Err())
 				return
 			}
-			data, err := bson.MarshalExtJSON(ev, true, false)
-			if err != nil {
+			data.Reset()
+			if err := appendCanonical(&data, ev); err != nil {
 				a.log.Error("client API: encoding a change event", "error", err.Error())
 				write(errorFrame(apierror.Internal.Code, apierror.Internal.Message))
 				return
 			}
 			buf.Reset()
 			buf.WriteString("data: ")
-			writeSSEData(&buf, data)
+			writeSSEData(&buf, data.Bytes())
 			buf.WriteString("\n\n")
 			if !write(buf.Bytes()) {
 				return
