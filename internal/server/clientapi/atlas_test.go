@@ -176,6 +176,9 @@ func TestAtlasRefusals(t *testing.T) {
 		{"$merge", alice.Access, "aggregate", `{` + tasks + `,"pipeline":[{"$merge":{"into":"stolen"}}]}`, ""},
 		{"$graphLookup", alice.Access, "aggregate", `{` + tasks + `,"pipeline":[{"$graphLookup":{"from":"users","startWith":"$a","connectFromField":"a","connectToField":"b","as":"c"}}]}`, ""},
 		{"unknown update operator", alice.Access, "updateOne", `{` + tasks + `,"query":{"name":"a1"},"update":{"$evil":{"status":"x"}}}`, ""},
+		{"$-key inside a $set value", alice.Access, "updateOne", `{` + tasks + `,"query":{"name":"a1"},"update":{"$set":{"x":{"$where":"sleep(100)"}}}}`, ""},
+		{"$-key inside a $push value", alice.Access, "updateOne", `{` + tasks + `,"query":{"name":"a1"},"update":{"$push":{"tags":{"$oid":{"$oid":"65f000000000000000000002"}}}}}`, ""},
+		{"$-key inside an upsert's $setOnInsert", alice.Access, "updateOne", `{` + tasks + `,"query":{"name":"zz","assignee":"` + alice.UserID + `"},"update":{"$set":{"status":"Open","_partition":"p"},"$setOnInsert":{"y":{"$gt":1}}},"upsert":true}`, ""},
 		{"mixed update", alice.Access, "updateOne", `{` + tasks + `,"query":{"name":"a1"},"update":{"$set":{"status":"x"},"name":"y"}}`, ""},
 	}
 	for _, c := range cases {
