@@ -42,7 +42,7 @@ func (a *API) callFunctionStreaming(w http.ResponseWriter, r *http.Request) {
 	if !a.checkApp(w, r) {
 		return
 	}
-	caller, aerr := a.streamCaller(r)
+	caller, tok, aerr := a.streamCaller(r)
 	if aerr != nil {
 		apierror.Write(w, aerr)
 		return
@@ -84,25 +84,47 @@ func (a *API) callFunctionStreaming(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer sub.Close()
-	a.stream(w, r, sub)
+	a.stream(w, r, sub, func() *apierror.Error { return a.recheckCaller(r, caller, tok) })
+}
+
+// recheckCaller runs at every heartbeat: a stream outlives the request
+// that opened it, so a logout, a deleted or a disabled user must end it.
+// While the access token is valid it is verified again (the session must
+// still exist); after it expired (realm-web does not reopen streams on
+// refresh) the user record is checked instead.
+func (a *API) recheckCaller(r *http.Request, caller *auth.Caller, tok string) *apierror.Error {
+	if time.Now().Before(caller.ExpiresAt) {
+		if _, err := a.auth.VerifyAccessToken(r.Context(), tok); err != nil {
+			return a.authError(r, err)
+		}
+		return nil
+	}
+	u, err := a.auth.User(r.Context(), caller.UserID)
+	if err != nil {
+		return a.authError(r, err)
+	}
+	if u.Disabled {
+		return apierror.New(http.StatusUnauthorized, apierror.CodeInvalidSession, "invalid session: user disabled")
+	}
+	return nil
 }
 
 // streamCaller verifies the access token of a streaming request: the
 // Authorization header (realm-web) or the baas_at query parameter (other
 // SDKs and EventSource, which cannot set headers).
-func (a *API) streamCaller(r *http.Request) (*auth.Caller, *apierror.Error) {
-	if _, ok := bearer(r); ok {
-		return a.accessCaller(r)
+func (a *API) streamCaller(r *http.Request) (*auth.Caller, string, *apierror.Error) {
+	tok, ok := bearer(r)
+	if !ok {
+		tok = r.URL.Query().Get("baas_at")
 	}
-	tok := r.URL.Query().Get("baas_at")
 	if tok == "" {
-		return nil, errMissingAuth
+		return nil, "", errMissingAuth
 	}
 	c, err := a.auth.VerifyAccessToken(r.Context(), tok)
 	if err != nil {
-		return nil, a.authError(r, err)
+		return nil, "", a.authError(r, err)
 	}
-	return c, nil
+	return c, tok, nil
 }
 
 // decodeBaasRequest decodes the base64 JSON call of a streaming request,
@@ -191,7 +213,7 @@ func parseWatchArgs(args bson.A) (*serviceArgs, dataaccess.WatchOptions, *apierr
 
 // stream writes sub's events as server-sent events until the client goes
 // away, the server shuts down or the subscription ends.
-func (a *API) stream(w http.ResponseWriter, r *http.Request, sub *dataaccess.Subscription) {
+func (a *API) stream(w http.ResponseWriter, r *http.Request, sub *dataaccess.Subscription, recheck func() *apierror.Error) {
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -220,6 +242,10 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, sub *dataaccess.Sub
 		case <-a.done:
 			return
 		case <-heartbeat.C:
+			if e := recheck(); e != nil {
+				write(errorFrame(e.Code, e.Message))
+				return
+			}
 			if !write([]byte(":\n\n")) {
 				return
 			}

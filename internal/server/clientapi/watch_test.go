@@ -384,3 +384,33 @@ func TestWatchSlowClient(t *testing.T) {
 	}
 	ws.waitHandlers(t)
 }
+
+// TestWatchEndsOnLogout: a stream outlives the request that opened it, so
+// ending the session (logout, user deletion) ends the stream with an
+// InvalidSession error event.
+func TestWatchEndsOnLogout(t *testing.T) {
+	e := trackerEnv(t, envOptions{heartbeat: 5 * time.Millisecond})
+	ws := newWatchServer(t, e)
+	for _, how := range []string{"logout", "delete"} {
+		tk := e.emailUser(how+"@example.com", "password123")
+		_, rd, _ := ws.openWatch(t, tk.Access, watchBody(`{`+tasks+`}`), how == "delete")
+		if _, err := rd.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		if how == "logout" {
+			if r := e.do("DELETE", userPath+"/session", "", "Authorization: Bearer "+tk.Refresh); r.status != http.StatusNoContent {
+				t.Fatalf("logout: %d %s", r.status, r.body)
+			}
+		} else if r := e.do("DELETE", userPath+"/delete", "", "Authorization: Bearer "+tk.Access); r.status != http.StatusNoContent {
+			t.Fatalf("delete: %d %s", r.status, r.body)
+		}
+		ev, err := nextEvent(t, rd)
+		if err != nil || ev.typ != "error" || !strings.Contains(ev.data, `"error_code":"InvalidSession"`) {
+			t.Fatalf("%s: event %+v, %v", how, ev, err)
+		}
+		if _, err := nextEvent(t, rd); err != io.EOF {
+			t.Fatalf("%s: stream continued: %v", how, err)
+		}
+	}
+	ws.waitHandlers(t)
+}
