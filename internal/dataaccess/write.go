@@ -319,7 +319,7 @@ func (c *Collection) modify(ctx context.Context, spec *modifySpec) (*modifyOutco
 		return nil, err
 	}
 	out := &modifyOutcome{}
-	cur, err := c.coll.Find(ctx, c.view.PushDownWrite(spec.filter), store.FindOptions{Sort: spec.sort})
+	cur, err := c.coll.Find(ctx, simplify(c.view.PushDownWrite(spec.filter)), store.FindOptions{Sort: spec.sort})
 	if err != nil {
 		return nil, AsError(err)
 	}
@@ -445,7 +445,7 @@ func (c *Collection) commit(ctx context.Context, spec *modifySpec, u *mql.Update
 			return ErrWriteConflict
 		}
 		id := mql.Get(ch.pre, "_id")
-		q := c.view.PushDownWrite(bson.D{{Key: "$and", Value: bson.A{spec.filter, bson.D{{Key: "_id", Value: id}}}}})
+		q := simplify(c.view.PushDownWrite(bson.D{{Key: "$and", Value: bson.A{spec.filter, bson.D{{Key: "_id", Value: id}}}}}))
 		doc, err := c.coll.FindOne(ctx, q, store.FindOptions{})
 		if errors.Is(err, store.ErrNoDocuments) {
 			ch.gone = true
