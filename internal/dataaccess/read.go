@@ -103,7 +103,7 @@ func (c *Collection) present(ctx context.Context, doc bson.D, proj *mql.Projecti
 // storeFind runs a find on the store with the rules pushed down and the
 // filters' projection applied at the source.
 func (c *Collection) storeFind(ctx context.Context, filter bson.D, opts store.FindOptions) (store.Cursor, error) {
-	q := c.view.PushDown(filter)
+	q := simplify(c.view.PushDown(filter))
 	if p := c.view.Projection(); p != nil {
 		opts.Projection = p
 	}

@@ -142,7 +142,7 @@ func (a *Access) openFeed(ctx context.Context, db string) (*feed, error) {
 	}
 	a.recordPreImages(ctx, db)
 	fctx, cancel := context.WithCancel(context.Background())
-	cs, err := a.st.Database(db).Watch(ctx, nil, store.WatchOptions{FullDocument: "updateLookup", FullDocumentBeforeChange: "whenAvailable"})
+	cs, err := a.st.Database(db).Watch(ctx, nil, store.WatchOptions{FullDocument: "whenAvailable", FullDocumentBeforeChange: "whenAvailable"})
 	if err != nil {
 		cancel()
 		return nil, AsError(err)
@@ -248,10 +248,23 @@ func (f *feed) dispatch(ctx context.Context, ev bson.D) {
 	coll, _ := mql.Get(ns, "coll").(string)
 	op, _ := mql.Get(ev, "operationType").(string)
 	var slow []*Subscription
+	looked := false
 	f.mu.Lock()
 	for s := range f.subs {
 		if s.c.name != coll {
 			continue
+		}
+		if op == "update" && !looked {
+			looked = true
+			if _, ok := mql.Get(ev, "fullDocument").(bson.D); !ok {
+				// No recorded post-image: decide on the current document
+				// (updateLookup semantics), once for all subscribers.
+				key, _ := mql.Get(ev, "documentKey").(bson.D)
+				doc, err := f.a.st.Database(f.db).Collection(coll).FindOne(ctx, bson.D{{Key: "_id", Value: mql.Get(key, "_id")}}, store.FindOptions{})
+				if err == nil {
+					ev = withField(ev, "fullDocument", doc)
+				}
+			}
 		}
 		out := s.present(ctx, op, ev)
 		if out == nil {
@@ -371,6 +384,22 @@ func (s *Subscription) redactUpdateDescription(ud bson.D) bson.D {
 		default:
 			out = append(out, e)
 		}
+	}
+	return out
+}
+
+// withField returns ev with key set to v (replaced or appended).
+func withField(ev bson.D, key string, v any) bson.D {
+	out := make(bson.D, 0, len(ev)+1)
+	found := false
+	for _, e := range ev {
+		if e.Key == key {
+			e.Value, found = v, true
+		}
+		out = append(out, e)
+	}
+	if !found {
+		out = append(out, bson.E{Key: key, Value: v})
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -318,7 +319,7 @@ func (c *Collection) modify(ctx context.Context, spec *modifySpec) (*modifyOutco
 		return nil, err
 	}
 	out := &modifyOutcome{}
-	cur, err := c.coll.Find(ctx, c.view.PushDownWrite(spec.filter), store.FindOptions{Sort: spec.sort})
+	cur, err := c.coll.Find(ctx, simplify(c.view.PushDownWrite(spec.filter)), store.FindOptions{Sort: spec.sort})
 	if err != nil {
 		return nil, AsError(err)
 	}
@@ -422,7 +423,16 @@ func (c *Collection) commit(ctx context.Context, spec *modifySpec, u *mql.Update
 			}
 			done = res.DeletedCount == 1
 		} else {
-			res, err := c.coll.ReplaceOne(ctx, guard(ch.pre), ch.post, store.UpdateOptions{})
+			var res *store.UpdateResult
+			var err error
+			if spec.kind == opReplace {
+				res, err = c.coll.ReplaceOne(ctx, guard(ch.pre), ch.post, store.UpdateOptions{})
+			} else {
+				// An update is stored as one (the top-level difference), so
+				// that change streams report it as an update with its
+				// updateDescription, not as a replace.
+				res, err = c.coll.UpdateOne(ctx, guard(ch.pre), diff(ch.pre, ch.post), store.UpdateOptions{})
+			}
 			if err != nil {
 				return err
 			}
@@ -435,7 +445,7 @@ func (c *Collection) commit(ctx context.Context, spec *modifySpec, u *mql.Update
 			return ErrWriteConflict
 		}
 		id := mql.Get(ch.pre, "_id")
-		q := c.view.PushDownWrite(bson.D{{Key: "$and", Value: bson.A{spec.filter, bson.D{{Key: "_id", Value: id}}}}})
+		q := simplify(c.view.PushDownWrite(bson.D{{Key: "$and", Value: bson.A{spec.filter, bson.D{{Key: "_id", Value: id}}}}}))
 		doc, err := c.coll.FindOne(ctx, q, store.FindOptions{})
 		if errors.Is(err, store.ErrNoDocuments) {
 			ch.gone = true
@@ -454,6 +464,29 @@ func (c *Collection) commit(ctx context.Context, spec *modifySpec, u *mql.Update
 		}
 		*ch = next
 	}
+}
+
+// diff is the update document turning pre into post at the top level.
+func diff(pre, post bson.D) bson.D {
+	set, unset := bson.D{}, bson.D{}
+	for _, e := range post {
+		if before := mql.Get(pre, e.Key); mql.IsMissing(before) || !reflect.DeepEqual(before, e.Value) {
+			set = append(set, e)
+		}
+	}
+	for _, e := range pre {
+		if mql.IsMissing(mql.Get(post, e.Key)) {
+			unset = append(unset, bson.E{Key: e.Key, Value: ""})
+		}
+	}
+	out := bson.D{}
+	if len(set) > 0 {
+		out = append(out, bson.E{Key: "$set", Value: set})
+	}
+	if len(unset) > 0 {
+		out = append(out, bson.E{Key: "$unset", Value: unset})
+	}
+	return out
 }
 
 // systemUpdate runs a system caller's write on the store unchanged.
