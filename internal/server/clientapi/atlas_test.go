@@ -200,3 +200,41 @@ func TestAtlasRefusals(t *testing.T) {
 		t.Fatalf("refused calls wrote:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
+
+// TestAtlasSystemDatabase: even a default rule that allows everything
+// does not open Atoll's own database (users, sessions, keys) or invalid
+// namespaces to clients.
+func TestAtlasSystemDatabase(t *testing.T) {
+	files := map[string]string{
+		"data_sources/mongodb-atlas/default_rule.json": `{"roles":[{"name":"all","apply_when":{},"read":true,"write":true,"insert":true,"delete":true}]}`,
+	}
+	e := newEnv(t, envOptions{files: files})
+	tk := e.anon()
+	before := e.snapshot()
+	for _, ns := range []string{
+		`"database":"__atoll","collection":"auth_users"`,
+		`"database":"__atoll","collection":"auth_sessions"`,
+		`"database":"admin","collection":"system.users"`,
+		`"database":"a.b","collection":"c"`,
+		`"database":"app","collection":"system.profile"`,
+		`"database":"app","collection":"$cmd"`,
+	} {
+		for _, op := range []string{"find", "count", "deleteMany"} {
+			r := e.svc(tk.Access, op, `{`+ns+`}`)
+			if r.status < 400 || r.status >= 500 || strings.Contains(r.body, "hash") {
+				t.Fatalf("%s on %s: %d %s", op, ns, r.status, r.body)
+			}
+		}
+		r := e.svc(tk.Access, "insertOne", `{`+ns+`,"document":{"a":1}}`)
+		if r.status < 400 || r.status >= 500 {
+			t.Fatalf("insert on %s: %d %s", ns, r.status, r.body)
+		}
+	}
+	// The default rule does apply to ordinary namespaces.
+	if r := e.svc(tk.Access, "insertOne", `{"database":"app","collection":"notes","document":{"a":1}}`); r.status != 200 {
+		t.Fatalf("insert: %d %s", r.status, r.body)
+	}
+	if after := e.snapshot(); after == before || strings.Count(after, "\n") != strings.Count(before, "\n")+1 {
+		t.Fatalf("expected exactly one new document:\n%s", after)
+	}
+}
