@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/atollhq/atoll/internal/appconfig"
-	"github.com/atollhq/atoll/internal/auth"
 	"github.com/atollhq/atoll/internal/server"
 	"github.com/atollhq/atoll/internal/store"
 	"github.com/atollhq/atoll/internal/store/embedded"
@@ -97,9 +96,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	code := 0
 	srv := server.New(server.Config{Addr: cfg.addr, Logger: logger})
-	var authSvc *auth.Service
+	var closeApp func()
 	if app != nil {
-		if authSvc, err = mountApp(ctx, srv, st, app, appCfg, logger); err != nil {
+		if closeApp, err = mountApp(ctx, srv, st, app, appCfg, logger); err != nil {
 			logger.Error("starting the app", "error", err.Error())
 			code = 1
 		}
@@ -110,8 +109,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 			code = 1
 		}
 	}
-	if authSvc != nil {
-		_ = authSvc.Close()
+	if closeApp != nil {
+		closeApp()
 	}
 	// Run has drained the HTTP server: no request uses the store any more.
 	cctx, cancel := context.WithTimeout(context.Background(), storeCloseTimeout)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/atollhq/atoll/internal/appconfig"
 	"github.com/atollhq/atoll/internal/auth"
+	"github.com/atollhq/atoll/internal/dataaccess"
 	"github.com/atollhq/atoll/internal/server"
 	"github.com/atollhq/atoll/internal/server/clientapi"
 	"github.com/atollhq/atoll/internal/store"
@@ -84,9 +85,10 @@ func loadServeApp(ctx context.Context, dir, appID string, ac appServeConfig, log
 	return app, nil
 }
 
-// mountApp builds the app's auth service on st and mounts the client API.
-// The returned auth service must be closed after the server drained.
-func mountApp(ctx context.Context, srv *server.Server, st store.Store, app *appconfig.App, ac appServeConfig, logger *slog.Logger) (*auth.Service, error) {
+// mountApp builds the app's auth service and data access on st and mounts
+// the client API. The returned closer must run after the server drained.
+// Watch streams end when ctx is done, so a shutdown does not wait on them.
+func mountApp(ctx context.Context, srv *server.Server, st store.Store, app *appconfig.App, ac appServeConfig, logger *slog.Logger) (func(), error) {
 	// Without ATOLL_SMTP_ADDR, auth writes confirmation and reset emails
 	// to the log so development works.
 	var mailer auth.Mailer
@@ -104,12 +106,22 @@ func mountApp(ctx context.Context, srv *server.Server, st store.Store, app *appc
 	if err != nil {
 		return nil, fmt.Errorf("starting auth: %w", err)
 	}
-	api, err := clientapi.New(clientapi.Config{App: app, Auth: svc, Logger: logger, PublicURL: ac.publicURL})
+	data, err := dataaccess.New(app, st, dataaccess.Options{Logger: logger})
 	if err != nil {
 		_ = svc.Close()
+		return nil, fmt.Errorf("compiling rules and schemas: %w", err)
+	}
+	closeAll := func() {
+		_ = data.Close()
+		_ = svc.Close()
+	}
+	api, err := clientapi.New(clientapi.Config{App: app, Auth: svc, Data: data, Done: ctx.Done(), Logger: logger, PublicURL: ac.publicURL})
+	if err != nil {
+		closeAll()
 		return nil, err
 	}
 	api.Register(srv)
-	logger.Info("app loaded", "app_id", app.AppID, "name", app.Root.Name, "providers", len(app.AuthProviders))
-	return svc, nil
+	logger.Info("app loaded", "app_id", app.AppID, "name", app.Root.Name, "providers", len(app.AuthProviders),
+		"data_sources", len(data.Services()))
+	return closeAll, nil
 }

@@ -1,11 +1,14 @@
 // Package clientapi serves the client HTTP API that the unmodified
 // realm-web SDK (and other App Services SDKs) speak: location, login and
 // linking per auth provider, profile, session refresh and logout, user
-// deletion, the email/password helper routes and user API keys, under
-// /api/client/v2.0 (client-protocol.md §1–§3, §7 and §10).
+// deletion, the email/password helper routes, user API keys, function
+// calls, the MongoDB service of each data source and watch() streams, under
+// /api/client/v2.0 (client-protocol.md §1–§7 and §10).
 //
-// Handlers only translate HTTP to internal/auth calls and back: request
-// bodies are decoded as Extended JSON, responses are plain JSON, and every
+// Handlers only translate HTTP to internal/auth, internal/dataaccess and
+// FunctionCaller calls and back: request bodies are decoded as Extended
+// JSON, auth responses are plain JSON, function and service results are
+// canonical Extended JSON, watch streams are server-sent events, and every
 // error is written in the App Services envelope by internal/server/apierror.
 // One file per endpoint family.
 package clientapi
@@ -17,9 +20,11 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/atollhq/atoll/internal/appconfig"
 	"github.com/atollhq/atoll/internal/auth"
+	"github.com/atollhq/atoll/internal/dataaccess"
 	"github.com/atollhq/atoll/internal/server/apierror"
 )
 
@@ -39,6 +44,18 @@ type Config struct {
 	PublicURL string
 	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Data serves the MongoDB service calls (`functions/call` with a
+	// `service`) and watch streams; nil answers ServiceNotFound.
+	Data *dataaccess.Access
+	// Functions runs app functions (`functions/call` without a
+	// `service`); nil answers FunctionNotFound for every name.
+	Functions FunctionCaller
+	// Done, when closed, ends every open watch stream, so a server
+	// shutdown does not wait for clients that never hang up.
+	Done <-chan struct{}
+	// WatchHeartbeat is how often idle watch streams get a comment line;
+	// 0 means DefaultWatchHeartbeat.
+	WatchHeartbeat time.Duration
 }
 
 // API is the client API of one app.
@@ -51,6 +68,10 @@ type API struct {
 	origins         origins
 	deploymentModel string
 	region          string
+	data            *dataaccess.Access
+	functions       FunctionCaller
+	done            <-chan struct{}
+	watchHeartbeat  time.Duration
 }
 
 // New builds the client API.
@@ -73,6 +94,16 @@ func New(cfg Config) (*API, error) {
 		origins:         newOrigins(cfg.App.Root.AllowedRequestOrigins),
 		deploymentModel: cfg.App.Root.DeploymentModel,
 		region:          cfg.App.Root.Location,
+		data:            cfg.Data,
+		functions:       cfg.Functions,
+		done:            cfg.Done,
+		watchHeartbeat:  cfg.WatchHeartbeat,
+	}
+	if a.watchHeartbeat <= 0 {
+		a.watchHeartbeat = DefaultWatchHeartbeat
+	}
+	if a.functions == nil {
+		a.functions = noFunctions{}
 	}
 	if a.deploymentModel == "" {
 		a.deploymentModel = "GLOBAL"
@@ -109,6 +140,9 @@ func (a *API) Register(mux Mux) {
 		{"POST " + app + "/auth/providers/local-userpass/reset", a.resetPassword},
 		{"POST " + app + "/auth/providers/local-userpass/reset/send", a.sendPasswordReset},
 		{"POST " + app + "/auth/providers/local-userpass/reset/call", a.callResetFunction},
+
+		{"POST " + app + "/functions/call", a.callFunction},
+		{"GET " + app + "/functions/call", a.callFunctionStreaming},
 
 		{"GET " + user + "/profile", a.profile},
 		{"POST " + user + "/session", a.refreshSession},

@@ -23,6 +23,7 @@ import (
 
 	"github.com/atollhq/atoll/internal/appconfig"
 	"github.com/atollhq/atoll/internal/auth"
+	"github.com/atollhq/atoll/internal/dataaccess"
 	"github.com/atollhq/atoll/internal/server"
 	"github.com/atollhq/atoll/internal/server/clientapi"
 	"github.com/atollhq/atoll/internal/store"
@@ -75,6 +76,9 @@ type env struct {
 	logs    *syncBuffer
 	mails   *mailbox
 	now     *clock
+	data    *dataaccess.Access
+	// done ends every watch stream when closed (server shutdown).
+	done chan struct{}
 }
 
 type syncBuffer struct {
@@ -140,10 +144,18 @@ type envOptions struct {
 	// quiet logs at Info, not Debug (benchmarks: the per-request debug
 	// line would dominate).
 	quiet bool
+	// maxBody is the request body bound; 0 means 64 KiB.
+	maxBody int64
+	// heartbeat and watchBuffer tune watch streams (0: defaults).
+	heartbeat   time.Duration
+	watchBuffer int
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
+	if o.maxBody == 0 {
+		o.maxBody = 64 << 10
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	app, err := appconfig.LoadFS(ctx, testApp(o.files), appconfig.Options{Secrets: map[string]string{"jwtKey": jwtKey}})
@@ -180,7 +192,15 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	t.Cleanup(func() { _ = svc.Close() })
 	e.auth = svc
-	api, err := clientapi.New(clientapi.Config{App: app, Auth: svc, Logger: logger, MaxBodyBytes: 64 << 10})
+	data, err := dataaccess.New(app, st, dataaccess.Options{Logger: logger, WatchBuffer: o.watchBuffer})
+	if err != nil {
+		t.Fatalf("dataaccess.New: %v", err)
+	}
+	t.Cleanup(func() { _ = data.Close() })
+	e.data = data
+	e.done = make(chan struct{})
+	api, err := clientapi.New(clientapi.Config{App: app, Auth: svc, Data: data, Done: e.done,
+		WatchHeartbeat: o.heartbeat, Logger: logger, MaxBodyBytes: o.maxBody})
 	if err != nil {
 		t.Fatal(err)
 	}
