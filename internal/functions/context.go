@@ -32,6 +32,7 @@ func (rt *jsRuntime) contextObject(c *call, f *frame) goja.Value {
 			return rt.toJS(v) // a fresh copy: callers may not change the value
 		})
 		rt.valuesObj = rt.freeze(values)
+		rt.httpObj = rt.freeze(rt.httpObject())
 	}
 	_ = o.Set("app", rt.appObj)
 	_ = o.Set("environment", rt.envObj)
@@ -49,7 +50,7 @@ func (rt *jsRuntime) contextObject(c *call, f *frame) goja.Value {
 		return rt.serviceObject(c, f, call.Argument(0).String())
 	})
 	_ = o.Set("services", services)
-	_ = o.Set("http", rt.httpObject(c))
+	_ = o.Set("http", rt.httpObj)
 	return o
 }
 

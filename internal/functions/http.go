@@ -17,11 +17,11 @@ import (
 const maxHTTPBody = 18 << 20
 
 // httpObject is context.http: get, post, put, patch, delete, head.
-func (rt *jsRuntime) httpObject(c *call) *goja.Object {
+func (rt *jsRuntime) httpObject() *goja.Object {
 	o := rt.vm.NewObject()
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"} {
 		_ = o.Set(strings.ToLower(m), func(call goja.FunctionCall) goja.Value {
-			return rt.promise(func() (any, error) { return rt.httpDo(c, m, call.Argument(0)) })
+			return rt.promise(func() (any, error) { return rt.httpDo(rt.cur, m, call.Argument(0)) })
 		})
 	}
 	return o

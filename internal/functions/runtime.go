@@ -58,7 +58,7 @@ type jsRuntime struct {
 	tainted   bool
 	cur       *call
 	// shared per-version objects, made on first use.
-	appObj, envObj, valuesObj goja.Value
+	appObj, envObj, valuesObj, httpObj goja.Value
 }
 
 func newRuntime(e *Engine, v *version) (*jsRuntime, error) {
@@ -75,11 +75,13 @@ func newRuntime(e *Engine, v *version) (*jsRuntime, error) {
 	for _, k := range g.GetOwnPropertyNames() {
 		rt.globals[k] = g.Get(k)
 	}
-	for _, n := range []string{"Object", "Array", "Function", "String", "Number", "Boolean", "Promise", "Date", "RegExp", "Error", "Map", "Set"} {
+	// The prototypes ordinary code inherits from most; checking them all
+	// would double the cost of a trivial call.
+	for _, n := range []string{"Object", "Array", "Function", "String"} {
 		if c, ok := g.Get(n).(*goja.Object); ok {
 			if p, ok := c.Get("prototype").(*goja.Object); ok {
-				rt.protos = append(rt.protos, p, c)
-				rt.protoKeys = append(rt.protoKeys, len(p.GetOwnPropertyNames()), len(c.GetOwnPropertyNames()))
+				rt.protos = append(rt.protos, p)
+				rt.protoKeys = append(rt.protoKeys, len(p.GetOwnPropertyNames()))
 			}
 		}
 	}
