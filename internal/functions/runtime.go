@@ -341,11 +341,11 @@ func isStringValue(v goja.Value) bool {
 
 // checkSize refuses results larger than MaxResultBytes.
 func (c *call) checkSize(v any) error {
-	switch v.(type) {
+	switch x := v.(type) {
 	case nil, bool, int32, int64, float64, bson.Undefined, bson.ObjectID, bson.DateTime, bson.Decimal128:
 		return nil
 	case string:
-		if len(v.(string)) <= c.e.cfg.MaxResultBytes {
+		if len(x) <= c.e.cfg.MaxResultBytes {
 			return nil
 		}
 		return ErrResultTooLarge
