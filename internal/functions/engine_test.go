@@ -175,7 +175,7 @@ func TestLimits(t *testing.T) {
 	if total > 10100 || x.Logs[len(x.Logs)-1] != "[console output truncated]" {
 		t.Errorf("console not capped: %d bytes, %d lines", total, len(x.Logs))
 	}
-	if _, err := e.Call(ctx, c, "alloc", nil); !errors.Is(err, ErrMemoryLimit) && !errors.Is(err, ErrTimeout) {
+	if _, err := e.Call(ctx, c, "alloc", nil); !errors.Is(err, ErrMemoryLimit) {
 		t.Errorf("alloc: %v", err)
 	}
 	if got, err := e.Call(ctx, c, "firstArg", []any{"alive"}); err != nil || got != "alive" {
