@@ -14,7 +14,7 @@ const basicManifest = `[
  {"name":"sum"},{"name":"firstArg"},{"name":"void"},{"name":"nullFn"},
  {"name":"utils/add"},{"name":"secret","private":true},{"name":"callSecret"},
  {"name":"thrower"},{"name":"throwObj"},{"name":"loop"},{"name":"spam"},{"name":"alloc"},
- {"name":"setGlobal"},{"name":"readGlobal"},{"name":"counter"},
+ {"name":"setGlobal"},{"name":"readGlobal"},{"name":"counter"},{"name":"pollute"},{"name":"readPolluted"},
  {"name":"values"},{"name":"whoami"},{"name":"sysWho","run_as_system":true},{"name":"callSys"},
  {"name":"onlyAlice","can_evaluate":{"%%user.data.email":"alice@example.com"}},
  {"name":"asBob","run_as_user_id":"bob"},
@@ -196,6 +196,13 @@ func TestNoStateLeak(t *testing.T) {
 	}
 	if a, ok := got.(bson.A); !ok || a[0] != "undefined" || a[1] != "undefined" || a[2] != "function" {
 		t.Errorf("state leaked: %#v", got)
+	}
+	if got, err := e.Call(ctx, ClientCaller(alice(), nil), "pollute", nil); err != nil || got != int32(1) {
+		t.Fatalf("pollute: %#v %v", got, err)
+	}
+	got, err = e.Call(ctx, ClientCaller(bob, nil), "readPolluted", nil)
+	if a, ok := got.(bson.A); err != nil || !ok || a[0] != "undefined" || a[1] != "undefined" {
+		t.Errorf("prototype pollution leaked: %#v %v", got, err)
 	}
 	for i := 0; i < 3; i++ {
 		if got, err := e.Call(ctx, ClientCaller(bob, nil), "counter", nil); err != nil || got != int32(1) {

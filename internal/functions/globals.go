@@ -141,6 +141,7 @@ func (rt *jsRuntime) installGlobals() error {
 	define("EJSON", rt.freeze(rt.ejsonObject()))
 	define("utils", rt.freeze(rt.utilsObject()))
 	define("console", rt.freeze(rt.consoleObject()))
+	rt.installTimers()
 	define("require", vm.ToValue(func(c goja.FunctionCall) goja.Value {
 		panic(vm.NewTypeError("require(%q): npm dependencies and Node built-ins are not supported by Atoll", str(c, 0)))
 	}))

@@ -25,11 +25,12 @@ var moreSources = map[string]string{
 	"bigStr":   `exports = () => "x".repeat(2000)`,
 	"noExport": `const x = 1;`,
 	"modExp":   `module.exports = function(){ return "module" }`,
+	"sleep":    `exports = async function(){ const order = []; const t = setTimeout(() => order.push("cleared"), 1); clearTimeout(t); setTimeout((x) => order.push(x), 5, "late"); setImmediate(() => order.push("soon")); await new Promise(r => setTimeout(r, 10)); return order }`,
 	"dates":    `exports = function(d){ return {pi: 3.14159, today: d, y: d.getUTCFullYear(), oid: new BSON.ObjectId("5d505646cf6d4fe581014ab2"), oidStr: BSON.ObjectId("5d505646cf6d4fe581014ab2").toString(), long: BSON.Long.fromNumber(7), dec: BSON.Decimal128.fromString("1.5"), i: BSON.Int32(3), bin: BSON.Binary.fromHex("0102")} }`,
 }
 
 const moreManifest = `[{"name":"spin"},{"name":"id"},{"name":"isAlice","private":true},{"name":"jwt"},{"name":"env"},{"name":"req"},
- {"name":"deep"},{"name":"denied"},{"name":"bigStr"},{"name":"noExport"},{"name":"modExp"},{"name":"dates"}]`
+ {"name":"deep"},{"name":"denied"},{"name":"bigStr"},{"name":"noExport"},{"name":"modExp"},{"name":"dates"},{"name":"sleep"}]`
 
 func moreFiles() map[string]string {
 	f := fnFiles(moreSources, moreManifest)
@@ -111,6 +112,10 @@ func TestMoreGlobals(t *testing.T) {
 	}
 	if got, err := e.Call(ctx, alice, "modExp", nil); err != nil || got != "module" {
 		t.Errorf("modExp: %#v %v", got, err)
+	}
+	got, err = e.Call(ctx, alice, "sleep", nil)
+	if a, ok := got.(bson.A); err != nil || !ok || len(a) != 2 || a[0] != "soon" || a[1] != "late" {
+		t.Errorf("timers: %#v %v", got, err)
 	}
 	date := bson.DateTime(1641954803067)
 	got, err = e.Call(ctx, alice, "dates", []any{date})

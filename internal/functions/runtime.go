@@ -150,6 +150,8 @@ type call struct {
 	truncated bool
 	heapStart int64
 	depth     int
+	timers    []*timer
+	timerSeq  int64
 
 	mu          sync.Mutex
 	interrupted error
@@ -219,6 +221,9 @@ func (c *call) run(ctx context.Context, rt *jsRuntime, fn *compiledFunc, args []
 	}
 	v, err := c.invoke(rt, fn, exec, jsArgs)
 	if err != nil {
+		return nil, c.jsError(fn.cfg.Name, err)
+	}
+	if err := c.runTimers(rt, v); err != nil {
 		return nil, c.jsError(fn.cfg.Name, err)
 	}
 	v, err = c.settle(fn.cfg.Name, v)
