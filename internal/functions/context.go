@@ -317,28 +317,67 @@ func optBool(o goja.Value, k string) bool {
 
 // collectionObject is db.collection(name) with the methods of spec §1.5.
 func (rt *jsRuntime) collectionObject(c *call, f *frame, service, db, coll string) goja.Value {
+	if rt.collProto == nil {
+		rt.collProto = rt.collectionProto()
+	}
+	o := rt.vm.NewObject()
+	_ = o.SetPrototype(rt.collProto)
+	_ = o.DefineDataProperty(collRefKey, rt.vm.ToValue(&collRef{c: c, f: f, service: service, db: db, coll: coll}), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+	return o
+}
+
+// collRefKey is the hidden property that ties a collection object to its
+// call, frame and namespace; the methods live on one prototype per
+// runtime, so that opening a collection costs one object, not twenty
+// functions.
+const collRefKey = "__atollCollection"
+
+// collRef is what a collection object stands for.
+type collRef struct {
+	c                 *call
+	f                 *frame
+	service, db, coll string
+}
+
+func (r *collRef) open(rt *jsRuntime) *dataaccess.Collection {
+	h, err := r.c.handle(r.f, r.service, r.db, r.coll)
+	if err != nil {
+		rt.throw(err)
+	}
+	return h
+}
+
+func (rt *jsRuntime) collRefOf(this goja.Value) *collRef {
+	if o, ok := this.(*goja.Object); ok {
+		if r, ok := o.Get(collRefKey).Export().(*collRef); ok && r.c == rt.cur {
+			return r
+		}
+	}
+	panic(rt.vm.NewTypeError("not a collection of this call"))
+}
+
+// collectionProto holds the methods of spec §1.5.
+func (rt *jsRuntime) collectionProto() *goja.Object {
 	vm := rt.vm
 	o := vm.NewObject()
-	open := func() *dataaccess.Collection {
-		h, err := c.handle(f, service, db, coll)
-		if err != nil {
-			rt.throw(err)
-		}
-		return h
-	}
-	ctx := func() context.Context { return c.ctx }
+	var cur *collRef
+	open := func() *dataaccess.Collection { return cur.open(rt) }
+	ctx := func() context.Context { return cur.c.ctx }
 	method := func(name string, op func(goja.FunctionCall) (any, error)) {
 		_ = o.Set(name, func(call goja.FunctionCall) goja.Value {
+			cur = rt.collRefOf(call.This)
 			return rt.promise(func() (any, error) { return op(call) })
 		})
 	}
 	_ = o.Set("find", func(call goja.FunctionCall) goja.Value {
+		r := rt.collRefOf(call.This)
 		q, proj := rt.doc(call.Argument(0)), rt.optProjection(call.Argument(1))
 		return rt.cursorObject(func(sort bson.D, skip, limit int64) ([]bson.D, error) {
-			return open().Find(ctx(), q, dataaccess.FindOptions{Projection: proj, Sort: sort, Skip: skip, Limit: limit})
+			return r.open(rt).Find(r.c.ctx, q, dataaccess.FindOptions{Projection: proj, Sort: sort, Skip: skip, Limit: limit})
 		})
 	})
 	_ = o.Set("aggregate", func(call goja.FunctionCall) goja.Value {
+		r := rt.collRefOf(call.This)
 		p := rt.docs(call.Argument(0))
 		return rt.cursorObject(func(sort bson.D, skip, limit int64) ([]bson.D, error) {
 			pipe := p
@@ -351,7 +390,7 @@ func (rt *jsRuntime) collectionObject(c *call, f *frame, service, db, coll strin
 			if limit > 0 {
 				pipe = append(pipe[:len(pipe):len(pipe)], bson.D{{Key: "$limit", Value: limit}})
 			}
-			return open().Aggregate(ctx(), pipe)
+			return r.open(rt).Aggregate(r.c.ctx, pipe)
 		})
 	})
 	method("findOne", func(call goja.FunctionCall) (any, error) {
@@ -505,7 +544,7 @@ func (rt *jsRuntime) collectionObject(c *call, f *frame, service, db, coll strin
 		}
 		return nil, nil
 	})
-	return o
+	return rt.freeze(o)
 }
 
 func (rt *jsRuntime) optProjection(v goja.Value) bson.D {

@@ -59,6 +59,7 @@ type jsRuntime struct {
 	cur       *call
 	// shared per-version objects, made on first use.
 	appObj, envObj, valuesObj, httpObj goja.Value
+	collProto                          *goja.Object
 }
 
 func newRuntime(e *Engine, v *version) (*jsRuntime, error) {
@@ -104,9 +105,6 @@ func (rt *jsRuntime) reset() {
 				rt.tainted = true
 			}
 		}
-	}
-	if len(g.GetOwnPropertyNames()) != len(rt.globals) {
-		rt.tainted = true
 	}
 	for i, p := range rt.protos {
 		if len(p.GetOwnPropertyNames()) != rt.protoKeys[i] {
