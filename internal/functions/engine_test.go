@@ -34,7 +34,7 @@ var basicSources = map[string]string{
 	"throwObj":     `exports = function(){ throw {code: 42} }`,
 	"loop":         `exports = function(){ while(true){} }`,
 	"spam":         `exports = function(){ for (let i=0;i<20000;i++) console.log("line " + i + " " + "x".repeat(100)); return "done" }`,
-	"alloc":        `exports = function(){ const a=[]; while(true) a.push(new Array(100000).fill(1)); }`,
+	"alloc":        `exports = function(){ const a=[]; for (let i = 0; ; i++) a.push("x".repeat(1 << 20) + i); }`,
 	"setGlobal":    `exports = function(){ leaked = 1; globalThis.other = 2; JSON = null; return typeof JSON }`,
 	"readGlobal":   `exports = function(){ return [typeof leaked, typeof other, typeof JSON.stringify] }`,
 	"pollute":      `exports = function(){ Object.prototype.polluted = 1; Array.prototype.evil = 2; return ({}).polluted }`,
@@ -177,7 +177,9 @@ func TestLimits(t *testing.T) {
 	if total > 10100 || x.Logs[len(x.Logs)-1] != "[console output truncated]" {
 		t.Errorf("console not capped: %d bytes, %d lines", total, len(x.Logs))
 	}
-	if _, err := e.Call(ctx, c, "alloc", nil); !errors.Is(err, ErrMemoryLimit) {
+	// A generous wall clock, so that only the memory limit can stop it.
+	e2 := basicEngine(t, Config{Timeout: 60 * 1e9, MemoryLimit: 64 << 20})
+	if _, err := e2.Call(ctx, c, "alloc", nil); !errors.Is(err, ErrMemoryLimit) {
 		t.Errorf("alloc: %v", err)
 	}
 	if got, err := e.Call(ctx, c, "firstArg", []any{"alive"}); err != nil || got != "alive" {
