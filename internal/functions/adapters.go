@@ -2,10 +2,15 @@ package functions
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/atollhq/atoll/internal/auth"
+	"github.com/atollhq/atoll/internal/dataaccess"
 	"github.com/atollhq/atoll/internal/expr"
+	"github.com/atollhq/atoll/internal/rules"
 )
 
 // callerRunner runs functions for one caller; it implements
@@ -42,4 +47,31 @@ func (a AuthRunner) CallFunction(ctx context.Context, name string, args ...any) 
 		v = nil
 	}
 	return v, err
+}
+
+// AuthUsers resolves run_as_user_id users from the auth service: the
+// user's record and custom user data, as %%user sees them.
+type AuthUsers struct{ S *auth.Service }
+
+// FunctionUser loads user id. An unknown or disabled user fails the call.
+func (a AuthUsers) FunctionUser(ctx context.Context, id string) (rules.Caller, error) {
+	u, err := a.S.User(ctx, id)
+	if err != nil {
+		return rules.Caller{}, err
+	}
+	if u.Disabled {
+		return rules.Caller{}, fmt.Errorf("user %q is disabled", id)
+	}
+	cd, err := a.S.CustomData(ctx, id)
+	if err != nil {
+		return rules.Caller{}, err
+	}
+	return dataaccess.UserCaller(&auth.Caller{UserID: id, CustomData: cd}, u), nil
+}
+
+// ClientCall is a call from a client over functions/call: u is the
+// verified caller (dataaccess.UserCaller), r the HTTP request (for
+// context.request). Private functions are refused.
+func (e *Engine) ClientCall(ctx context.Context, u rules.Caller, name string, args []any, r *http.Request) (any, error) {
+	return e.Call(ctx, ClientCaller(u, RequestOf(r, "", name)), name, args)
 }
