@@ -196,6 +196,20 @@ func (rt *jsRuntime) serviceObject(c *call, f *frame, name string) goja.Value {
 		})
 		return db
 	})
+	_ = svc.Set("startSession", func(goja.FunctionCall) goja.Value {
+		// dataaccess has no multi-document transactions yet: refuse
+		// rather than run the callback without atomicity.
+		sess := vm.NewObject()
+		refuse := func(goja.FunctionCall) goja.Value {
+			rt.throw(errors.New("transactions are not supported by Atoll yet"))
+			return nil
+		}
+		for _, m := range []string{"withTransaction", "startTransaction", "commitTransaction", "abortTransaction"} {
+			_ = sess.Set(m, refuse)
+		}
+		_ = sess.Set("endSession", func(goja.FunctionCall) goja.Value { return goja.Undefined() })
+		return sess
+	})
 	_ = svc.Set("admin", func(goja.FunctionCall) goja.Value {
 		adm := vm.NewObject()
 		_ = adm.Set("getDBNames", func(goja.FunctionCall) goja.Value {
