@@ -201,3 +201,38 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkInsertOneRulesSchemaParallel is BenchmarkInsertOneRulesSchema
+// from 16 concurrent requests (the store commits them in groups).
+func BenchmarkInsertOneRulesSchemaParallel(b *testing.B) {
+	ctx := context.Background()
+	st, err := embedded.Open(ctx, b.TempDir(), embedded.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close(ctx)
+	a, err := New(testApp(), st, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	req := Request{Caller: Caller{ID: "alice", Type: "normal"}}
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	defer reportCPU(b)()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c, err := a.Collection(ctx, req, "mongodb-atlas", "tracker", "tasks")
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := c.InsertOne(ctx, bson.D{{Key: "_partition", Value: "p"}, {Key: "assignee", Value: "alice"},
+				{Key: "name", Value: "task"}, {Key: "status", Value: "Open"}}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
