@@ -1,7 +1,6 @@
 package dataaccess
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -220,5 +219,4 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: error leaks the value: %v", c.name, err)
 		}
 	}
-	_ = context.Background
 }
