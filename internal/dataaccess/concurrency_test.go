@@ -12,7 +12,14 @@ import (
 // pre/post-image path never lose an increment, and every refusal is
 // reported, never silently applied or dropped.
 func TestConcurrentUpdatesLoseNothing(t *testing.T) {
-	f := newFixture(t)
+	for _, fieldGuard := range []bool{false, true} {
+		f := newFixture(t)
+		f.a.noExprGuard.Store(fieldGuard)
+		concurrentIncrements(t, f)
+	}
+}
+
+func concurrentIncrements(t *testing.T, f *fixture) {
 	f.seed("notes", d("_id", n1, "owner_id", "alice", "n", int32(0)))
 	const workers, each = 8, 10
 	var wg sync.WaitGroup
@@ -51,7 +58,14 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 // bob (by the system) in between; the retry sees bob's note, which alice
 // cannot see, and matches nothing.
 func TestConcurrentOwnerChangeIsDecidedOnTheCurrentDocument(t *testing.T) {
-	f := newFixture(t)
+	for _, fieldGuard := range []bool{false, true} {
+		f := newFixture(t)
+		f.a.noExprGuard.Store(fieldGuard)
+		ownerChangeBetweenDecisionAndCommit(t, f)
+	}
+}
+
+func ownerChangeBetweenDecisionAndCommit(t *testing.T, f *fixture) {
 	f.seed("notes", d("_id", n1, "owner_id", "alice", "text", "a"))
 	c := f.coll(f.alice, "notes")
 	spec := &modifySpec{kind: opUpdate, filter: d("_id", n1), update: d("$set", d("text", "alice was here"))}
