@@ -333,7 +333,11 @@ func exprUnsupported(err error) bool {
 	case 238, store.CodeCommandNotSupported: // NotImplemented
 		return true
 	}
-	return err != nil && strings.Contains(err.Error(), "$expr")
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "$expr") || strings.Contains(msg, "not implemented")
 }
 
 // modify runs an update, replace or delete for an application user.
