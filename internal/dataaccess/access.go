@@ -78,6 +78,9 @@ type Access struct {
 	feeds   map[string]*feed // by database
 	closed  bool
 	wg      sync.WaitGroup
+	deleted deletedImages
+	// noExprGuard is set once the store refused the $expr write guard.
+	noExprGuard atomic.Bool
 }
 
 // New compiles app's data sources, rules and schemas and returns an
@@ -130,17 +133,15 @@ func (a *Access) Collection(ctx context.Context, req Request, service, db, coll 
 // rules view plus the store collection. Not for use across requests (the
 // rules view is bound to the request's caller and config version).
 type Collection struct {
-	a       *Access
-	snap    *snapshot
-	svc     *service
-	req     Request
-	db      string
-	name    string
-	view    *rules.View
-	schema  *jsonschema.Schema
-	coll    store.Collection
-	envOnce sync.Once
-	env     *expr.Env
+	a      *Access
+	snap   *snapshot
+	svc    *service
+	req    Request
+	db     string
+	name   string
+	view   *rules.View
+	schema *jsonschema.Schema
+	coll   store.Collection
 }
 
 // Namespace is "<db>.<coll>".

@@ -46,6 +46,29 @@ func checkInput(vals ...any) error {
 	return nil
 }
 
+// norm converts a caller's document into mql's normal form (Go ints,
+// bson.M, []any), so that every check below sees the same shapes the
+// query engine will: a check that missed a Go int could let a projection
+// of a protected field through.
+func norm(d bson.D) bson.D {
+	if d == nil {
+		return nil
+	}
+	n, _ := mql.Normalize(d).(bson.D)
+	return n
+}
+
+func normAll(ds []bson.D) []bson.D {
+	if ds == nil {
+		return nil
+	}
+	out := make([]bson.D, len(ds))
+	for i, d := range ds {
+		out[i] = norm(d)
+	}
+	return out
+}
+
 // clientProjection compiles the client's projection (nil when none).
 func clientProjection(proj bson.D) (*mql.Projection, error) {
 	if len(proj) == 0 {
@@ -80,7 +103,7 @@ func (c *Collection) present(ctx context.Context, doc bson.D, proj *mql.Projecti
 // storeFind runs a find on the store with the rules pushed down and the
 // filters' projection applied at the source.
 func (c *Collection) storeFind(ctx context.Context, filter bson.D, opts store.FindOptions) (store.Cursor, error) {
-	q := c.view.PushDown(filter)
+	q := simplify(c.view.PushDown(filter))
 	if p := c.view.Projection(); p != nil {
 		opts.Projection = p
 	}
@@ -96,6 +119,7 @@ func (c *Collection) storeFind(ctx context.Context, filter bson.D, opts store.Fi
 // limit are pushed to the store, so a page may come back short when rules
 // withhold documents the store returned (§4.6).
 func (c *Collection) Find(ctx context.Context, filter bson.D, opts FindOptions) ([]bson.D, error) {
+	filter, opts.Sort, opts.Projection = norm(filter), norm(opts.Sort), norm(opts.Projection)
 	if err := c.checkRead(filter, opts.Sort, opts.Projection); err != nil {
 		return nil, err
 	}
@@ -148,6 +172,7 @@ func (c *Collection) Find(ctx context.Context, filter bson.D, opts FindOptions) 
 // the caller may read, redacted and projected, or nil. Unlike Find it
 // reads on past withheld documents, so a readable match is never missed.
 func (c *Collection) FindOne(ctx context.Context, filter bson.D, opts FindOptions) (bson.D, error) {
+	filter, opts.Sort, opts.Projection = norm(filter), norm(opts.Sort), norm(opts.Projection)
 	if err := c.checkRead(filter, opts.Sort, opts.Projection); err != nil {
 		return nil, err
 	}
@@ -189,6 +214,7 @@ func (c *Collection) FindOne(ctx context.Context, filter bson.D, opts FindOption
 // documents that pass the read decision count). For system callers it is
 // the store's count; for users every candidate is decided.
 func (c *Collection) Count(ctx context.Context, filter bson.D, opts CountOptions) (int64, error) {
+	filter = norm(filter)
 	if err := c.checkRead(filter, nil, nil); err != nil {
 		return 0, err
 	}
@@ -257,6 +283,7 @@ func (c *Collection) readable(ctx context.Context, filter bson.D, sort bson.D) i
 // read other collections under those collections' own rules. System
 // callers run the pipeline on the store unchanged.
 func (c *Collection) Aggregate(ctx context.Context, pipeline []bson.D) ([]bson.D, error) {
+	pipeline = normAll(pipeline)
 	if pipeline == nil {
 		pipeline = []bson.D{}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -142,6 +143,7 @@ func (c *Collection) validate(doc bson.D, what error) error {
 
 // prepareInsert decides one new document.
 func (c *Collection) prepareInsert(ctx context.Context, doc bson.D) (bson.D, error) {
+	doc = norm(doc)
 	if doc == nil {
 		doc = bson.D{}
 	}
@@ -209,6 +211,7 @@ func (c *Collection) InsertMany(ctx context.Context, docs []bson.D) (*InsertMany
 
 // compileModify checks the request and compiles its update.
 func (c *Collection) compileModify(spec *modifySpec) (*mql.Update, *mql.Filter, error) {
+	spec.filter, spec.update, spec.sort, spec.arrayFilters = norm(spec.filter), norm(spec.update), norm(spec.sort), normAll(spec.arrayFilters)
 	if spec.filter == nil {
 		spec.filter = bson.D{}
 	}
@@ -302,11 +305,39 @@ func (c *Collection) decide(ctx context.Context, spec *modifySpec, u *mql.Update
 }
 
 // guard selects the stored document only while it still equals pre.
-func guard(pre bson.D) bson.D {
+func (c *Collection) guard(pre bson.D) bson.D {
+	if c.a.noExprGuard.Load() {
+		return fieldGuard(pre)
+	}
 	return bson.D{
 		{Key: "_id", Value: mql.Get(pre, "_id")},
 		{Key: "$expr", Value: bson.D{{Key: "$eq", Value: bson.A{"$$ROOT", bson.D{{Key: "$literal", Value: pre}}}}}},
 	}
+}
+
+// fieldGuard is the guard for backends without $expr (FerretDB 1.x):
+// every top-level field of pre must still be equal. It misses a field
+// added concurrently by another writer, which the $expr guard catches.
+func fieldGuard(pre bson.D) bson.D {
+	out := make(bson.D, 0, len(pre))
+	for _, e := range pre {
+		out = append(out, bson.E{Key: e.Key, Value: bson.D{{Key: "$eq", Value: e.Value}}})
+	}
+	return out
+}
+
+// exprUnsupported reports whether err says the backend cannot run the
+// $expr guard.
+func exprUnsupported(err error) bool {
+	switch store.ErrorCode(err) {
+	case 238, store.CodeCommandNotSupported: // NotImplemented
+		return true
+	}
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "$expr") || strings.Contains(msg, "not implemented")
 }
 
 // modify runs an update, replace or delete for an application user.
@@ -316,7 +347,7 @@ func (c *Collection) modify(ctx context.Context, spec *modifySpec) (*modifyOutco
 		return nil, err
 	}
 	out := &modifyOutcome{}
-	cur, err := c.coll.Find(ctx, c.view.PushDownWrite(spec.filter), store.FindOptions{Sort: spec.sort})
+	cur, err := c.coll.Find(ctx, simplify(c.view.PushDownWrite(spec.filter)), store.FindOptions{Sort: spec.sort})
 	if err != nil {
 		return nil, AsError(err)
 	}
@@ -411,13 +442,33 @@ func (c *Collection) commit(ctx context.Context, spec *modifySpec, u *mql.Update
 		}
 		var done bool
 		if spec.kind == opDelete {
-			res, err := c.coll.DeleteOne(ctx, guard(ch.pre))
+			// Remembered before the delete: the feed may see the event
+			// before DeleteOne returns.
+			c.a.rememberDeleted(c.db, c.name, ch.pre)
+			res, err := c.coll.DeleteOne(ctx, c.guard(ch.pre))
+			if exprUnsupported(err) && !c.a.noExprGuard.Swap(true) {
+				c.a.log.Info("dataaccess: the store cannot run $expr; guarding writes by field equality")
+				continue
+			}
 			if err != nil {
 				return err
 			}
 			done = res.DeletedCount == 1
 		} else {
-			res, err := c.coll.ReplaceOne(ctx, guard(ch.pre), ch.post, store.UpdateOptions{})
+			var res *store.UpdateResult
+			var err error
+			if spec.kind == opReplace {
+				res, err = c.coll.ReplaceOne(ctx, c.guard(ch.pre), ch.post, store.UpdateOptions{})
+			} else {
+				// An update is stored as one (the top-level difference), so
+				// that change streams report it as an update with its
+				// updateDescription, not as a replace.
+				res, err = c.coll.UpdateOne(ctx, c.guard(ch.pre), diff(ch.pre, ch.post), store.UpdateOptions{})
+			}
+			if exprUnsupported(err) && !c.a.noExprGuard.Swap(true) {
+				c.a.log.Info("dataaccess: the store cannot run $expr; guarding writes by field equality")
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -430,7 +481,7 @@ func (c *Collection) commit(ctx context.Context, spec *modifySpec, u *mql.Update
 			return ErrWriteConflict
 		}
 		id := mql.Get(ch.pre, "_id")
-		q := c.view.PushDownWrite(bson.D{{Key: "$and", Value: bson.A{spec.filter, bson.D{{Key: "_id", Value: id}}}}})
+		q := simplify(c.view.PushDownWrite(bson.D{{Key: "$and", Value: bson.A{spec.filter, bson.D{{Key: "_id", Value: id}}}}}))
 		doc, err := c.coll.FindOne(ctx, q, store.FindOptions{})
 		if errors.Is(err, store.ErrNoDocuments) {
 			ch.gone = true
@@ -449,6 +500,29 @@ func (c *Collection) commit(ctx context.Context, spec *modifySpec, u *mql.Update
 		}
 		*ch = next
 	}
+}
+
+// diff is the update document turning pre into post at the top level.
+func diff(pre, post bson.D) bson.D {
+	set, unset := bson.D{}, bson.D{}
+	for _, e := range post {
+		if before := mql.Get(pre, e.Key); mql.IsMissing(before) || !reflect.DeepEqual(before, e.Value) {
+			set = append(set, e)
+		}
+	}
+	for _, e := range pre {
+		if mql.IsMissing(mql.Get(post, e.Key)) {
+			unset = append(unset, bson.E{Key: e.Key, Value: ""})
+		}
+	}
+	out := bson.D{}
+	if len(set) > 0 {
+		out = append(out, bson.E{Key: "$set", Value: set})
+	}
+	if len(unset) > 0 {
+		out = append(out, bson.E{Key: "$unset", Value: unset})
+	}
+	return out
 }
 
 // systemUpdate runs a system caller's write on the store unchanged.
@@ -552,6 +626,7 @@ func (c *Collection) DeleteMany(ctx context.Context, filter bson.D) (*DeleteResu
 
 // findOneAnd runs a findOneAnd* request and presents the returned image.
 func (c *Collection) findOneAnd(ctx context.Context, spec *modifySpec, opts FindOneAndModifyOptions) (bson.D, error) {
+	opts.Projection = norm(opts.Projection)
 	if err := c.view.CheckProjection(opts.Projection); err != nil {
 		return nil, AsError(err)
 	}

@@ -1,8 +1,0 @@
-package dataaccess
-
-import (
-	"errors"
-)
-
-var errNotYet = errors.New("dataaccess: not yet implemented")
-
