@@ -79,6 +79,8 @@ type Access struct {
 	closed  bool
 	wg      sync.WaitGroup
 	deleted deletedImages
+	// noExprGuard is set once the store refused the $expr write guard.
+	noExprGuard atomic.Bool
 }
 
 // New compiles app's data sources, rules and schemas and returns an

@@ -1,7 +1,6 @@
 package dataaccess
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -159,6 +158,8 @@ func TestBadInput(t *testing.T) {
 		{name: "$regex", coll: "tasks", wantErr: forbidden, op: read(d("name", d("$regex", "^w")), nil, nil)},
 		{name: "regex literal", coll: "tasks", wantErr: forbidden, op: read(d("name", bson.Regex{Pattern: "^w"}), nil, nil)},
 		{name: "$text", coll: "tasks", wantErr: forbidden, op: read(d("$text", d("$search", "x")), nil, nil)},
+		{name: "$oid wrapper left in a filter value", coll: "tasks", wantErr: forbidden, op: read(d("_id", d("$oid", "zz")), nil, nil)},
+		{name: "$function inside $expr in a later $match", coll: "tasks", wantErr: forbidden, op: agg(d("$project", d("name", 1)), d("$match", d("$expr", d("$function", d("body", "1", "args", bson.A{}, "lang", "js")))))},
 		{name: "$where as a value wrapper", coll: "tasks", wantErr: forbidden, op: read(d("name", d("$where", "1")), nil, nil)},
 		{name: "$function in aggregate", coll: "tasks", wantErr: forbidden, op: agg(d("$project", d("x", d("$function", d("body", "function(){}", "args", bson.A{}, "lang", "js")))))},
 		{name: "$accumulator in aggregate", coll: "tasks", wantErr: forbidden, op: agg(d("$group", d("_id", nil, "x", d("$accumulator", d("init", "function(){}")))))},
@@ -220,5 +221,4 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: error leaks the value: %v", c.name, err)
 		}
 	}
-	_ = context.Background
 }

@@ -86,11 +86,7 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	st, err := embedded.Open(ctx, t.TempDir(), embedded.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close(context.Background()) })
+	st := openStore(t, ctx)
 	a, err := New(testApp(), st, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +98,18 @@ func newFixture(t testing.TB) *fixture {
 		anon:  Request{Caller: Caller{ID: "anon", Type: "normal"}},
 		sys:   Request{Caller: SystemCaller()},
 	}
+}
+
+// openStore opens the store the fixtures use: the embedded engine in a
+// temporary directory, or MongoDB while TestOnMongoDB runs.
+var openStore = func(t testing.TB, ctx context.Context) store.Store {
+	t.Helper()
+	st, err := embedded.Open(ctx, t.TempDir(), embedded.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close(context.Background()) })
+	return st
 }
 
 func (f *fixture) coll(req Request, name string) *Collection {

@@ -305,11 +305,39 @@ func (c *Collection) decide(ctx context.Context, spec *modifySpec, u *mql.Update
 }
 
 // guard selects the stored document only while it still equals pre.
-func guard(pre bson.D) bson.D {
+func (c *Collection) guard(pre bson.D) bson.D {
+	if c.a.noExprGuard.Load() {
+		return fieldGuard(pre)
+	}
 	return bson.D{
 		{Key: "_id", Value: mql.Get(pre, "_id")},
 		{Key: "$expr", Value: bson.D{{Key: "$eq", Value: bson.A{"$$ROOT", bson.D{{Key: "$literal", Value: pre}}}}}},
 	}
+}
+
+// fieldGuard is the guard for backends without $expr (FerretDB 1.x):
+// every top-level field of pre must still be equal. It misses a field
+// added concurrently by another writer, which the $expr guard catches.
+func fieldGuard(pre bson.D) bson.D {
+	out := make(bson.D, 0, len(pre))
+	for _, e := range pre {
+		out = append(out, bson.E{Key: e.Key, Value: bson.D{{Key: "$eq", Value: e.Value}}})
+	}
+	return out
+}
+
+// exprUnsupported reports whether err says the backend cannot run the
+// $expr guard.
+func exprUnsupported(err error) bool {
+	switch store.ErrorCode(err) {
+	case 238, store.CodeCommandNotSupported: // NotImplemented
+		return true
+	}
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "$expr") || strings.Contains(msg, "not implemented")
 }
 
 // modify runs an update, replace or delete for an application user.
@@ -417,7 +445,11 @@ func (c *Collection) commit(ctx context.Context, spec *modifySpec, u *mql.Update
 			// Remembered before the delete: the feed may see the event
 			// before DeleteOne returns.
 			c.a.rememberDeleted(c.db, c.name, ch.pre)
-			res, err := c.coll.DeleteOne(ctx, guard(ch.pre))
+			res, err := c.coll.DeleteOne(ctx, c.guard(ch.pre))
+			if exprUnsupported(err) && !c.a.noExprGuard.Swap(true) {
+				c.a.log.Info("dataaccess: the store cannot run $expr; guarding writes by field equality")
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -426,12 +458,16 @@ func (c *Collection) commit(ctx context.Context, spec *modifySpec, u *mql.Update
 			var res *store.UpdateResult
 			var err error
 			if spec.kind == opReplace {
-				res, err = c.coll.ReplaceOne(ctx, guard(ch.pre), ch.post, store.UpdateOptions{})
+				res, err = c.coll.ReplaceOne(ctx, c.guard(ch.pre), ch.post, store.UpdateOptions{})
 			} else {
 				// An update is stored as one (the top-level difference), so
 				// that change streams report it as an update with its
 				// updateDescription, not as a replace.
-				res, err = c.coll.UpdateOne(ctx, guard(ch.pre), diff(ch.pre, ch.post), store.UpdateOptions{})
+				res, err = c.coll.UpdateOne(ctx, c.guard(ch.pre), diff(ch.pre, ch.post), store.UpdateOptions{})
+			}
+			if exprUnsupported(err) && !c.a.noExprGuard.Swap(true) {
+				c.a.log.Info("dataaccess: the store cannot run $expr; guarding writes by field equality")
+				continue
 			}
 			if err != nil {
 				return err

@@ -1,0 +1,641 @@
+package functions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/dop251/goja"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/atollhq/atoll/internal/dataaccess"
+	"github.com/atollhq/atoll/internal/store"
+)
+
+// contextObject builds the `context` one module evaluation sees.
+func (rt *jsRuntime) contextObject(c *call, f *frame) goja.Value {
+	vm := rt.vm
+	o := vm.NewObject()
+	if rt.appObj == nil {
+		rt.appObj = rt.freeze(rt.toJS(c.ver.appInfo).ToObject(vm))
+		env := vm.NewObject()
+		_ = env.Set("tag", c.ver.envTag)
+		_ = env.Set("values", rt.freeze(rt.toJS(bson.M(c.ver.envValues)).ToObject(vm)))
+		rt.envObj = rt.freeze(env)
+		values := vm.NewObject()
+		_ = values.Set("get", func(call goja.FunctionCall) goja.Value {
+			v, ok := c.ver.values[call.Argument(0).String()]
+			if !ok {
+				return goja.Undefined()
+			}
+			return rt.toJS(v) // a fresh copy: callers may not change the value
+		})
+		rt.valuesObj = rt.freeze(values)
+		rt.httpObj = rt.freeze(rt.httpObject())
+	}
+	_ = o.Set("app", rt.appObj)
+	_ = o.Set("environment", rt.envObj)
+	_ = o.Set("values", rt.valuesObj)
+	_ = o.Set("user", rt.toJS(userDoc(c.caller)))
+	_ = o.Set("request", rt.toJS(requestDoc(c.caller)))
+	_ = o.Set("runningAsSystem", func(goja.FunctionCall) goja.Value { return vm.ToValue(f.exec.System) })
+	fns := vm.NewObject()
+	_ = fns.Set("execute", func(call goja.FunctionCall) goja.Value {
+		return rt.execute(c, f, call.Argument(0).String(), call.Arguments[min(1, len(call.Arguments)):])
+	})
+	_ = o.Set("functions", fns)
+	services := vm.NewObject()
+	_ = services.Set("get", func(call goja.FunctionCall) goja.Value {
+		return rt.serviceObject(c, f, call.Argument(0).String())
+	})
+	_ = o.Set("services", services)
+	_ = o.Set("http", rt.httpObj)
+	return o
+}
+
+// execute is context.functions.execute: private functions are allowed,
+// the callee runs as the caller unless its own run-as settings say
+// otherwise.
+func (rt *jsRuntime) execute(c *call, parent *frame, name string, args []goja.Value) goja.Value {
+	fn := c.ver.funcs[name]
+	if fn == nil {
+		rt.throw(fmt.Errorf("%w: '%s'", ErrFunctionNotFound, name))
+	}
+	exec, err := c.resolveRunAs(rt, fn, parent)
+	if err == nil && !parent.exec.System {
+		err = c.checkCanEvaluateJS(rt, fn, args)
+	}
+	if err != nil {
+		rt.throw(err)
+	}
+	v, err := c.invoke(rt, fn, exec, args)
+	if err != nil {
+		var ex *goja.Exception
+		if errors.As(err, &ex) {
+			panic(ex.Value()) // rethrow the callee's value unchanged
+		}
+		var ie *goja.InterruptedError
+		if errors.As(err, &ie) {
+			panic(ie)
+		}
+		rt.throw(err)
+	}
+	return v
+}
+
+func (c *call) checkCanEvaluateJS(rt *jsRuntime, fn *compiledFunc, args []goja.Value) error {
+	if fn.canEvaluate == nil {
+		return nil
+	}
+	goArgs := make([]any, len(args))
+	for i, a := range args {
+		x, err := rt.fromJS(a, 0, false)
+		if err != nil {
+			return err
+		}
+		goArgs[i] = x
+	}
+	return c.checkCanEvaluate(fn, goArgs)
+}
+
+// systemUser is context.user when there is no authenticated caller.
+var systemUser = bson.D{
+	{Key: "id", Value: ""}, {Key: "type", Value: "system"}, {Key: "data", Value: bson.D{}},
+	{Key: "custom_data", Value: bson.D{}}, {Key: "identities", Value: bson.A{}},
+}
+
+func userDoc(c Caller) bson.D {
+	u := c.User
+	if u == nil || u.System {
+		return systemUser
+	}
+	ids := bson.A{}
+	for _, id := range u.Identities {
+		ids = append(ids, bson.D{{Key: "id", Value: id.ID}, {Key: "provider_type", Value: id.ProviderType}})
+	}
+	data, custom := u.Data, u.CustomData
+	if data == nil {
+		data = bson.D{}
+	}
+	if custom == nil {
+		custom = bson.D{}
+	}
+	typ := u.Type
+	if typ == "" {
+		typ = "normal"
+	}
+	return bson.D{
+		{Key: "id", Value: u.ID}, {Key: "type", Value: typ}, {Key: "data", Value: data},
+		{Key: "custom_data", Value: custom}, {Key: "identities", Value: ids},
+	}
+}
+
+func requestDoc(c Caller) any {
+	r := c.Request
+	if r == nil {
+		return bson.D{}
+	}
+	d := bson.D{}
+	add := func(k, v string) {
+		if v != "" {
+			d = append(d, bson.E{Key: k, Value: v})
+		}
+	}
+	add("remoteIPAddress", r.RemoteIPAddress)
+	if r.RequestHeaders != nil {
+		h := bson.D{}
+		keys := make([]string, 0, len(r.RequestHeaders))
+		for k := range r.RequestHeaders {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			vs := bson.A{}
+			for _, v := range r.RequestHeaders[k] {
+				vs = append(vs, v)
+			}
+			h = append(h, bson.E{Key: k, Value: vs})
+		}
+		d = append(d, bson.E{Key: "requestHeaders", Value: h})
+	}
+	add("webhookUrl", r.WebhookURL)
+	add("httpMethod", r.HTTPMethod)
+	add("rawQueryString", r.RawQueryString)
+	add("httpReferrer", r.HTTPReferrer)
+	add("httpUserAgent", r.HTTPUserAgent)
+	add("service", r.Service)
+	add("action", r.Action)
+	return d
+}
+
+// serviceObject is context.services.get(name): undefined for an unknown
+// service.
+func (rt *jsRuntime) serviceObject(c *call, f *frame, name string) goja.Value {
+	vm := rt.vm
+	data := c.e.cfg.Data
+	if data == nil || !slices.Contains(data.Services(), name) {
+		return goja.Undefined()
+	}
+	svc := vm.NewObject()
+	_ = svc.Set("db", func(call goja.FunctionCall) goja.Value {
+		dbName := call.Argument(0).String()
+		db := vm.NewObject()
+		_ = db.Set("collection", func(call goja.FunctionCall) goja.Value {
+			return rt.collectionObject(c, f, name, dbName, call.Argument(0).String())
+		})
+		_ = db.Set("getCollectionNames", func(goja.FunctionCall) goja.Value {
+			return rt.promise(func() (any, error) {
+				st := c.e.cfg.Store
+				if st == nil || reservedDB(dbName) {
+					return bson.A{}, nil
+				}
+				names, err := st.Database(dbName).ListCollections(c.ctx)
+				return stringsA(names), err
+			})
+		})
+		return db
+	})
+	_ = svc.Set("startSession", func(goja.FunctionCall) goja.Value {
+		// dataaccess has no multi-document transactions yet: refuse
+		// rather than run the callback without atomicity.
+		sess := vm.NewObject()
+		refuse := func(goja.FunctionCall) goja.Value {
+			rt.throw(errors.New("transactions are not supported by Atoll yet"))
+			return nil
+		}
+		for _, m := range []string{"withTransaction", "startTransaction", "commitTransaction", "abortTransaction"} {
+			_ = sess.Set(m, refuse)
+		}
+		_ = sess.Set("endSession", func(goja.FunctionCall) goja.Value { return goja.Undefined() })
+		return sess
+	})
+	_ = svc.Set("admin", func(goja.FunctionCall) goja.Value {
+		adm := vm.NewObject()
+		_ = adm.Set("getDBNames", func(goja.FunctionCall) goja.Value {
+			return rt.promise(func() (any, error) {
+				st := c.e.cfg.Store
+				if st == nil {
+					return bson.A{}, nil
+				}
+				names, err := st.ListDatabases(c.ctx)
+				out := bson.A{}
+				for _, n := range names {
+					if !reservedDB(n) {
+						out = append(out, n)
+					}
+				}
+				return out, err
+			})
+		})
+		return adm
+	})
+	return svc
+}
+
+func reservedDB(n string) bool {
+	return n == store.SystemDatabase || n == "admin" || n == "local" || n == "config"
+}
+
+func stringsA(s []string) bson.A {
+	out := make(bson.A, len(s))
+	for i := range s {
+		out[i] = s[i]
+	}
+	return out
+}
+
+// promise runs op now and returns a settled promise. Every operation is
+// synchronous underneath; the promise only gives functions the interface
+// they were written against.
+func (rt *jsRuntime) promise(op func() (any, error)) goja.Value {
+	p, resolve, reject := rt.vm.NewPromise()
+	v, err := op()
+	if err != nil {
+		_ = reject(rt.vm.NewGoError(err))
+	} else if gv, ok := v.(goja.Value); ok {
+		_ = resolve(gv)
+	} else {
+		_ = resolve(rt.toJS(v))
+	}
+	return rt.vm.ToValue(p)
+}
+
+// handle opens the namespace for the frame's execution identity.
+func (c *call) handle(f *frame, service, db, coll string) (*dataaccess.Collection, error) {
+	req := dataaccess.Request{Caller: f.exec, HTTP: c.caller.Request, Functions: c.e.ForCaller(c.caller)}
+	return c.e.cfg.Data.Collection(c.ctx, req, service, db, coll)
+}
+
+func (rt *jsRuntime) doc(v goja.Value) bson.D {
+	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+		return bson.D{}
+	}
+	x, err := rt.fromJS(v, 0, false)
+	if err != nil {
+		rt.throw(err)
+	}
+	d, ok := x.(bson.D)
+	if !ok {
+		rt.throw(fmt.Errorf("expected a document, got %T", x))
+	}
+	return d
+}
+
+func (rt *jsRuntime) docs(v goja.Value) []bson.D {
+	x, err := rt.fromJS(v, 0, false)
+	if err != nil {
+		rt.throw(err)
+	}
+	a, ok := x.(bson.A)
+	if !ok {
+		rt.throw(fmt.Errorf("expected an array of documents, got %T", x))
+	}
+	out := make([]bson.D, len(a))
+	for i, e := range a {
+		d, ok := e.(bson.D)
+		if !ok {
+			rt.throw(fmt.Errorf("expected a document at index %d, got %T", i, e))
+		}
+		out[i] = d
+	}
+	return out
+}
+
+// opt reads an option of an options object.
+func opt(o goja.Value, k string) goja.Value {
+	ob, ok := o.(*goja.Object)
+	if !ok {
+		return nil
+	}
+	v := ob.Get(k)
+	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+		return nil
+	}
+	return v
+}
+
+func (rt *jsRuntime) optDoc(o goja.Value, k string) bson.D {
+	if v := opt(o, k); v != nil {
+		return rt.doc(v)
+	}
+	return nil
+}
+
+func optBool(o goja.Value, k string) bool {
+	if v := opt(o, k); v != nil {
+		return v.ToBoolean()
+	}
+	return false
+}
+
+// collectionObject is db.collection(name) with the methods of spec §1.5.
+func (rt *jsRuntime) collectionObject(c *call, f *frame, service, db, coll string) goja.Value {
+	if rt.collProto == nil {
+		rt.collProto = rt.collectionProto()
+	}
+	o := rt.vm.NewObject()
+	_ = o.SetPrototype(rt.collProto)
+	_ = o.DefineDataProperty(collRefKey, rt.vm.ToValue(&collRef{c: c, f: f, service: service, db: db, coll: coll}), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+	return o
+}
+
+// collRefKey is the hidden property that ties a collection object to its
+// call, frame and namespace; the methods live on one prototype per
+// runtime, so that opening a collection costs one object, not twenty
+// functions.
+const collRefKey = "__atollCollection"
+
+// collRef is what a collection object stands for.
+type collRef struct {
+	c                 *call
+	f                 *frame
+	service, db, coll string
+}
+
+func (r *collRef) open(rt *jsRuntime) *dataaccess.Collection {
+	h, err := r.c.handle(r.f, r.service, r.db, r.coll)
+	if err != nil {
+		rt.throw(err)
+	}
+	return h
+}
+
+func (rt *jsRuntime) collRefOf(this goja.Value) *collRef {
+	if o, ok := this.(*goja.Object); ok {
+		if r, ok := o.Get(collRefKey).Export().(*collRef); ok && r.c == rt.cur {
+			return r
+		}
+	}
+	panic(rt.vm.NewTypeError("not a collection of this call"))
+}
+
+// collectionProto holds the methods of spec §1.5.
+func (rt *jsRuntime) collectionProto() *goja.Object {
+	vm := rt.vm
+	o := vm.NewObject()
+	var cur *collRef
+	open := func() *dataaccess.Collection { return cur.open(rt) }
+	ctx := func() context.Context { return cur.c.ctx }
+	method := func(name string, op func(goja.FunctionCall) (any, error)) {
+		_ = o.Set(name, func(call goja.FunctionCall) goja.Value {
+			cur = rt.collRefOf(call.This)
+			return rt.promise(func() (any, error) { return op(call) })
+		})
+	}
+	_ = o.Set("find", func(call goja.FunctionCall) goja.Value {
+		r := rt.collRefOf(call.This)
+		q, proj := rt.doc(call.Argument(0)), rt.optProjection(call.Argument(1))
+		return rt.cursorObject(func(sort bson.D, skip, limit int64) ([]bson.D, error) {
+			return r.open(rt).Find(r.c.ctx, q, dataaccess.FindOptions{Projection: proj, Sort: sort, Skip: skip, Limit: limit})
+		})
+	})
+	_ = o.Set("aggregate", func(call goja.FunctionCall) goja.Value {
+		r := rt.collRefOf(call.This)
+		p := rt.docs(call.Argument(0))
+		return rt.cursorObject(func(sort bson.D, skip, limit int64) ([]bson.D, error) {
+			pipe := p
+			if len(sort) > 0 {
+				pipe = append(pipe[:len(pipe):len(pipe)], bson.D{{Key: "$sort", Value: sort}})
+			}
+			if skip > 0 {
+				pipe = append(pipe[:len(pipe):len(pipe)], bson.D{{Key: "$skip", Value: skip}})
+			}
+			if limit > 0 {
+				pipe = append(pipe[:len(pipe):len(pipe)], bson.D{{Key: "$limit", Value: limit}})
+			}
+			return r.open(rt).Aggregate(r.c.ctx, pipe)
+		})
+	})
+	method("findOne", func(call goja.FunctionCall) (any, error) {
+		q, proj, opts := rt.doc(call.Argument(0)), rt.optProjection(call.Argument(1)), call.Argument(2)
+		d, err := open().FindOne(ctx(), q, dataaccess.FindOptions{Projection: proj, Sort: rt.optDoc(opts, "sort")})
+		if d == nil || err != nil {
+			return nil, err
+		}
+		return d, nil
+	})
+	modOpts := func(o goja.Value) dataaccess.FindOneAndModifyOptions {
+		return dataaccess.FindOneAndModifyOptions{
+			Sort: rt.optDoc(o, "sort"), Projection: rt.optDoc(o, "projection"),
+			Upsert: optBool(o, "upsert"), ReturnNewDocument: optBool(o, "returnNewDocument"),
+		}
+	}
+	orNull := func(d bson.D, err error) (any, error) {
+		if d == nil || err != nil {
+			return nil, err
+		}
+		return d, nil
+	}
+	method("findOneAndUpdate", func(call goja.FunctionCall) (any, error) {
+		return orNull(open().FindOneAndUpdate(ctx(), rt.doc(call.Argument(0)), rt.doc(call.Argument(1)), modOpts(call.Argument(2))))
+	})
+	method("findOneAndReplace", func(call goja.FunctionCall) (any, error) {
+		return orNull(open().FindOneAndReplace(ctx(), rt.doc(call.Argument(0)), rt.doc(call.Argument(1)), modOpts(call.Argument(2))))
+	})
+	method("findOneAndDelete", func(call goja.FunctionCall) (any, error) {
+		return orNull(open().FindOneAndDelete(ctx(), rt.doc(call.Argument(0)), modOpts(call.Argument(1))))
+	})
+	method("insertOne", func(call goja.FunctionCall) (any, error) {
+		r, err := open().InsertOne(ctx(), rt.doc(call.Argument(0)))
+		if err != nil {
+			return nil, err
+		}
+		return r.Document(), nil
+	})
+	method("insertMany", func(call goja.FunctionCall) (any, error) {
+		r, err := open().InsertMany(ctx(), rt.docs(call.Argument(0)))
+		if err != nil {
+			return nil, err
+		}
+		return r.Document(), nil
+	})
+	updOpts := func(o goja.Value) dataaccess.UpdateOptions {
+		u := dataaccess.UpdateOptions{Upsert: optBool(o, "upsert")}
+		if v := opt(o, "arrayFilters"); v != nil {
+			u.ArrayFilters = rt.docs(v)
+		}
+		return u
+	}
+	method("updateOne", func(call goja.FunctionCall) (any, error) {
+		r, err := open().UpdateOne(ctx(), rt.doc(call.Argument(0)), rt.doc(call.Argument(1)), updOpts(call.Argument(2)))
+		if err != nil {
+			return nil, err
+		}
+		return r.Document(), nil
+	})
+	method("updateMany", func(call goja.FunctionCall) (any, error) {
+		r, err := open().UpdateMany(ctx(), rt.doc(call.Argument(0)), rt.doc(call.Argument(1)), updOpts(call.Argument(2)))
+		if err != nil {
+			return nil, err
+		}
+		return r.Document(), nil
+	})
+	method("deleteOne", func(call goja.FunctionCall) (any, error) {
+		r, err := open().DeleteOne(ctx(), rt.doc(call.Argument(0)))
+		if err != nil {
+			return nil, err
+		}
+		return r.Document(), nil
+	})
+	method("deleteMany", func(call goja.FunctionCall) (any, error) {
+		r, err := open().DeleteMany(ctx(), rt.doc(call.Argument(0)))
+		if err != nil {
+			return nil, err
+		}
+		return r.Document(), nil
+	})
+	method("count", func(call goja.FunctionCall) (any, error) {
+		var co dataaccess.CountOptions
+		if v := opt(call.Argument(1), "limit"); v != nil {
+			co.Limit = v.ToInteger()
+		}
+		if v := opt(call.Argument(1), "skip"); v != nil {
+			co.Skip = v.ToInteger()
+		}
+		n, err := open().Count(ctx(), rt.doc(call.Argument(0)), co)
+		return float64(n), err
+	})
+	method("distinct", func(call goja.FunctionCall) (any, error) {
+		field := call.Argument(0).String()
+		pipe := []bson.D{
+			{{Key: "$match", Value: rt.doc(call.Argument(1))}},
+			{{Key: "$unwind", Value: bson.D{{Key: "path", Value: "$" + field}, {Key: "preserveNullAndEmptyArrays", Value: false}}}},
+			{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$" + field}}}},
+			{{Key: "$sort", Value: bson.D{{Key: "_id", Value: 1}}}},
+		}
+		ds, err := open().Aggregate(ctx(), pipe)
+		out := bson.A{}
+		for _, d := range ds {
+			if len(d) > 0 {
+				out = append(out, d[0].Value)
+			}
+		}
+		return out, err
+	})
+	method("bulkWrite", func(call goja.FunctionCall) (any, error) {
+		h := open()
+		for _, op := range rt.docs(call.Argument(0)) {
+			if len(op) != 1 {
+				return nil, errors.New("bulkWrite: each operation has exactly one key")
+			}
+			args, _ := op[0].Value.(bson.D)
+			get := func(k string) bson.D {
+				for _, e := range args {
+					if e.Key == k {
+						d, _ := e.Value.(bson.D)
+						return d
+					}
+				}
+				return nil
+			}
+			upsert := false
+			for _, e := range args {
+				if e.Key == "upsert" {
+					upsert, _ = e.Value.(bool)
+				}
+			}
+			var err error
+			switch op[0].Key {
+			case "insertOne":
+				_, err = h.InsertOne(ctx(), get("document"))
+			case "updateOne":
+				_, err = h.UpdateOne(ctx(), get("filter"), get("update"), dataaccess.UpdateOptions{Upsert: upsert})
+			case "updateMany":
+				_, err = h.UpdateMany(ctx(), get("filter"), get("update"), dataaccess.UpdateOptions{Upsert: upsert})
+			case "replaceOne":
+				_, err = h.ReplaceOne(ctx(), get("filter"), get("replacement"), dataaccess.UpdateOptions{Upsert: upsert})
+			case "deleteOne":
+				_, err = h.DeleteOne(ctx(), get("filter"))
+			case "deleteMany":
+				_, err = h.DeleteMany(ctx(), get("filter"))
+			default:
+				err = fmt.Errorf("bulkWrite: unknown operation %q", op[0].Key)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	})
+	return rt.freeze(o)
+}
+
+func (rt *jsRuntime) optProjection(v goja.Value) bson.D {
+	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+		return nil
+	}
+	return rt.doc(v)
+}
+
+// cursorObject is the cursor of find and aggregate: sort/skip/limit until
+// the first read, then next/toArray over the results read at once.
+func (rt *jsRuntime) cursorObject(read func(sort bson.D, skip, limit int64) ([]bson.D, error)) goja.Value {
+	vm := rt.vm
+	o := vm.NewObject()
+	var (
+		sort        bson.D
+		skip, limit int64
+		docs        []bson.D
+		pos         int
+		done        bool
+	)
+	load := func() error {
+		if done {
+			return nil
+		}
+		d, err := read(sort, skip, limit)
+		if err != nil {
+			return err
+		}
+		docs, done = d, true
+		return nil
+	}
+	chain := func(set func(goja.Value)) func(goja.FunctionCall) goja.Value {
+		return func(call goja.FunctionCall) goja.Value {
+			if done {
+				rt.throw(errors.New("cursor options cannot change after the first read"))
+			}
+			set(call.Argument(0))
+			return o
+		}
+	}
+	_ = o.Set("sort", chain(func(v goja.Value) { sort = rt.doc(v) }))
+	_ = o.Set("skip", chain(func(v goja.Value) { skip = v.ToInteger() }))
+	_ = o.Set("limit", chain(func(v goja.Value) { limit = v.ToInteger() }))
+	_ = o.Set("toArray", func(goja.FunctionCall) goja.Value {
+		return rt.promise(func() (any, error) {
+			if err := load(); err != nil {
+				return nil, err
+			}
+			rest := docs[pos:]
+			pos = len(docs)
+			out := make(bson.A, len(rest))
+			for i := range rest {
+				out[i] = rest[i]
+			}
+			return out, nil
+		})
+	})
+	_ = o.Set("next", func(goja.FunctionCall) goja.Value {
+		return rt.promise(func() (any, error) {
+			if err := load(); err != nil {
+				return nil, err
+			}
+			if pos >= len(docs) {
+				return bson.Undefined{}, nil
+			}
+			pos++
+			return docs[pos-1], nil
+		})
+	})
+	_ = o.Set("hasNext", func(goja.FunctionCall) goja.Value {
+		return rt.promise(func() (any, error) {
+			if err := load(); err != nil {
+				return nil, err
+			}
+			return pos < len(docs), nil
+		})
+	})
+	return o
+}
