@@ -236,3 +236,59 @@ func BenchmarkInsertOneRulesSchemaParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkWatchFanout1000: 1,000 subscribers (one per user) on a
+// collection under the owner rule; each insert is decided for every
+// subscriber and delivered to its owner. One op is one insert through to
+// its delivery.
+func BenchmarkWatchFanout1000(b *testing.B) {
+	const subs = 1000
+	ctx := context.Background()
+	st, err := embedded.Open(ctx, b.TempDir(), embedded.Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close(ctx)
+	a, err := New(testApp(), st, Options{WatchBuffer: 1 << 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	var wg sync.WaitGroup
+	received := make(chan struct{}, 1<<16)
+	for i := 0; i < subs; i++ {
+		c, err := a.Collection(ctx, Request{Caller: Caller{ID: fmt.Sprintf("user%d", i)}}, "mongodb-atlas", "tracker", "notes")
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := c.Watch(ctx, WatchOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range s.Events() {
+				received <- struct{}{}
+			}
+		}()
+	}
+	sys, err := a.Collection(ctx, Request{Caller: SystemCaller()}, "mongodb-atlas", "tracker", "notes")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	defer reportCPU(b)()
+	for i := 0; i < b.N; i++ {
+		if _, err := sys.InsertOne(ctx, bson.D{{Key: "owner_id", Value: fmt.Sprintf("user%d", i%subs)}, {Key: "text", Value: "x"}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := 0; i < b.N; i++ {
+		<-received
+	}
+	b.StopTimer()
+	a.Close()
+	wg.Wait()
+}
