@@ -11,6 +11,7 @@ import (
 	"github.com/atollhq/atoll/internal/appconfig"
 	"github.com/atollhq/atoll/internal/auth"
 	"github.com/atollhq/atoll/internal/dataaccess"
+	"github.com/atollhq/atoll/internal/functions"
 	"github.com/atollhq/atoll/internal/server"
 	"github.com/atollhq/atoll/internal/server/clientapi"
 	"github.com/atollhq/atoll/internal/store"
@@ -111,11 +112,22 @@ func mountApp(ctx context.Context, srv *server.Server, st store.Store, app *appc
 		_ = svc.Close()
 		return nil, fmt.Errorf("compiling rules and schemas: %w", err)
 	}
+	engine, err := functions.New(app, functions.Config{Data: data, Store: st, Users: functions.AuthUsers{S: svc}, Logger: logger})
+	if err != nil {
+		_ = data.Close()
+		_ = svc.Close()
+		return nil, fmt.Errorf("loading functions: %w", err)
+	}
+	// Auth runs custom-function logins, confirmation and reset functions
+	// and on_user_creation_function_name as system.
+	svc.SetFunctions(functions.AuthRunner{E: engine})
 	closeAll := func() {
+		_ = engine.Close()
 		_ = data.Close()
 		_ = svc.Close()
 	}
-	api, err := clientapi.New(clientapi.Config{App: app, Auth: svc, Data: data, Done: ctx.Done(), Logger: logger, PublicURL: ac.publicURL})
+	api, err := clientapi.New(clientapi.Config{App: app, Auth: svc, Data: data, Functions: clientFunctions{engine: engine, auth: svc},
+		Done: ctx.Done(), Logger: logger, PublicURL: ac.publicURL})
 	if err != nil {
 		closeAll()
 		return nil, err

@@ -1,0 +1,3 @@
+exports = function () {
+  throw new Error("boom: something went wrong");
+};

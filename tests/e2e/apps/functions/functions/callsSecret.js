@@ -1,0 +1,3 @@
+exports = async function () {
+  return context.functions.execute("utils/secret");
+};

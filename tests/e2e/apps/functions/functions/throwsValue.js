@@ -1,0 +1,3 @@
+exports = function () {
+  throw { reason: "not an Error" };
+};
