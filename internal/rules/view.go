@@ -65,11 +65,14 @@ const (
 	condError                   // failed at bind time: denies, and says why
 	condDynamic                 // depends on the document
 	condSlot                    // plan only: resolved per request, see slot
+	condDocument                // plan only: reads the document and nothing bound
 )
 
 // cond is one rule expression of a prepared ruleset. Literals (true,
-// false, absent with its default) are decided once per ruleset; every
-// other expression has a slot: its per-request state in View.slots.
+// false, absent with its default) are decided once per ruleset, and so is
+// the nature of an expression that reads only the document (there is
+// nothing to bind or specialise in it); every other expression has a
+// slot: its per-request state in View.slots.
 type cond struct {
 	kind condKind
 	slot int32
@@ -122,8 +125,12 @@ type slot struct {
 }
 
 // specialiseAfter is the number of evaluations after which a document
-// expression is specialised to the request; see BenchmarkSpecialise.
-const specialiseAfter = 8
+// expression is specialised to the request. BenchmarkSpecialise in
+// internal/expr measures the break-even: binding a one-key expression costs
+// as much as 11 to 18 evaluations save, so a request specialises once it
+// has shown it will evaluate about that many documents, and never pays
+// more than about twice the better of the two strategies.
+const specialiseAfter = 16
 
 // planField is a FieldRule prepared for binding.
 type planField struct {
@@ -201,9 +208,13 @@ func (p *plan) cond(e *expr.Expr) cond {
 	if v, ok := e.Literal(); ok {
 		return constCond(v)
 	}
+	u := e.Uses()
+	if u&^(expr.UsesDocument|expr.UsesLiteralBool) == 0 {
+		return cond{kind: condDocument, e: e}
+	}
 	i := int32(len(p.exprs))
 	p.exprs = append(p.exprs, e)
-	if u := e.Uses(); u&expr.UsesDocument == 0 || u&expr.UsesFunction != 0 {
+	if u&expr.UsesDocument == 0 || u&expr.UsesFunction != 0 {
 		p.now = append(p.now, i)
 	}
 	return cond{kind: condSlot, slot: i, e: e}
@@ -271,7 +282,11 @@ func (v *View) bindSlot(ctx context.Context, i int32) {
 
 // kind is what c is for this request.
 func (v *View) kind(c *cond) condKind {
-	if c.kind != condSlot {
+	switch c.kind {
+	case condDocument:
+		return condDynamic
+	case condSlot:
+	default:
 		return c.kind
 	}
 	switch v.slots[c.slot].state {
@@ -297,6 +312,8 @@ func (v *View) evalErr(ctx context.Context, c *cond, in expr.Input) (bool, error
 	switch c.kind {
 	case condTrue:
 		return true, nil
+	case condDocument:
+		return c.e.Eval(ctx, v.env, in)
 	case condSlot:
 	default:
 		return false, nil
