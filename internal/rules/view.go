@@ -59,13 +59,13 @@ func (c Caller) bind(rc RequestContext) (*expr.Env, error) {
 type condKind uint8
 
 const (
-	condAbsent  condKind = iota // the key was absent
-	condTrue                    // a literal, or decided at bind time
-	condFalse                   // a literal, or decided at bind time
-	condError                   // failed at bind time: denies, and says why
-	condDynamic                 // depends on the document
-	condSlot                    // plan only: resolved per request, see slot
-	condDocument                // plan only: reads the document and nothing bound
+	condAbsent   condKind = iota // the key was absent
+	condTrue                     // a literal, or decided at bind time
+	condFalse                    // a literal, or decided at bind time
+	condError                    // failed at bind time: denies, and says why
+	condDynamic                  // depends on the document
+	condSlot                     // plan only: resolved per request, see slot
+	condDocument                 // plan only: reads the document and nothing bound
 )
 
 // cond is one rule expression of a prepared ruleset. Literals (true,
