@@ -22,6 +22,42 @@ type FunctionCaller interface {
 	CallFunction(ctx context.Context, name string, args []any) (any, error)
 }
 
+// MaxCallDepth bounds how deeply %function calls may nest within one
+// request. A cycle that the configuration shows (a can_evaluate reaching
+// its own function through %function) is refused at load time (see
+// rules.CheckFunctions); one that only arises at run time (a function's
+// JavaScript querying a collection whose rules call that function again,
+// or context.functions.execute recursion) is stopped here with
+// ErrCallDepth instead of exhausting the stack or the function runtime's
+// slots. The depth travels in the context: a FunctionCaller must pass the
+// context it receives on to whatever it runs, and a function runtime that
+// lets functions call functions should count those calls on the same
+// counter (CallDepth, WithCallDepth).
+const MaxCallDepth = 32
+
+// ErrCallDepth: %function calls nested more than MaxCallDepth deep.
+var ErrCallDepth = errors.New("expr: %function calls nested too deeply (a cycle through functions?)")
+
+type callDepthKey struct{}
+
+// CallDepth reports how many function calls enclose ctx, as counted by
+// %function (and by WithCallDepth).
+func CallDepth(ctx context.Context) int {
+	if ctx == nil {
+		return 0
+	}
+	n, _ := ctx.Value(callDepthKey{}).(int)
+	return n
+}
+
+// WithCallDepth returns ctx marked as running inside n nested function
+// calls. %function uses it for every call it makes; a function runtime
+// uses it for calls between functions so that both kinds of nesting share
+// one bound.
+func WithCallDepth(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, callDepthKey{}, n)
+}
+
 // User is what %%user expands to. Data and CustomData may be nil; they then
 // expand to an empty document, so that %%user.custom_data.x is merely
 // missing for a user without custom data rather than an error.

@@ -589,7 +589,11 @@ func (c *evalCtx) call(v *value) (any, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	out, err := c.env.functions.CallFunction(ctx, v.name, args)
+	depth := CallDepth(ctx)
+	if depth >= MaxCallDepth {
+		return nil, fmt.Errorf("%w: function %q at %s: %w", ErrFunction, v.name, v.where, ErrCallDepth)
+	}
+	out, err := c.env.functions.CallFunction(WithCallDepth(ctx, depth+1), v.name, args)
 	if err != nil {
 		return nil, fmt.Errorf("%w: function %q at %s: %w", ErrFunction, v.name, v.where, err)
 	}
