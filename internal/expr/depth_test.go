@@ -127,3 +127,23 @@ func TestEnvLazyExpansionsAgree(t *testing.T) {
 		}
 	}
 }
+
+// The expansions an Env builds on first use may be first used by several
+// goroutines at once (a View is shared by a request's goroutines).
+func TestEnvLazyExpansionsConcurrent(t *testing.T) {
+	env := bind(t, Binding{User: &User{ID: "u1", Identities: []Identity{{ID: "i", ProviderType: "anon-user"}}},
+		Values: map[string]any{"v": 1}, Environment: Environment{Tag: "t"}, Request: &Request{Action: "find"}})
+	e := parse(t, `{"%%user.identities.providerType":"anon-user","%%values.v":1,"%%environment.tag":"t","%%request.action":"find"}`)
+	done := make(chan bool, 8)
+	for range 8 {
+		go func() {
+			ok, err := e.Eval(context.Background(), env, NoDocument)
+			done <- ok && err == nil
+		}()
+	}
+	for range 8 {
+		if !<-done {
+			t.Error("concurrent first use disagreed")
+		}
+	}
+}

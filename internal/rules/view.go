@@ -121,7 +121,6 @@ type slot struct {
 	state slotState
 	evals atomic.Int32
 	bound atomic.Pointer[expr.Bound]
-	err   error // slotError
 }
 
 // specialiseAfter is the number of evaluations after which a document
@@ -261,7 +260,11 @@ func (v *View) bindSlot(ctx context.Context, i int32) {
 		ok, err := e.Eval(ctx, v.env, expr.NoDocument)
 		switch {
 		case err != nil:
-			s.state, s.err = slotError, err
+			s.state = slotError
+			if v.slotErrs == nil {
+				v.slotErrs = map[int32]error{}
+			}
+			v.slotErrs[i] = err
 		case ok:
 			s.state = slotTrue
 		default:
@@ -325,7 +328,7 @@ func (v *View) evalErr(ctx context.Context, c *cond, in expr.Input) (bool, error
 	case slotFalse:
 		return false, nil
 	case slotError:
-		return false, s.err
+		return false, v.slotErrs[c.slot]
 	}
 	if b := s.bound.Load(); b != nil {
 		return b.Eval(ctx, in)
@@ -351,6 +354,7 @@ type View struct {
 	plan      *plan
 	roles     []planRole // plan.roles
 	slots     []slot
+	slotErrs  map[int32]error // why a slotError slot failed (rare)
 	opts      Options
 	// The pushed-down filters are compiled on first use (a request that
 	// only inserts never needs them): filter is the rules part of the read
