@@ -121,8 +121,8 @@ type Binding struct {
 // must not be modified while the Env is in use.
 type Env struct {
 	hasUser        bool
-	userID         any // string, boxed once
-	userType       any
+	userID         any    // string, boxed once: nearly every ruleset reads it
+	userType       string // boxed on first use: few rulesets read it
 	userData       bson.D // canonical; nil reads as {}
 	userCustomData bson.D
 	identities     []Identity
@@ -134,7 +134,7 @@ type Env struct {
 	args           any
 	functions      FunctionCaller
 
-	user, values, environment, requestDoc lazyValue
+	user, userTypeBox, values, environment, requestDoc lazyValue
 }
 
 // lazyValue is an expansion built on first use. Concurrent first uses may
@@ -224,7 +224,7 @@ func (env *Env) userSubject(path []string) subject {
 		case "id":
 			return subject{v: env.userID, path: path[1:]}
 		case "type":
-			return subject{v: env.userType, path: path[1:]}
+			return subject{v: env.userTypeBox.get(env, buildUserType), path: path[1:]}
 		case "data":
 			if len(path) > 1 {
 				return subject{doc: env.userData, isDoc: true, path: path[1:]}
@@ -237,6 +237,8 @@ func (env *Env) userSubject(path []string) subject {
 	}
 	return subject{v: env.user.get(env, buildUser), path: path}
 }
+
+func buildUserType(env *Env) any { return env.userType }
 
 func buildUser(env *Env) any {
 	data, custom := env.userData, env.userCustomData
