@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
+	"sync/atomic"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -17,6 +20,42 @@ import (
 // driver scalars); the result is converted the same way before use.
 type FunctionCaller interface {
 	CallFunction(ctx context.Context, name string, args []any) (any, error)
+}
+
+// MaxCallDepth bounds how deeply %function calls may nest within one
+// request. A cycle that the configuration shows (a can_evaluate reaching
+// its own function through %function) is refused at load time (see
+// rules.CheckFunctions); one that only arises at run time (a function's
+// JavaScript querying a collection whose rules call that function again,
+// or context.functions.execute recursion) is stopped here with
+// ErrCallDepth instead of exhausting the stack or the function runtime's
+// slots. The depth travels in the context: a FunctionCaller must pass the
+// context it receives on to whatever it runs, and a function runtime that
+// lets functions call functions should count those calls on the same
+// counter (CallDepth, WithCallDepth).
+const MaxCallDepth = 32
+
+// ErrCallDepth: %function calls nested more than MaxCallDepth deep.
+var ErrCallDepth = errors.New("expr: %function calls nested too deeply (a cycle through functions?)")
+
+type callDepthKey struct{}
+
+// CallDepth reports how many function calls enclose ctx, as counted by
+// %function (and by WithCallDepth).
+func CallDepth(ctx context.Context) int {
+	if ctx == nil {
+		return 0
+	}
+	n, _ := ctx.Value(callDepthKey{}).(int)
+	return n
+}
+
+// WithCallDepth returns ctx marked as running inside n nested function
+// calls. %function uses it for every call it makes; a function runtime
+// uses it for calls between functions so that both kinds of nesting share
+// one bound.
+func WithCallDepth(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, callDepthKey{}, n)
 }
 
 // User is what %%user expands to. Data and CustomData may be nil; they then
@@ -71,50 +110,90 @@ type Binding struct {
 	Functions   FunctionCaller
 }
 
-// Env is a Binding converted once into the BSON shapes the evaluator reads,
-// so that evaluating a document never converts or allocates per-request
-// data. An Env is immutable and safe for concurrent use.
+// Env is a Binding prepared once per request for the evaluator. Binding
+// is on every request's path, so it converts only what it must: the
+// user's id and type are boxed once, data and custom_data are checked and
+// made canonical (without a copy when they already are, the common case),
+// and the expansions few rules read whole (%%user itself, its identities,
+// %%values, %%environment, %%request) are validated now and built on first
+// use. An Env is immutable in meaning and safe for concurrent use; the
+// maps, documents and slices of the Binding are retained, not copied, and
+// must not be modified while the Env is in use.
 type Env struct {
-	user        any
-	values      any
-	environment any
-	request     any
-	partition   any
-	args        any
-	functions   FunctionCaller
+	hasUser        bool
+	userID         any    // string, boxed once: nearly every ruleset reads it
+	userType       string // boxed on first use: few rulesets read it
+	userData       bson.D // canonical; nil reads as {}
+	userCustomData bson.D
+	identities     []Identity
+	valueMap       map[string]any // validated; converted on first use
+	envTag         string
+	envValueMap    map[string]any
+	request        *Request
+	partition      any
+	args           any
+	functions      FunctionCaller
+
+	user, userTypeBox, values, environment, requestDoc lazyValue
+}
+
+// lazyValue is an expansion built on first use. Concurrent first uses may
+// both build it; the values are equal and the first stored wins.
+type lazyValue struct{ p atomic.Pointer[any] }
+
+func (l *lazyValue) get(env *Env, build func(*Env) any) any {
+	if p := l.p.Load(); p != nil {
+		return *p
+	}
+	v := build(env)
+	l.p.CompareAndSwap(nil, &v)
+	return *l.p.Load()
 }
 
 // ErrBinding reports a Binding value that is not representable as BSON.
 var ErrBinding = errors.New("expr: invalid binding")
 
-// Bind converts b into an Env. It fails only when a value has a Go type
+// Bind prepares b for evaluation. It fails only when a value has a Go type
 // that has no BSON form.
-func Bind(b Binding) (*Env, error) {
+func Bind(b Binding) (*Env, error) { return BindUser(b.User, b) }
+
+// BindUser is Bind with the user passed on its own (b.User is ignored). A
+// caller that builds the User just to bind it keeps it on its stack this
+// way: binding retains what the User points to (documents, identities),
+// never the User itself, but escape analysis cannot see that through a
+// Binding.
+func BindUser(u *User, b Binding) (*Env, error) {
 	env := &Env{
-		user: mql.Missing, values: bson.D{}, request: mql.Missing,
 		partition: mql.Missing, args: mql.Missing, functions: b.Functions,
+		envTag: b.Environment.Tag, request: b.Request,
 	}
-	var err error
-	if b.User != nil {
-		if env.user, err = userDoc(b.User); err != nil {
-			return nil, err
+	if u != nil {
+		var err error
+		if env.userData, err = canonicalDoc(u.Data); err != nil {
+			return nil, fmt.Errorf("%w: user data: %w", ErrBinding, err)
 		}
+		if env.userCustomData, err = canonicalDoc(u.CustomData); err != nil {
+			return nil, fmt.Errorf("%w: user custom_data: %w", ErrBinding, err)
+		}
+		env.hasUser = true
+		env.userID, env.userType = u.ID, u.Type
+		env.identities = u.Identities
 	}
 	if b.Values != nil {
-		if env.values, err = sortedDoc(b.Values); err != nil {
+		if !validMap(b.Values, 0) {
+			_, err := sortedDoc(b.Values)
 			return nil, fmt.Errorf("%w: values: %w", ErrBinding, err)
 		}
+		env.valueMap = b.Values
 	}
-	envValues := any(bson.D{})
 	if b.Environment.Values != nil {
-		if envValues, err = sortedDoc(b.Environment.Values); err != nil {
+		if !validMap(b.Environment.Values, 0) {
+			_, err := sortedDoc(b.Environment.Values)
 			return nil, fmt.Errorf("%w: environment values: %w", ErrBinding, err)
 		}
+		env.envValueMap = b.Environment.Values
 	}
-	env.environment = bson.D{{Key: "tag", Value: b.Environment.Tag}, {Key: "values", Value: envValues}}
-	if b.Request != nil {
-		env.request = requestDoc(b.Request)
-	}
+	var err error
 	if b.Partition != nil {
 		if env.partition, err = canonical(b.Partition, 0); err != nil {
 			return nil, fmt.Errorf("%w: partition: %w", ErrBinding, err)
@@ -130,40 +209,149 @@ func Bind(b Binding) (*Env, error) {
 
 // emptyEnv is used when Eval or Compile get a nil *Env: every per-request
 // expansion is missing.
-var emptyEnv = &Env{
-	user: mql.Missing, values: bson.D{}, request: mql.Missing, partition: mql.Missing, args: mql.Missing,
-	environment: bson.D{{Key: "tag", Value: ""}, {Key: "values", Value: bson.D{}}},
+var emptyEnv = &Env{partition: mql.Missing, args: mql.Missing}
+
+// userSubject resolves %%user and the paths under it. The fields rules
+// read on every document (id, type, fields of data and custom_data) come
+// straight from the Env; the whole user document is built only for the
+// rare expression that reads %%user itself or its identities.
+func (env *Env) userSubject(path []string) subject {
+	if !env.hasUser {
+		return subject{v: mql.Missing, path: path}
+	}
+	if len(path) > 0 {
+		switch path[0] {
+		case "id":
+			return subject{v: env.userID, path: path[1:]}
+		case "type":
+			return subject{v: env.userTypeBox.get(env, buildUserType), path: path[1:]}
+		case "data":
+			if len(path) > 1 {
+				return subject{doc: env.userData, isDoc: true, path: path[1:]}
+			}
+		case "custom_data":
+			if len(path) > 1 {
+				return subject{doc: env.userCustomData, isDoc: true, path: path[1:]}
+			}
+		}
+	}
+	return subject{v: env.user.get(env, buildUser), path: path}
 }
 
-func userDoc(u *User) (any, error) {
-	data, err := docOrEmpty(u.Data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: user data: %w", ErrBinding, err)
+func buildUserType(env *Env) any { return env.userType }
+
+func buildUser(env *Env) any {
+	data, custom := env.userData, env.userCustomData
+	if data == nil {
+		data = bson.D{}
 	}
-	custom, err := docOrEmpty(u.CustomData)
-	if err != nil {
-		return nil, fmt.Errorf("%w: user custom_data: %w", ErrBinding, err)
+	if custom == nil {
+		custom = bson.D{}
 	}
-	ids := make(bson.A, len(u.Identities))
-	for i, id := range u.Identities {
+	ids := make(bson.A, len(env.identities))
+	for i, id := range env.identities {
 		// Both spellings of the provider key: the docs say providerType,
 		// user profiles elsewhere say provider_type (spec §11 q15).
 		ids[i] = bson.D{{Key: "id", Value: id.ID}, {Key: "providerType", Value: id.ProviderType}, {Key: "provider_type", Value: id.ProviderType}}
 	}
 	return bson.D{
-		{Key: "id", Value: u.ID},
-		{Key: "type", Value: u.Type},
+		{Key: "id", Value: env.userID},
+		{Key: "type", Value: env.userType},
 		{Key: "data", Value: data},
 		{Key: "custom_data", Value: custom},
 		{Key: "identities", Value: ids},
-	}, nil
+	}
 }
 
-func docOrEmpty(d bson.D) (any, error) {
-	if d == nil {
-		return bson.D{}, nil
+func buildValues(env *Env) any { return convertedMap(env.valueMap) }
+
+func buildEnvironment(env *Env) any {
+	return bson.D{{Key: "tag", Value: env.envTag}, {Key: "values", Value: convertedMap(env.envValueMap)}}
+}
+
+func buildRequest(env *Env) any { return requestDoc(env.request) }
+
+// convertedMap is sortedDoc for a map Bind has validated.
+func convertedMap(m map[string]any) bson.D {
+	if m == nil {
+		return bson.D{}
 	}
-	return canonical(d, 0)
+	d, err := sortedDoc(m)
+	if err != nil {
+		return bson.D{} // unreachable: Bind validated m
+	}
+	return d.(bson.D)
+}
+
+// canonicalDoc is canonical for a document, without boxing it.
+func canonicalDoc(d bson.D) (bson.D, error) {
+	if d == nil {
+		return nil, nil
+	}
+	out, _, err := canonicalD(d, 0)
+	return out, err
+}
+
+// validMap reports whether sortedDoc(m) would succeed, without converting.
+func validMap(m map[string]any, depth int) bool {
+	for _, v := range m {
+		if !valid(v, depth+1) {
+			return false
+		}
+	}
+	return true
+}
+
+// valid reports whether canonical(v, depth) would succeed, without
+// allocating; Bind uses it to check the expansions it converts lazily.
+func valid(v any, depth int) bool {
+	if depth > MaxDepth {
+		return false
+	}
+	switch x := v.(type) {
+	case nil, string, bool, float64, int32, int64, bson.ObjectID, bson.DateTime,
+		bson.Decimal128, bson.Binary, bson.Timestamp, bson.Regex, bson.MinKey,
+		bson.MaxKey, bson.Undefined, bson.Symbol, bson.JavaScript, bson.DBPointer,
+		bson.CodeWithScope, bson.Null, int, int8, int16, uint8, uint16, uint32,
+		float32, time.Time, []string:
+		return true
+	case uint:
+		return uint64(x) <= math.MaxInt64
+	case uint64:
+		return x <= math.MaxInt64
+	case bson.D:
+		for _, e := range x {
+			if !valid(e.Value, depth+1) {
+				return false
+			}
+		}
+		return true
+	case bson.M:
+		return validMap(x, depth)
+	case map[string]any:
+		return validMap(x, depth)
+	case bson.A:
+		return validSlice(x, depth)
+	case []any:
+		return validSlice(x, depth)
+	case []bson.D:
+		for _, d := range x {
+			if !valid(d, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func validSlice(x []any, depth int) bool {
+	for _, e := range x {
+		if !valid(e, depth+1) {
+			return false
+		}
+	}
+	return true
 }
 
 func sortedDoc(m map[string]any) (any, error) {
@@ -183,7 +371,10 @@ func sortedDoc(m map[string]any) (any, error) {
 	return out, nil
 }
 
-func requestDoc(r *Request) bson.D {
+func requestDoc(r *Request) any {
+	if r == nil {
+		return mql.Missing
+	}
 	var d bson.D
 	add := func(k, v string) {
 		if v != "" {

@@ -153,20 +153,20 @@ func (c *evalCtx) subject(r *ref) subject {
 		return subject{v: mql.Missing}
 	case srcElem:
 		return subject{v: c.elem, path: r.path}
+	case srcUser:
+		return c.env.userSubject(r.path)
 	}
 	return subject{v: c.env.source(r.src), path: r.path}
 }
 
 func (env *Env) source(s source) any {
 	switch s {
-	case srcUser:
-		return env.user
 	case srcValues:
-		return env.values
+		return env.values.get(env, buildValues)
 	case srcEnvironment:
-		return env.environment
+		return env.environment.get(env, buildEnvironment)
 	case srcRequest:
-		return env.request
+		return env.requestDoc.get(env, buildRequest)
 	case srcPartition:
 		return env.partition
 	case srcArgs:
@@ -589,7 +589,11 @@ func (c *evalCtx) call(v *value) (any, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	out, err := c.env.functions.CallFunction(ctx, v.name, args)
+	depth := CallDepth(ctx)
+	if depth >= MaxCallDepth {
+		return nil, fmt.Errorf("%w: function %q at %s: %w", ErrFunction, v.name, v.where, ErrCallDepth)
+	}
+	out, err := c.env.functions.CallFunction(WithCallDepth(ctx, depth+1), v.name, args)
 	if err != nil {
 		return nil, fmt.Errorf("%w: function %q at %s: %w", ErrFunction, v.name, v.where, err)
 	}

@@ -99,8 +99,29 @@ type Expr struct {
 	uses    Uses
 	fields  []string
 	funcs   []string
+	calls   []FunctionCall
 	values  []string
 	literal int8 // -1 not a literal, 0 false, 1 true
+}
+
+// FunctionCall is one function an expression calls through %function and
+// where: the path of its first %function object in the expression (e.g.
+// `$or[1].%%true.%function`), for load-time messages.
+type FunctionCall struct {
+	Name string
+	Path string
+}
+
+// sortedCalls lists a parser's %function calls by name.
+func sortedCalls(m map[string]string) (names []string, calls []FunctionCall) {
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		calls = append(calls, FunctionCall{Name: n, Path: m[n]})
+	}
+	return names, calls
 }
 
 // Uses reports which inputs the expression reads.
@@ -114,6 +135,9 @@ func (e *Expr) Fields() []string { return append([]string(nil), e.fields...) }
 // Functions returns the names of the functions %function calls, sorted, so
 // that the loader can check they exist and find call cycles.
 func (e *Expr) Functions() []string { return append([]string(nil), e.funcs...) }
+
+// FunctionCalls is Functions with where each function is first called.
+func (e *Expr) FunctionCalls() []FunctionCall { return append([]FunctionCall(nil), e.calls...) }
 
 // ValueNames returns the app values the expression reads (%%values.<name>),
 // sorted, so that the loader can reject a reference to a value that does
@@ -176,7 +200,7 @@ func Parse(v any, opts ...Options) (*Expr, error) {
 	if err != nil {
 		return nil, &ParseError{Reason: err.Error(), Err: ErrSyntax}
 	}
-	p := &parser{scope: o.Scope, fields: map[string]bool{}, funcs: map[string]bool{}, values: map[string]bool{}}
+	p := &parser{scope: o.Scope, fields: map[string]bool{}, funcs: map[string]string{}, values: map[string]bool{}}
 	root, err := p.expr(cv, "", 0, false)
 	if err != nil {
 		return nil, err
@@ -192,10 +216,7 @@ func Parse(v any, opts ...Options) (*Expr, error) {
 		e.fields = append(e.fields, f)
 	}
 	sort.Strings(e.fields)
-	for f := range p.funcs {
-		e.funcs = append(e.funcs, f)
-	}
-	sort.Strings(e.funcs)
+	e.funcs, e.calls = sortedCalls(p.funcs)
 	return e, nil
 }
 
@@ -203,7 +224,7 @@ type parser struct {
 	scope  Scope
 	uses   Uses
 	fields map[string]bool
-	funcs  map[string]bool
+	funcs  map[string]string // name → path of its first %function
 	values map[string]bool
 }
 
@@ -857,6 +878,8 @@ func (p *parser) function(d bson.D, path string, depth int) (value, error) {
 		return value{}, fail(kp, ErrSyntax, "%%function needs a name")
 	}
 	p.uses |= UsesFunction
-	p.funcs[out.name] = true
+	if _, seen := p.funcs[out.name]; !seen {
+		p.funcs[out.name] = kp
+	}
 	return out, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -23,6 +22,7 @@ type Query struct {
 	root   qdoc
 	uses   Uses
 	funcs  []string
+	calls  []FunctionCall
 	values []string
 }
 
@@ -72,16 +72,13 @@ func ParseQuery(v any) (*Query, error) {
 	if !ok {
 		return nil, &ParseError{Reason: "a filter query must be an object, not a " + mql.TypeName(cv), Err: ErrSyntax}
 	}
-	p := &parser{fields: map[string]bool{}, funcs: map[string]bool{}, values: map[string]bool{}}
+	p := &parser{fields: map[string]bool{}, funcs: map[string]string{}, values: map[string]bool{}}
 	root, err := p.qdoc(d, "", 0)
 	if err != nil {
 		return nil, err
 	}
 	q := &Query{root: *root, uses: p.uses, values: sortedKeys(p.values)}
-	for f := range p.funcs {
-		q.funcs = append(q.funcs, f)
-	}
-	sort.Strings(q.funcs)
+	q.funcs, q.calls = sortedCalls(p.funcs)
 	return q, nil
 }
 
@@ -93,6 +90,9 @@ func (q *Query) ValueNames() []string { return append([]string(nil), q.values...
 
 // Functions returns the names of the functions the query calls, sorted.
 func (q *Query) Functions() []string { return append([]string(nil), q.funcs...) }
+
+// FunctionCalls is Functions with where each function is first called.
+func (q *Query) FunctionCalls() []FunctionCall { return append([]FunctionCall(nil), q.calls...) }
 
 func (p *parser) qdoc(d bson.D, path string, depth int) (*qdoc, error) {
 	if depth > MaxDepth {

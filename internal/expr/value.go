@@ -21,85 +21,85 @@ const MaxDepth = 100
 // bson.A, driver scalars). Unlike mql.Normalize it reports unknown Go types
 // as errors instead of panicking, because its inputs come from function
 // results and callers' bindings, which we do not control. Already canonical
-// values are returned without copying.
+// values are returned as they are: no copy, no allocation.
 func canonical(v any, depth int) (any, error) {
+	out, _, err := canon(v, depth)
+	return out, err
+}
+
+// canon is canonical that also reports whether the result differs from v,
+// so that documents and arrays are copied only when something in them
+// changes.
+func canon(v any, depth int) (any, bool, error) {
 	if depth > MaxDepth {
-		return nil, fmt.Errorf("value nesting exceeds the maximum depth of %d", MaxDepth)
+		return nil, false, fmt.Errorf("value nesting exceeds the maximum depth of %d", MaxDepth)
 	}
 	switch x := v.(type) {
 	case nil, string, bool, float64, int32, int64, bson.ObjectID, bson.DateTime,
 		bson.Decimal128, bson.Binary, bson.Timestamp, bson.Regex, bson.MinKey,
 		bson.MaxKey, bson.Undefined, bson.Symbol, bson.JavaScript, bson.DBPointer,
 		bson.CodeWithScope:
-		return v, nil
+		return v, false, nil
 	case bson.Null:
-		return nil, nil
+		return nil, true, nil
 	case int:
 		if x >= math.MinInt32 && x <= math.MaxInt32 {
-			return int32(x), nil
+			return int32(x), true, nil
 		}
-		return int64(x), nil
+		return int64(x), true, nil
 	case int8:
-		return int32(x), nil
+		return int32(x), true, nil
 	case int16:
-		return int32(x), nil
+		return int32(x), true, nil
 	case uint8:
-		return int32(x), nil
+		return int32(x), true, nil
 	case uint16:
-		return int32(x), nil
+		return int32(x), true, nil
 	case uint32:
-		return int64(x), nil
+		return int64(x), true, nil
 	case uint:
 		if uint64(x) > math.MaxInt64 {
-			return nil, fmt.Errorf("unsigned integer %d does not fit a BSON long", x)
+			return nil, false, fmt.Errorf("unsigned integer %d does not fit a BSON long", x)
 		}
-		return int64(x), nil
+		return int64(x), true, nil
 	case uint64:
 		if x > math.MaxInt64 {
-			return nil, fmt.Errorf("unsigned integer %d does not fit a BSON long", x)
+			return nil, false, fmt.Errorf("unsigned integer %d does not fit a BSON long", x)
 		}
-		return int64(x), nil
+		return int64(x), true, nil
 	case float32:
-		return float64(x), nil
+		return float64(x), true, nil
 	case time.Time:
-		return bson.NewDateTimeFromTime(x), nil
+		return bson.NewDateTimeFromTime(x), true, nil
 	case bson.D:
-		var out bson.D
-		for i, e := range x {
-			n, err := canonical(e.Value, depth+1)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", e.Key, err)
-			}
-			if out == nil && changed(e.Value) {
-				out = make(bson.D, len(x))
-				copy(out, x[:i])
-			}
-			if out != nil {
-				out[i] = bson.E{Key: e.Key, Value: n}
-			}
+		out, changed, err := canonicalD(x, depth)
+		if err != nil {
+			return nil, false, err
 		}
-		if out == nil {
-			return x, nil
+		if !changed {
+			return v, false, nil
 		}
-		return out, nil
+		return out, true, nil
 	case bson.M:
-		return canonical(map[string]any(x), depth)
+		out, _, err := canon(map[string]any(x), depth)
+		return out, true, err
 	case map[string]any:
 		d, err := sortedDoc(x)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		// sortedDoc canonicalizes its values at a fixed depth; recheck
 		// the real depth of what it produced.
-		return canonical(d, depth)
+		out, _, err := canon(d, depth)
+		return out, true, err
 	case bson.A:
 		var out bson.A
 		for i, e := range x {
-			n, err := canonical(e, depth+1)
+			n, changed, err := canon(e, depth+1)
 			if err != nil {
-				return nil, fmt.Errorf("[%d]: %w", i, err)
+				return nil, false, fmt.Errorf("[%d]: %w", i, err)
 			}
-			if out == nil && changed(e) {
+			if out == nil && changed {
 				out = make(bson.A, len(x))
 				copy(out, x[:i])
 			}
@@ -108,40 +108,56 @@ func canonical(v any, depth int) (any, error) {
 			}
 		}
 		if out == nil {
-			return x, nil
+			return v, false, nil
 		}
-		return out, nil
+		return out, true, nil
 	case []any:
-		return canonical(bson.A(x), depth)
+		out, _, err := canon(bson.A(x), depth)
+		return out, true, err
 	case []string:
 		out := make(bson.A, len(x))
 		for i, s := range x {
 			out[i] = s
 		}
-		return out, nil
+		return out, true, nil
 	case []bson.D:
 		out := make(bson.A, len(x))
 		for i, d := range x {
 			n, err := canonical(d, depth+1)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			out[i] = n
 		}
-		return out, nil
+		return out, true, nil
 	}
-	return nil, fmt.Errorf("a Go %T has no BSON form", v)
+	return nil, false, fmt.Errorf("a Go %T has no BSON form", v)
 }
 
-// changed reports whether canonical may have replaced v, so the copy-on-write
-// loops above know when to start copying.
-func changed(v any) bool {
-	switch v.(type) {
-	case bson.D, bson.A, bson.M, map[string]any, []any, []string, []bson.D, bson.Null,
-		int, int8, int16, uint8, uint16, uint32, uint, uint64, float32, time.Time:
-		return true
+// canonicalD is canon for a document, without boxing it: x itself when
+// nothing in it changes.
+func canonicalD(x bson.D, depth int) (bson.D, bool, error) {
+	if depth > MaxDepth {
+		return nil, false, fmt.Errorf("value nesting exceeds the maximum depth of %d", MaxDepth)
 	}
-	return false
+	var out bson.D
+	for i, e := range x {
+		n, changed, err := canon(e.Value, depth+1)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %w", e.Key, err)
+		}
+		if out == nil && changed {
+			out = make(bson.D, len(x))
+			copy(out, x[:i])
+		}
+		if out != nil {
+			out[i] = bson.E{Key: e.Key, Value: n}
+		}
+	}
+	if out == nil {
+		return x, false, nil
+	}
+	return out, true, nil
 }
 
 // source names where a value or a key's left-hand side comes from.

@@ -66,7 +66,7 @@ func Explain(ctx context.Context, v *View, doc bson.D) Explanation {
 	ri := -1
 	for i := range v.roles {
 		r := &v.roles[i]
-		ok, err := r.applyWhen.evalErr(ctx, in)
+		ok, err := v.evalErr(ctx, &r.applyWhen, in)
 		if ok && err == nil {
 			ri = i
 			break
@@ -77,7 +77,7 @@ func Explain(ctx context.Context, v *View, doc bson.D) Explanation {
 			ex.Skipped = append(ex.Skipped, RoleSkip{Role: r.role.Name, Reason: "apply_when failed, which denies the document: " + err.Error()})
 			ex.Level, ex.Reason = Withhold, "an apply_when failed to evaluate; later roles are not tried"
 			return ex
-		case r.applyWhen.kind == condFalse:
+		case v.kind(&r.applyWhen) == condFalse:
 			why = "apply_when is false for this user"
 		}
 		ex.Skipped = append(ex.Skipped, RoleSkip{Role: r.role.Name, Reason: why})
@@ -91,13 +91,13 @@ func Explain(ctx context.Context, v *View, doc bson.D) Explanation {
 	out, d := v.Read(ctx, doc)
 	ex.Level = d.Level
 	switch {
-	case r.hasDF && !r.dfRead.eval(ctx, in) && !r.dfWrite.eval(ctx, in):
+	case r.hasDF && !v.eval(ctx, &r.dfRead, in) && !v.eval(ctx, &r.dfWrite, in):
 		ex.Reason = "document_filters: neither read nor write holds for this document"
-	case r.read.kind != condAbsent && r.read.eval(ctx, in):
+	case v.kind(&r.read) != condAbsent && v.eval(ctx, &r.read, in):
 		ex.Reason = "read is true"
-	case r.write.eval(ctx, in):
+	case v.eval(ctx, &r.write, in):
 		ex.Reason = "write is true (write implies read)"
-	case r.read.kind != condAbsent:
+	case v.kind(&r.read) != condAbsent:
 		ex.Reason = "read is false and write is not true"
 	case !r.hasFieldPermissions:
 		ex.Reason = "read and write are absent or false and the role has no fields or additional_fields"
@@ -112,7 +112,7 @@ func Explain(ctx context.Context, v *View, doc bson.D) Explanation {
 	return ex
 }
 
-func explainFields(ctx context.Context, doc, out bson.D, fields map[string]*boundField, additional *boundField, in expr.Input, prefix string) []FieldWithheld {
+func explainFields(ctx context.Context, doc, out bson.D, fields map[string]*planField, additional *planField, in expr.Input, prefix string) []FieldWithheld {
 	var w []FieldWithheld
 	for _, e := range doc {
 		name := prefix + e.Key

@@ -232,3 +232,53 @@ func FuzzLoadRules(f *testing.F) {
 		_, _ = ExportRuleset(rs)
 	})
 }
+
+// TestDecisionsStableAcrossSpecialisation: a view evaluates document
+// expressions unspecialised at first and specialised (expr.Bind) after
+// specialiseAfter evaluations; the decisions must not change when it
+// switches. Each sweep case decides every document in rounds until well
+// past the switch.
+func TestDecisionsStableAcrossSpecialisation(t *testing.T) {
+	ctx := context.Background()
+	var docs []bson.D
+	for _, dj := range fuzzDocs {
+		var d bson.D
+		if err := bson.UnmarshalExtJSON([]byte(dj), false, &d); err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, d)
+	}
+	rounds := 2*specialiseAfter/len(docs) + 2
+	for i := range fuzzExprs {
+		for c := range fuzzCallers {
+			data := []byte{1, byte(i), 1, 1, 1, byte(i), 0, 2, byte(i), 1, 0, 0, byte(i), byte(i), 1, 1, 1, 1, byte(c)}
+			src := &bytesSource{b: data}
+			rulesJSON := fuzzRules(src)
+			rs, err := LoadRules("fuzz/rules.json", []byte(rulesJSON))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := NewSet(DefaultOptions())
+			s.Collections["db.c"] = rs
+			v, err := s.View(ctx, "db.c", fuzzCallers[src.pick(len(fuzzCallers))], RequestContext{Functions: fuzzFunctions{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			type outcome struct {
+				d        Decision
+				canWrite bool
+			}
+			first := make([]outcome, len(docs))
+			for r := 0; r < rounds; r++ {
+				for k, d := range docs {
+					got := outcome{v.Decide(ctx, d), v.CanWrite(ctx, d)}
+					if r == 0 {
+						first[k] = got
+					} else if got != first[k] {
+						t.Fatalf("round %d, doc %s: %+v, first round %+v\nrules %s", r, fuzzDocs[k], got, first[k], rulesJSON)
+					}
+				}
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -65,12 +66,17 @@ func (e *LoadError) Unwrap() []error {
 }
 
 // Ruleset is the rules of one namespace (or the default rule): roles in
-// order and filters. Every format is converted into this one shape.
+// order and filters. Every format is converted into this one shape. A
+// Ruleset must not be modified once it has been bound (Set.View, Bind):
+// its prepared form is cached.
 type Ruleset struct {
 	// File is where the rules came from, for messages and Explain.
 	File    string
 	Roles   []*Role
 	Filters []*Filter
+	// plan is the caller-independent preparation of Roles, built on first
+	// use (see planFor).
+	plan atomic.Pointer[plan]
 }
 
 // Role is one role of the unified format (§3.1). A nil expression means the

@@ -507,10 +507,10 @@ func (v *View) checkReadable(path string) error {
 	}
 	for i := range v.roles {
 		r := &v.roles[i]
-		if r.applyWhen.kind == condFalse || r.neverReads() {
+		if v.kind(&r.applyWhen) == condFalse || v.neverReads(r) {
 			continue
 		}
-		if !r.pathReadable(comps) {
+		if !v.pathReadable(r, comps) {
 			return forbidden("field %q may not be read by this user (role %q)", path, r.role.Name)
 		}
 	}
@@ -521,10 +521,10 @@ func (v *View) checkReadable(path string) error {
 func (v *View) checkWholeReadable() error {
 	for i := range v.roles {
 		r := &v.roles[i]
-		if r.applyWhen.kind == condFalse || r.neverReads() {
+		if v.kind(&r.applyWhen) == condFalse || v.neverReads(r) {
 			continue
 		}
-		if !r.wholeOrNothing() {
+		if !v.wholeOrNothing(r) {
 			return forbidden("$$ROOT may not be read by this user (role %q has field rules)", r.role.Name)
 		}
 	}
@@ -557,11 +557,11 @@ func isIndex(s string) bool {
 
 // wholeOrNothing reports whether a document returned under the role is
 // always the whole document.
-func (r *boundRole) wholeOrNothing() bool {
-	if r.read.kind == condTrue || r.write.kind == condTrue {
+func (v *View) wholeOrNothing(r *planRole) bool {
+	if v.kind(&r.read) == condTrue || v.kind(&r.write) == condTrue {
 		return true
 	}
-	if r.read.kind != condAbsent {
+	if v.kind(&r.read) != condAbsent {
 		// read false or dynamic: the document is whole or withheld.
 		return true
 	}
@@ -572,18 +572,18 @@ func (r *boundRole) wholeOrNothing() bool {
 // document the role returns. Only constant grants count: a field rule that
 // depends on the document could be probed on the documents where it is
 // false.
-func (r *boundRole) pathReadable(comps []string) bool {
-	if r.wholeOrNothing() {
+func (v *View) pathReadable(r *planRole, comps []string) bool {
+	if v.wholeOrNothing(r) {
 		return true
 	}
 	fields, additional := r.fields, r.additional
 	for i, c := range comps {
 		f, ok := fields[c]
 		if !ok {
-			return additional != nil && (additional.read.kind == condTrue || additional.write.kind == condTrue)
+			return additional != nil && (v.kind(&additional.read) == condTrue || v.kind(&additional.write) == condTrue)
 		}
 		if f.own {
-			return f.read.kind == condTrue || f.write.kind == condTrue
+			return v.kind(&f.read) == condTrue || v.kind(&f.write) == condTrue
 		}
 		if f.fields == nil || i == len(comps)-1 {
 			// No rights of its own, or the whole nested object is

@@ -37,7 +37,7 @@ func (s *Set) SyncView(ctx context.Context, ns string, c Caller, rc RequestConte
 	if err != nil {
 		return nil, err
 	}
-	env, err := expr.Bind(c.Binding(rc))
+	env, err := c.bind(rc)
 	if err != nil {
 		return nil, fmt.Errorf("rules: binding caller: %w", err)
 	}

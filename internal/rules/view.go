@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -43,82 +44,39 @@ func (c Caller) Binding(rc RequestContext) expr.Binding {
 	return expr.Binding{User: u, Values: rc.Values, Environment: rc.Environment, Request: rc.HTTP, Functions: rc.Functions}
 }
 
-// condKind is what a bound expression is for this request.
+// bind is expr.Bind(c.Binding(rc)) without moving a copy of the user to
+// the heap.
+func (c Caller) bind(rc RequestContext) (*expr.Env, error) {
+	b := expr.Binding{Values: rc.Values, Environment: rc.Environment, Request: rc.HTTP, Functions: rc.Functions}
+	if c.System {
+		return expr.Bind(b)
+	}
+	u := expr.User{ID: c.ID, Type: c.Type, Data: c.Data, CustomData: c.CustomData, Identities: c.Identities}
+	return expr.BindUser(&u, b)
+}
+
+// condKind is what a rule expression is, for the ruleset or for a request.
 type condKind uint8
 
 const (
-	condAbsent  condKind = iota // the key was absent
-	condTrue                    // decided at bind time
-	condFalse                   // decided at bind time
-	condError                   // failed at bind time: denies, and says why
-	condDynamic                 // depends on the document
+	condAbsent   condKind = iota // the key was absent
+	condTrue                     // a literal, or decided at bind time
+	condFalse                    // a literal, or decided at bind time
+	condError                    // failed at bind time: denies, and says why
+	condDynamic                  // depends on the document
+	condSlot                     // plan only: resolved per request, see slot
+	condDocument                 // plan only: reads the document and nothing bound
 )
 
-// cond is one rule expression bound to a request. Expressions that do not
-// read the document are decided once at bind time (a %function among them
-// is called once per request, never per document). Expressions that read
-// the document are evaluated against the request's Env; specialising one to
-// the request (expr.Bind: expansions resolved, user-only parts folded)
-// costs about as much as evaluating it a dozen times, so it is done lazily,
-// once the view has evaluated it specialiseAfter times: small requests
-// skip it, large result sets get the faster per-document path. Expressions
-// calling %function are specialised at once so that a call whose arguments
-// do not depend on the document happens once per request.
+// cond is one rule expression of a prepared ruleset. Literals (true,
+// false, absent with its default) are decided once per ruleset, and so is
+// the nature of an expression that reads only the document (there is
+// nothing to bind or specialise in it); every other expression has a
+// slot: its per-request state in View.slots.
 type cond struct {
 	kind condKind
-	err  error
-	lazy *lazyExpr
-	b    *expr.Bound
-}
-
-// specialiseAfter is the number of evaluations after which a document
-// expression is specialised to the request.
-const specialiseAfter = 16
-
-// lazyExpr is a document expression evaluated unspecialised until it has
-// been used often enough in this request. Safe for concurrent use.
-type lazyExpr struct {
-	e     *expr.Expr
-	env   *expr.Env
-	evals atomic.Int32
-	bound atomic.Pointer[expr.Bound]
-}
-
-func (l *lazyExpr) eval(ctx context.Context, in expr.Input) (bool, error) {
-	if b := l.bound.Load(); b != nil {
-		return b.Eval(ctx, in)
-	}
-	if l.evals.Add(1) == specialiseAfter {
-		b := l.e.Bind(ctx, l.env)
-		l.bound.Store(b)
-		return b.Eval(ctx, in)
-	}
-	return l.e.Eval(ctx, l.env, in)
-}
-
-func bindCond(ctx context.Context, e *expr.Expr, env *expr.Env) cond {
-	if e == nil {
-		return cond{}
-	}
-	if v, ok := e.Literal(); ok {
-		return constCond(v)
-	}
-	uses := e.Uses()
-	if uses&expr.UsesDocument == 0 {
-		v, err := e.Eval(ctx, env, expr.NoDocument)
-		if err != nil {
-			return cond{kind: condError, err: err}
-		}
-		return constCond(v)
-	}
-	if uses&expr.UsesFunction == 0 {
-		return cond{kind: condDynamic, lazy: &lazyExpr{e: e, env: env}}
-	}
-	b := e.Bind(ctx, env)
-	if v, ok := b.Constant(); ok {
-		return constCond(v)
-	}
-	return cond{kind: condDynamic, b: b}
+	slot int32
+	e    *expr.Expr
 }
 
 func constCond(v bool) cond {
@@ -126,29 +84,6 @@ func constCond(v bool) cond {
 		return cond{kind: condTrue}
 	}
 	return cond{kind: condFalse}
-}
-
-// eval decides the condition; absent and a failed evaluation are false
-// (an expression error denies, §11.19 recommendation).
-func (c *cond) eval(ctx context.Context, in expr.Input) bool {
-	ok, err := c.evalErr(ctx, in)
-	return ok && err == nil
-}
-
-// evalErr is eval that also returns the evaluation error.
-func (c *cond) evalErr(ctx context.Context, in expr.Input) (bool, error) {
-	switch c.kind {
-	case condTrue:
-		return true, nil
-	case condError:
-		return false, c.err
-	case condDynamic:
-		if c.b != nil {
-			return c.b.Eval(ctx, in)
-		}
-		return c.lazy.eval(ctx, in)
-	}
-	return false, nil
 }
 
 // orDefault returns c, or the constant d when the key was absent.
@@ -159,38 +94,53 @@ func (c cond) orDefault(d bool) cond {
 	return c
 }
 
-// boundField is a FieldRule bound to a request.
-type boundField struct {
+// slotState is what a slot's expression is for one request. The zero
+// value is "depends on the document", so that binding a ruleset whose
+// expressions all read the document costs nothing per expression.
+type slotState uint8
+
+const (
+	slotDynamic slotState = iota
+	slotTrue
+	slotFalse
+	slotError
+)
+
+// slot is one non-literal rule expression bound to a request.
+// Expressions that do not read the document are decided once at bind time
+// (a %function among them is called once per request, never per
+// document). Expressions that read the document are evaluated against the
+// request's Env; specialising one to the request (expr.Bind: expansions
+// resolved, user-only parts folded) costs about as much as evaluating it
+// a few times, so it is done lazily, once the view has evaluated it
+// specialiseAfter times: small requests skip it, large result sets get the
+// faster per-document path. Expressions calling %function are specialised
+// at bind time so that a call whose arguments do not depend on the
+// document happens once per request. Safe for concurrent use.
+type slot struct {
+	state slotState
+	evals atomic.Int32
+	bound atomic.Pointer[expr.Bound]
+}
+
+// specialiseAfter is the number of evaluations after which a document
+// expression is specialised to the request. BenchmarkSpecialise in
+// internal/expr measures the break-even: binding a one-key expression costs
+// as much as 11 to 18 evaluations save, so a request specialises once it
+// has shown it will evaluate about that many documents, and never pays
+// more than about twice the better of the two strategies.
+const specialiseAfter = 16
+
+// planField is a FieldRule prepared for binding.
+type planField struct {
 	own         bool // has read or write of its own
 	read, write cond
-	fields      map[string]*boundField
+	fields      map[string]*planField
 }
 
-func bindFields(ctx context.Context, m map[string]*FieldRule, env *expr.Env) map[string]*boundField {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]*boundField, len(m))
-	for k, f := range m {
-		out[k] = bindField(ctx, f, env)
-	}
-	return out
-}
-
-func bindField(ctx context.Context, f *FieldRule, env *expr.Env) *boundField {
-	if f == nil {
-		return nil
-	}
-	return &boundField{
-		own:    f.hasOwn(),
-		read:   bindCond(ctx, f.Read, env),
-		write:  bindCond(ctx, f.Write, env),
-		fields: bindFields(ctx, f.Fields, env),
-	}
-}
-
-// boundRole is a Role bound to a request.
-type boundRole struct {
+// planRole is a Role prepared for binding: literal expressions and the
+// option defaults are resolved; the rest refer to slots.
+type planRole struct {
 	role                *Role
 	applyWhen           cond
 	hasDF               bool
@@ -198,9 +148,197 @@ type boundRole struct {
 	read, write         cond
 	insert, delete      cond
 	search              bool
-	fields              map[string]*boundField
-	additional          *boundField
+	fields              map[string]*planField
+	additional          *planField
 	hasFieldPermissions bool // fields or additional_fields present
+}
+
+// plan is a Ruleset prepared once (per option defaults) for binding to
+// requests: everything that does not depend on the caller.
+type plan struct {
+	defaults Defaults
+	roles    []planRole
+	exprs    []*expr.Expr // by slot
+	// now are the slots decided (or specialised) at bind time: those that
+	// do not read the document or that call %function, in rule order.
+	now []int32
+}
+
+// planFor returns rs's plan for defaults, building it on first use.
+func (rs *Ruleset) planFor(d Defaults) *plan {
+	if p := rs.plan.Load(); p != nil && p.defaults == d {
+		return p
+	}
+	p := buildPlan(rs, d)
+	rs.plan.Store(p)
+	return p
+}
+
+func buildPlan(rs *Ruleset, d Defaults) *plan {
+	p := &plan{defaults: d, roles: make([]planRole, len(rs.Roles))}
+	for i, r := range rs.Roles {
+		pr := &p.roles[i]
+		pr.role = r
+		pr.applyWhen = p.cond(r.ApplyWhen).orDefault(true)
+		if r.DocumentFilters != nil {
+			pr.hasDF = true
+			pr.dfRead = p.cond(r.DocumentFilters.Read).orDefault(true)
+			pr.dfWrite = p.cond(r.DocumentFilters.Write).orDefault(true)
+		}
+		pr.read = p.cond(r.Read)
+		pr.write = p.cond(r.Write)
+		pr.insert = p.cond(r.Insert).orDefault(d.Insert)
+		pr.delete = p.cond(r.Delete).orDefault(d.Delete)
+		pr.search = d.Search
+		if r.Search != nil {
+			pr.search = *r.Search
+		}
+		pr.fields = p.fields(r.Fields)
+		pr.additional = p.field(r.AdditionalFields)
+		pr.hasFieldPermissions = r.Fields != nil || r.AdditionalFields != nil
+	}
+	return p
+}
+
+func (p *plan) cond(e *expr.Expr) cond {
+	if e == nil {
+		return cond{}
+	}
+	if v, ok := e.Literal(); ok {
+		return constCond(v)
+	}
+	u := e.Uses()
+	if u&^(expr.UsesDocument|expr.UsesLiteralBool) == 0 {
+		return cond{kind: condDocument, e: e}
+	}
+	i := int32(len(p.exprs))
+	p.exprs = append(p.exprs, e)
+	if u&expr.UsesDocument == 0 || u&expr.UsesFunction != 0 {
+		p.now = append(p.now, i)
+	}
+	return cond{kind: condSlot, slot: i, e: e}
+}
+
+func (p *plan) fields(m map[string]*FieldRule) map[string]*planField {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]*planField, len(m))
+	for _, k := range sortedFieldNames(m) {
+		out[k] = p.field(m[k])
+	}
+	return out
+}
+
+func (p *plan) field(f *FieldRule) *planField {
+	if f == nil {
+		return nil
+	}
+	return &planField{
+		own:    f.hasOwn(),
+		read:   p.cond(f.Read),
+		write:  p.cond(f.Write),
+		fields: p.fields(f.Fields),
+	}
+}
+
+// sortedFieldNames orders field rules so that slots, and the %function
+// calls made at bind time, follow a stable order.
+func sortedFieldNames(m map[string]*FieldRule) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// bindSlot decides or specialises slot i at bind time.
+func (v *View) bindSlot(ctx context.Context, i int32) {
+	e, s := v.plan.exprs[i], &v.slots[i]
+	if e.Uses()&expr.UsesDocument == 0 {
+		ok, err := e.Eval(ctx, v.env, expr.NoDocument)
+		switch {
+		case err != nil:
+			s.state = slotError
+			if v.slotErrs == nil {
+				v.slotErrs = map[int32]error{}
+			}
+			v.slotErrs[i] = err
+		case ok:
+			s.state = slotTrue
+		default:
+			s.state = slotFalse
+		}
+		return
+	}
+	b := e.Bind(ctx, v.env)
+	if c, ok := b.Constant(); ok {
+		s.state = slotFalse
+		if c {
+			s.state = slotTrue
+		}
+		return
+	}
+	s.bound.Store(b)
+}
+
+// kind is what c is for this request.
+func (v *View) kind(c *cond) condKind {
+	switch c.kind {
+	case condDocument:
+		return condDynamic
+	case condSlot:
+	default:
+		return c.kind
+	}
+	switch v.slots[c.slot].state {
+	case slotTrue:
+		return condTrue
+	case slotFalse:
+		return condFalse
+	case slotError:
+		return condError
+	}
+	return condDynamic
+}
+
+// eval decides the condition; absent and a failed evaluation are false
+// (an expression error denies, §11.19 recommendation).
+func (v *View) eval(ctx context.Context, c *cond, in expr.Input) bool {
+	ok, err := v.evalErr(ctx, c, in)
+	return ok && err == nil
+}
+
+// evalErr is eval that also returns the evaluation error.
+func (v *View) evalErr(ctx context.Context, c *cond, in expr.Input) (bool, error) {
+	switch c.kind {
+	case condTrue:
+		return true, nil
+	case condDocument:
+		return c.e.Eval(ctx, v.env, in)
+	case condSlot:
+	default:
+		return false, nil
+	}
+	s := &v.slots[c.slot]
+	switch s.state {
+	case slotTrue:
+		return true, nil
+	case slotFalse:
+		return false, nil
+	case slotError:
+		return false, v.slotErrs[c.slot]
+	}
+	if b := s.bound.Load(); b != nil {
+		return b.Eval(ctx, in)
+	}
+	if s.evals.Add(1) == specialiseAfter {
+		b := c.e.Bind(ctx, v.env)
+		s.bound.Store(b)
+		return b.Eval(ctx, in)
+	}
+	return c.e.Eval(ctx, v.env, in)
 }
 
 // View is one caller's compiled view of one namespace: built once per
@@ -213,7 +351,10 @@ type View struct {
 	set       *Set
 	rules     *Ruleset
 	env       *expr.Env
-	roles     []boundRole
+	plan      *plan
+	roles     []planRole // plan.roles
+	slots     []slot
+	slotErrs  map[int32]error // why a slotError slot failed (rare)
 	opts      Options
 	// The pushed-down filters are compiled on first use (a request that
 	// only inserts never needs them): filter is the rules part of the read
@@ -225,6 +366,8 @@ type View struct {
 	projection      bson.D
 	filtersApplied  []string
 	partition       *partitionView
+	// slotBuf holds the slots of small rulesets, saving an allocation.
+	slotBuf [4]slot
 }
 
 // View binds caller to the rules of ns (§4.1): system callers get an
@@ -240,7 +383,7 @@ func (s *Set) View(ctx context.Context, ns string, c Caller, rc RequestContext) 
 	if err != nil {
 		return nil, err
 	}
-	env, err := expr.Bind(c.Binding(rc))
+	env, err := c.bind(rc)
 	if err != nil {
 		return nil, fmt.Errorf("rules: binding caller: %w", err)
 	}
@@ -267,34 +410,28 @@ func (s *Set) viewFor(ctx context.Context, ns string, rs *Ruleset, env *expr.Env
 	return v, nil
 }
 
-// Bind specialises rs to one request's env. It evaluates the filters'
-// apply_when, expands their queries, merges their projections (failing with
-// ErrMixedProjection, W-42) and compiles the pushed-down filter.
+// Bind specialises rs to one request's env. The caller-independent work
+// (literals, defaults, which expressions read the document) is done once
+// per ruleset; here only the expressions that do not read the document
+// are decided (and those calling %function specialised). It evaluates the
+// filters' apply_when, expands their queries and merges their projections
+// (failing with ErrMixedProjection, W-42); the pushed-down filter is
+// compiled on first use.
 func Bind(ctx context.Context, rs *Ruleset, opts Options, env *expr.Env) (*View, error) {
-	v := &View{rules: rs, env: env, opts: opts, roles: make([]boundRole, len(rs.Roles))}
-	for i, r := range rs.Roles {
-		br := &v.roles[i]
-		br.role = r
-		br.applyWhen = bindCond(ctx, r.ApplyWhen, env).orDefault(true)
-		if r.DocumentFilters != nil {
-			br.hasDF = true
-			br.dfRead = bindCond(ctx, r.DocumentFilters.Read, env).orDefault(true)
-			br.dfWrite = bindCond(ctx, r.DocumentFilters.Write, env).orDefault(true)
-		}
-		br.read = bindCond(ctx, r.Read, env)
-		br.write = bindCond(ctx, r.Write, env)
-		br.insert = bindCond(ctx, r.Insert, env).orDefault(opts.Defaults.Insert)
-		br.delete = bindCond(ctx, r.Delete, env).orDefault(opts.Defaults.Delete)
-		br.search = opts.Defaults.Search
-		if r.Search != nil {
-			br.search = *r.Search
-		}
-		br.fields = bindFields(ctx, r.Fields, env)
-		br.additional = bindField(ctx, r.AdditionalFields, env)
-		br.hasFieldPermissions = r.Fields != nil || r.AdditionalFields != nil
+	p := rs.planFor(opts.Defaults)
+	v := &View{rules: rs, env: env, opts: opts, plan: p, roles: p.roles}
+	if n := len(p.exprs); n <= len(v.slotBuf) {
+		v.slots = v.slotBuf[:n]
+	} else {
+		v.slots = make([]slot, n)
 	}
-	if err := v.bindFilters(ctx); err != nil {
-		return nil, err
+	for _, i := range p.now {
+		v.bindSlot(ctx, i)
+	}
+	if len(rs.Filters) > 0 {
+		if err := v.bindFilters(ctx); err != nil {
+			return nil, err
+		}
 	}
 	v.bindCtx = ctx
 	return v, nil
@@ -346,7 +483,7 @@ func (v *View) RoleName(d Decision) string {
 // role (W-13, §11.19).
 func (v *View) roleFor(ctx context.Context, in expr.Input) int {
 	for i := range v.roles {
-		ok, err := v.roles[i].applyWhen.evalErr(ctx, in)
+		ok, err := v.evalErr(ctx, &v.roles[i].applyWhen, in)
 		if err != nil {
 			return -1
 		}
@@ -386,12 +523,12 @@ func (v *View) read(ctx context.Context, doc bson.D, search bool) (bson.D, Decis
 	if search && !r.search {
 		return nil, d
 	}
-	d.Level = r.docLevel(ctx, in)
+	d.Level = v.docLevel(ctx, r, in)
 	switch d.Level {
 	case Whole:
 		return doc, d
 	case Partial:
-		out := redactDoc(ctx, doc, r.fields, r.additional, in)
+		out := v.redactDoc(ctx, doc, r.fields, r.additional, in)
 		if len(out) == 0 {
 			// Nothing readable: withhold rather than return {} [I, §4.4].
 			d.Level = Withhold
@@ -418,31 +555,31 @@ func (v *View) Decide(ctx context.Context, doc bson.D) Decision {
 	if d.Role < 0 {
 		return d
 	}
-	d.Level = v.roles[d.Role].docLevel(ctx, in)
-	if d.Level == Partial && !v.roles[d.Role].anyFieldReadable(ctx, doc, in) {
+	d.Level = v.docLevel(ctx, &v.roles[d.Role], in)
+	if d.Level == Partial && !v.anyFieldReadable(ctx, &v.roles[d.Role], doc, in) {
 		d.Level = Withhold
 	}
 	return d
 }
 
 // docLevel is the document-level part of the read flowchart (§4.4).
-func (r *boundRole) docLevel(ctx context.Context, in expr.Input) Level {
-	if r.hasDF && !r.dfRead.eval(ctx, in) && !r.dfWrite.eval(ctx, in) {
+func (v *View) docLevel(ctx context.Context, r *planRole, in expr.Input) Level {
+	if r.hasDF && !v.eval(ctx, &r.dfRead, in) && !v.eval(ctx, &r.dfWrite, in) {
 		return Withhold
 	}
-	switch r.read.kind {
+	switch v.kind(&r.read) {
 	case condAbsent:
 	default:
-		if r.read.eval(ctx, in) {
+		if v.eval(ctx, &r.read, in) {
 			return Whole
 		}
 		// read evaluated false: only write can still grant the document.
-		if r.write.eval(ctx, in) {
+		if v.eval(ctx, &r.write, in) {
 			return Whole
 		}
 		return Withhold
 	}
-	if r.write.eval(ctx, in) {
+	if v.eval(ctx, &r.write, in) {
 		return Whole
 	}
 	if !r.hasFieldPermissions {
@@ -451,36 +588,36 @@ func (r *boundRole) docLevel(ctx context.Context, in expr.Input) Level {
 	return Partial
 }
 
-func (f *boundField) readable(ctx context.Context, in expr.Input) bool {
-	return f.read.eval(ctx, in) || f.write.eval(ctx, in)
+func (v *View) readable(ctx context.Context, f *planField, in expr.Input) bool {
+	return v.eval(ctx, &f.read, in) || v.eval(ctx, &f.write, in)
 }
 
-func (r *boundRole) anyFieldReadable(ctx context.Context, doc bson.D, in expr.Input) bool {
-	return len(redactDoc(ctx, doc, r.fields, r.additional, in)) > 0
+func (v *View) anyFieldReadable(ctx context.Context, r *planRole, doc bson.D, in expr.Input) bool {
+	return len(v.redactDoc(ctx, doc, r.fields, r.additional, in)) > 0
 }
 
 // redactDoc applies field rules to doc (§4.4): a field's own read/write
 // covers its whole subtree; an entry with only nested fields projects the
 // sub-document (unlisted sub-fields dropped [I]); unlisted top-level fields
 // follow additional_fields. %%this and %%prev are the field's value.
-func redactDoc(ctx context.Context, doc bson.D, fields map[string]*boundField, additional *boundField, in expr.Input) bson.D {
+func (v *View) redactDoc(ctx context.Context, doc bson.D, fields map[string]*planField, additional *planField, in expr.Input) bson.D {
 	var out bson.D
 	for _, e := range doc {
 		if f, ok := fields[e.Key]; ok {
 			if f.own {
-				if f.readable(ctx, in.WithField(e.Value, e.Value)) {
+				if v.readable(ctx, f, in.WithField(e.Value, e.Value)) {
 					out = appendElem(out, doc, e)
 				}
 				continue
 			}
 			if f.fields != nil {
-				if sub, ok := redactNested(ctx, e.Value, f.fields, in); ok {
+				if sub, ok := v.redactNested(ctx, e.Value, f.fields, in); ok {
 					out = appendElem(out, doc, bson.E{Key: e.Key, Value: sub})
 				}
 			}
 			continue
 		}
-		if additional != nil && additional.readable(ctx, in.WithField(e.Value, e.Value)) {
+		if additional != nil && v.readable(ctx, additional, in.WithField(e.Value, e.Value)) {
 			out = appendElem(out, doc, e)
 		}
 	}
@@ -497,16 +634,16 @@ func appendElem(out, doc bson.D, e bson.E) bson.D {
 // redactNested applies nested field rules to a sub-document, or to every
 // sub-document of an array (other array elements are dropped [I]). ok is
 // false when nothing is left.
-func redactNested(ctx context.Context, v any, fields map[string]*boundField, in expr.Input) (any, bool) {
-	switch x := v.(type) {
+func (v *View) redactNested(ctx context.Context, val any, fields map[string]*planField, in expr.Input) (any, bool) {
+	switch x := val.(type) {
 	case bson.D:
-		out := redactDoc(ctx, x, fields, nil, in)
+		out := v.redactDoc(ctx, x, fields, nil, in)
 		return out, len(out) > 0
 	case bson.A:
 		var out bson.A
 		for _, el := range x {
 			if d, ok := el.(bson.D); ok {
-				if r := redactDoc(ctx, d, fields, nil, in); len(r) > 0 {
+				if r := v.redactDoc(ctx, d, fields, nil, in); len(r) > 0 {
 					out = append(out, r)
 				}
 			}
@@ -601,14 +738,14 @@ func compileExpr(ctx context.Context, e *expr.Expr, env *expr.Env) compiled {
 	return compiled{} // always, or unfilterable: decided per document
 }
 
-func compileCond(ctx context.Context, c cond, e *expr.Expr, env *expr.Env) compiled {
-	switch c.kind {
+func (v *View) compileCond(ctx context.Context, c *cond, e *expr.Expr) compiled {
+	switch v.kind(c) {
 	case condTrue, condAbsent:
 		return compiled{}
 	case condFalse:
 		return compiled{never: true}
 	}
-	return compileExpr(ctx, e, env)
+	return compileExpr(ctx, e, v.env)
 }
 
 func andCompiled(cs ...compiled) compiled {
@@ -661,15 +798,15 @@ func (v *View) compileRoles(ctx context.Context) {
 	for i := range v.roles {
 		r := &v.roles[i]
 		role := r.role
-		aw := compileCond(ctx, r.applyWhen, role.ApplyWhen, v.env)
+		aw := v.compileCond(ctx, &r.applyWhen, role.ApplyWhen)
 		gate := compiled{}
 		if r.hasDF {
 			gate = orCompiled(
-				compileCond(ctx, r.dfRead, role.DocumentFilters.Read, v.env),
-				compileCond(ctx, r.dfWrite, role.DocumentFilters.Write, v.env))
+				v.compileCond(ctx, &r.dfRead, role.DocumentFilters.Read),
+				v.compileCond(ctx, &r.dfWrite, role.DocumentFilters.Write))
 		}
 		vis = append(vis, andCompiled(aw, gate))
-		if r.neverReads() {
+		if v.neverReads(r) {
 			continue
 		}
 		reads = append(reads, andCompiled(aw, gate))
@@ -680,14 +817,14 @@ func (v *View) compileRoles(ctx context.Context) {
 
 // neverReads reports whether the role cannot return any document for this
 // request whatever the document (W-31: no read, write or field rules).
-func (r *boundRole) neverReads() bool {
-	if r.read.kind == condTrue || r.write.kind == condTrue {
+func (v *View) neverReads(r *planRole) bool {
+	if v.kind(&r.read) == condTrue || v.kind(&r.write) == condTrue {
 		return false
 	}
-	if r.read.kind == condFalse && (r.write.kind == condFalse || r.write.kind == condAbsent) {
+	if v.kind(&r.read) == condFalse && (v.kind(&r.write) == condFalse || v.kind(&r.write) == condAbsent) {
 		return true
 	}
-	if r.read.kind == condAbsent && r.write.kind != condDynamic && !r.hasFieldPermissions {
+	if v.kind(&r.read) == condAbsent && v.kind(&r.write) != condDynamic && !r.hasFieldPermissions {
 		return true
 	}
 	return false

@@ -27,13 +27,13 @@ func (v *View) CheckInsert(ctx context.Context, doc bson.D) error {
 		return ErrInsertNotPermitted
 	}
 	r := &v.roles[i]
-	if r.hasDF && !r.dfWrite.eval(ctx, in) {
+	if r.hasDF && !v.eval(ctx, &r.dfWrite, in) {
 		return ErrInsertNotPermitted
 	}
 	if !v.fieldsWritable(ctx, r, in, nil, doc) {
 		return ErrInsertNotPermitted
 	}
-	if !r.insert.eval(ctx, in) {
+	if !v.eval(ctx, &r.insert, in) {
 		return ErrInsertNotPermitted
 	}
 	return nil
@@ -55,7 +55,7 @@ func (v *View) visibleRole(ctx context.Context, doc bson.D) (int, bool) {
 		return -1, false
 	}
 	r := &v.roles[i]
-	if r.hasDF && !r.dfRead.eval(ctx, in) && !r.dfWrite.eval(ctx, in) {
+	if r.hasDF && !v.eval(ctx, &r.dfRead, in) && !v.eval(ctx, &r.dfWrite, in) {
 		return i, false
 	}
 	return i, true
@@ -79,7 +79,7 @@ func (v *View) CheckUpdate(ctx context.Context, pre, post bson.D) error {
 	}
 	r := &v.roles[i]
 	in := expr.UpdateOf(pre, post)
-	if r.hasDF && !r.dfWrite.eval(ctx, in) {
+	if r.hasDF && !v.eval(ctx, &r.dfWrite, in) {
 		// The post-image must stay writable (W-35).
 		return ErrUpdateNotPermitted
 	}
@@ -104,13 +104,13 @@ func (v *View) CheckDelete(ctx context.Context, doc bson.D) error {
 	}
 	r := &v.roles[i]
 	in := expr.ReadOf(doc)
-	if r.hasDF && !r.dfWrite.eval(ctx, in) {
+	if r.hasDF && !v.eval(ctx, &r.dfWrite, in) {
 		return ErrDeleteNotPermitted
 	}
 	if v.opts.Defaults.DeleteNeedsFieldWrites && !v.fieldsWritable(ctx, r, in, doc, nil) {
 		return ErrDeleteNotPermitted
 	}
-	if !r.delete.eval(ctx, in) {
+	if !v.eval(ctx, &r.delete, in) {
 		return ErrDeleteNotPermitted
 	}
 	return nil
@@ -119,11 +119,11 @@ func (v *View) CheckDelete(ctx context.Context, doc bson.D) error {
 // fieldsWritable applies the document-level write and, when it is absent,
 // the field-level write rules to every field that differs between pre and
 // post (nil pre: insert; nil post: delete, every field).
-func (v *View) fieldsWritable(ctx context.Context, r *boundRole, in expr.Input, pre, post bson.D) bool {
-	switch r.write.kind {
+func (v *View) fieldsWritable(ctx context.Context, r *planRole, in expr.Input, pre, post bson.D) bool {
+	switch v.kind(&r.write) {
 	case condAbsent:
 	default:
-		if r.write.eval(ctx, in) {
+		if v.eval(ctx, &r.write, in) {
 			return true
 		}
 		if !v.opts.Defaults.WriteFalseAllowsFields {
@@ -131,26 +131,26 @@ func (v *View) fieldsWritable(ctx context.Context, r *boundRole, in expr.Input, 
 			return false
 		}
 	}
-	return changedWritable(ctx, pre, post, r.fields, r.additional, in)
+	return v.changedWritable(ctx, pre, post, r.fields, r.additional, in)
 }
 
 // changedWritable checks every top-level field added, changed or removed.
-func changedWritable(ctx context.Context, pre, post bson.D, fields map[string]*boundField, additional *boundField, in expr.Input) bool {
+func (v *View) changedWritable(ctx context.Context, pre, post bson.D, fields map[string]*planField, additional *planField, in expr.Input) bool {
 	check := func(key string, before, after any) bool {
 		if f, ok := fields[key]; ok {
 			if f.own {
-				return f.write.eval(ctx, in.WithField(after, before))
+				return v.eval(ctx, &f.write, in.WithField(after, before))
 			}
 			if f.fields != nil {
 				bd, ok1 := before.(bson.D)
 				ad, ok2 := after.(bson.D)
 				if (ok1 || mql.IsMissing(before)) && (ok2 || mql.IsMissing(after)) {
-					return changedWritable(ctx, bd, ad, f.fields, nil, in)
+					return v.changedWritable(ctx, bd, ad, f.fields, nil, in)
 				}
 			}
 			return false
 		}
-		return additional != nil && additional.write.eval(ctx, in.WithField(after, before))
+		return additional != nil && v.eval(ctx, &additional.write, in.WithField(after, before))
 	}
 	for _, e := range post {
 		before := lookup(pre, e.Key)
@@ -208,8 +208,8 @@ func (v *View) CanWrite(ctx context.Context, doc bson.D) bool {
 		return false
 	}
 	r := &v.roles[i]
-	if r.hasDF && !r.dfWrite.eval(ctx, in) {
+	if r.hasDF && !v.eval(ctx, &r.dfWrite, in) {
 		return false
 	}
-	return r.write.eval(ctx, in)
+	return v.eval(ctx, &r.write, in)
 }
