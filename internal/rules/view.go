@@ -827,10 +827,32 @@ func (v *View) compileRoles(ctx context.Context) {
 		if v.neverReads(r) {
 			continue
 		}
-		reads = append(reads, andCompiled(aw, gate))
+		reads = append(reads, andCompiled(aw, gate, v.compileReadable(ctx, r)))
 	}
 	v.filter = andOf(nonNil(v.filterQuery, orCompiled(reads...).filter()))
 	v.visible = andOf(nonNil(v.filterQuery, orCompiled(vis...).filter()))
+}
+
+// compileReadable is the role's "read or write holds" condition, which a
+// document must meet for the role to return it whole, as a partial filter
+// (an owner rule written as read: {owner_id: "%%user.id"} becomes
+// {owner_id: <id>}). A role with field rules can return a document whose
+// read and write are false, so it restricts nothing; an absent read or
+// write grants nothing; a condition that does not compile restricts
+// nothing (expr's Compile is never narrower than the expression).
+func (v *View) compileReadable(ctx context.Context, r *planRole) compiled {
+	if r.hasFieldPermissions {
+		return compiled{}
+	}
+	return orCompiled(v.compileGrant(ctx, &r.read, r.role.Read), v.compileGrant(ctx, &r.write, r.role.Write))
+}
+
+// compileGrant is compileCond for a permission, where absent means no.
+func (v *View) compileGrant(ctx context.Context, c *cond, e *expr.Expr) compiled {
+	if v.kind(c) == condAbsent {
+		return compiled{never: true}
+	}
+	return v.compileCond(ctx, c, e)
 }
 
 // neverReads reports whether the role cannot return any document for this
