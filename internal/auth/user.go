@@ -253,6 +253,18 @@ func (s *Service) Profile(ctx context.Context, c *Caller) (*Profile, error) {
 	return p, nil
 }
 
+// CachedUser is User through the per-process user cache: the record may
+// be up to SessionCacheTTL (5 s by default) old when another process
+// changed it, and is never stale after a change made through this
+// Service (disable, enable, delete, link, identity refresh drop the
+// entry). It serves reads that are repeated on every request and only
+// need fields that change rarely: the data API binds %%user.type,
+// %%user.data and identities from it. The returned User is shared and
+// must not be modified.
+func (s *Service) CachedUser(ctx context.Context, id string) (*User, error) {
+	return s.profileUser(ctx, id)
+}
+
 // profileUser is User through the user cache.
 func (s *Service) profileUser(ctx context.Context, id string) (*User, error) {
 	u, gen, ok := s.users.get(id, s.now())

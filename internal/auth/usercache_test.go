@@ -116,3 +116,35 @@ func TestUserCacheBounds(t *testing.T) {
 		t.Fatal("entry served past the TTL")
 	}
 }
+
+// CachedUser (the data API's read) shares the cache: a link through this
+// process shows at once, a delete makes it ErrUserNotFound.
+func TestCachedUserInvalidatedByOwnWrites(t *testing.T) {
+	e := newEnv(t, testApp())
+	ctx := ctxT(t)
+	r := e.mustLogin("anon-user", bson.D{})
+	c, err := e.svc.VerifyAccessToken(ctx, r.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := e.svc.CachedUser(ctx, r.UserID)
+	if err != nil || len(u.Identities) != 1 {
+		t.Fatalf("cached user %+v %v", u, err)
+	}
+	if e.svc.users.len() != 1 {
+		t.Fatal("user not cached")
+	}
+	e.fn.fns["customAuth"] = func(args ...any) (any, error) { return "ext-2", nil }
+	if _, err := e.svc.Login(ctx, LoginRequest{Provider: "custom-function", Body: bson.D{}, Link: c}); err != nil {
+		t.Fatal(err)
+	}
+	if u, err = e.svc.CachedUser(ctx, r.UserID); err != nil || len(u.Identities) != 2 {
+		t.Fatalf("after link: %+v %v", u, err)
+	}
+	if err := e.svc.DeleteUser(ctx, r.UserID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CachedUser(ctx, r.UserID); !errors.Is(err, ErrUserNotFound) {
+		t.Fatalf("deleted user: %v", err)
+	}
+}

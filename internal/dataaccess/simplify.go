@@ -5,11 +5,11 @@ import (
 )
 
 // simplify rewrites a pushed-down filter into an equivalent one the store's
-// planner can use an index for. The rules push-down is
-// {$and: [client, {$or: [read filter, write filter]}]}; with an owner rule
-// both filters are {owner_id: me}, and a planner that looks only at
-// top-level equality (the embedded store's) would scan the collection.
-// simplify drops empty clauses, removes duplicate branches of $and/$or,
+// planner can use an index for. rules.PushDown already leaves out an empty
+// client filter and repeated $or branches, but a client filter plus the
+// rules is still {$and: [client, rules...]}, and a planner that looks only
+// at top-level equality (the embedded store's) would scan the collection
+// for it. simplify drops empty clauses, removes duplicate branches of $and/$or,
 // unwraps a single-branch $and/$or and lifts $and clauses to the top level
 // where their keys do not collide. Each step keeps the filter's meaning.
 func simplify(f bson.D) bson.D {

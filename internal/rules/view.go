@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -770,7 +771,12 @@ func orCompiled(cs ...compiled) compiled {
 		if c.q == nil {
 			return compiled{}
 		}
-		parts = append(parts, c.q)
+		if !containsFilter(parts, c.q) {
+			// Two roles with the same condition (an owner rule's read and
+			// write filters) need one branch: a planner can then use the
+			// index of the single remaining condition.
+			parts = append(parts, c.q)
+		}
 	}
 	switch len(parts) {
 	case 0:
@@ -779,6 +785,18 @@ func orCompiled(cs ...compiled) compiled {
 		return compiled{q: parts[0].(bson.D)}
 	}
 	return compiled{q: bson.D{{Key: "$or", Value: parts}}}
+}
+
+// containsFilter reports whether parts holds a filter identical to q.
+// Identical filters match the same documents, so dropping a repeated $or
+// branch keeps the meaning; a miss only keeps a redundant branch.
+func containsFilter(parts bson.A, q bson.D) bool {
+	for _, p := range parts {
+		if reflect.DeepEqual(p, q) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c compiled) filter() bson.D {
@@ -809,10 +827,32 @@ func (v *View) compileRoles(ctx context.Context) {
 		if v.neverReads(r) {
 			continue
 		}
-		reads = append(reads, andCompiled(aw, gate))
+		reads = append(reads, andCompiled(aw, gate, v.compileReadable(ctx, r)))
 	}
 	v.filter = andOf(nonNil(v.filterQuery, orCompiled(reads...).filter()))
 	v.visible = andOf(nonNil(v.filterQuery, orCompiled(vis...).filter()))
+}
+
+// compileReadable is the role's "read or write holds" condition, which a
+// document must meet for the role to return it whole, as a partial filter
+// (an owner rule written as read: {owner_id: "%%user.id"} becomes
+// {owner_id: <id>}). A role with field rules can return a document whose
+// read and write are false, so it restricts nothing; an absent read or
+// write grants nothing; a condition that does not compile restricts
+// nothing (expr's Compile is never narrower than the expression).
+func (v *View) compileReadable(ctx context.Context, r *planRole) compiled {
+	if r.hasFieldPermissions {
+		return compiled{}
+	}
+	return orCompiled(v.compileGrant(ctx, &r.read, r.role.Read), v.compileGrant(ctx, &r.write, r.role.Write))
+}
+
+// compileGrant is compileCond for a permission, where absent means no.
+func (v *View) compileGrant(ctx context.Context, c *cond, e *expr.Expr) compiled {
+	if v.kind(c) == condAbsent {
+		return compiled{never: true}
+	}
+	return v.compileCond(ctx, c, e)
 }
 
 // neverReads reports whether the role cannot return any document for this
@@ -860,6 +900,9 @@ func (v *View) compile() {
 // PushDown returns the query to send to the store for a read with the
 // client's filter: {$and: [client, rules...]}. The client filter is never
 // merged into or rewritten (a client $or stays intact inside the $and).
+// An empty client filter is left out, and a conjunction of one part is
+// that part ({} when neither side restricts anything), so an owner rule
+// alone gives {owner_id: <id>}, which a planner can match to an index.
 // System views return the client filter unchanged.
 func (v *View) PushDown(client bson.D) bson.D {
 	v.compile()
@@ -880,13 +923,25 @@ func (v *View) pushDown(client, rules bson.D) bson.D {
 	if client == nil {
 		client = bson.D{}
 	}
-	parts := bson.A{client}
+	var parts bson.A
+	if len(client) > 0 {
+		// An empty client filter adds nothing to the conjunction.
+		parts = append(parts, client)
+	}
 	if rules != nil {
 		// Filter queries come out of bindFilters as one $and; flatten it.
 		if arr, ok := rules[0].Value.(bson.A); ok && len(rules) == 1 && rules[0].Key == "$and" {
 			parts = append(parts, arr...)
 		} else {
 			parts = append(parts, rules)
+		}
+	}
+	switch len(parts) {
+	case 0:
+		return bson.D{}
+	case 1:
+		if d, ok := parts[0].(bson.D); ok {
+			return d
 		}
 	}
 	return bson.D{{Key: "$and", Value: parts}}

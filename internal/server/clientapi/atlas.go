@@ -544,9 +544,11 @@ func (a *API) hasService(name string) bool {
 }
 
 // collection binds the caller's rules view on db.coll of service. The
-// user record is read for %%user.type, %%user.data and identities.
+// user record is read for %%user.type, %%user.data and identities,
+// through auth's user cache (at most SessionCacheTTL stale for changes
+// made by another process; see docs/auth.md).
 func (a *API) collection(r *http.Request, caller *auth.Caller, service, action, db, coll string) (*dataaccess.Collection, error) {
-	u, err := a.auth.User(r.Context(), caller.UserID)
+	u, err := a.auth.CachedUser(r.Context(), caller.UserID)
 	if err != nil {
 		return nil, a.authError(r, err)
 	}
