@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/atollhq/atoll/internal/appconfig"
+	"github.com/atollhq/atoll/internal/applog"
 	"github.com/atollhq/atoll/internal/dataaccess"
 	"github.com/atollhq/atoll/internal/expr"
 	"github.com/atollhq/atoll/internal/rules"
@@ -52,6 +53,9 @@ type Config struct {
 	Users UserLookup
 	// Logger receives one record per call and the console output.
 	Logger *slog.Logger
+	// AppLog, when set, receives one entry per top-level run (the app log
+	// `atoll logs` reads). Record must not block.
+	AppLog Recorder
 	// Timeout is the wall-clock limit of one call.
 	Timeout time.Duration
 	// MemoryLimit is how far the Go heap may grow during one call.
@@ -69,8 +73,25 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
+// Recorder receives app log entries; *applog.Writer is one.
+type Recorder interface {
+	Record(applog.Entry)
+}
+
+// What started a run, as the app log records it (Caller.Trigger).
+const (
+	TriggerClient = "client" // functions/call
+	TriggerRule   = "rule"   // %function in a rule expression
+	TriggerAuth   = "auth"   // an auth provider or handler
+	TriggerServer = "server" // other server-side code
+)
+
 // Caller is who calls a function.
 type Caller struct {
+	// Trigger is what started the run, for the app log; empty means
+	// TriggerServer. Functions run through context.functions.execute are
+	// part of their caller's run and its entry.
+	Trigger string
 	// User is the authenticated user; nil when there is none (triggers,
 	// server-side code). It is what context.user shows.
 	User *rules.Caller
@@ -87,9 +108,12 @@ type Caller struct {
 // SystemCaller is the caller of triggers and auth handlers.
 func SystemCaller() Caller { return Caller{System: true} }
 
+// authCaller is the caller of auth handlers.
+func authCaller() Caller { return Caller{System: true, Trigger: TriggerAuth} }
+
 // ClientCaller is an application user calling over the client API.
 func ClientCaller(u rules.Caller, req *expr.Request) Caller {
-	return Caller{User: &u, Client: true, Request: req}
+	return Caller{User: &u, Client: true, Request: req, Trigger: TriggerClient}
 }
 
 // Execution is the outcome of one call.
@@ -222,6 +246,9 @@ func (e *Engine) Run(ctx context.Context, caller Caller, name string, args []any
 	e.release(rt)
 	x := &Execution{Result: res, Logs: c.logs, Duration: time.Since(start)}
 	e.logCall(ctx, fn, caller, args, x, err)
+	if e.cfg.AppLog != nil {
+		e.record(start, fn, caller, c.top, args, x, err)
+	}
 	if err != nil {
 		return x, err
 	}
@@ -253,6 +280,42 @@ func (e *Engine) logCall(ctx context.Context, fn *compiledFunc, caller Caller, a
 		return
 	}
 	e.log.LogAttrs(ctx, slog.LevelInfo, "function call", attrs...)
+}
+
+// record hands the run's app log entry to cfg.AppLog. exec is the
+// identity the function ran as (nil when it failed before resolving it).
+func (e *Engine) record(start time.Time, fn *compiledFunc, caller Caller, exec *rules.Caller, args []any, x *Execution, err error) {
+	ent := applog.Entry{Time: start, Type: "function", Name: fn.cfg.Name, Duration: x.Duration,
+		Trigger: caller.Trigger, Logs: x.Logs, System: caller.System}
+	if ent.Trigger == "" {
+		ent.Trigger = TriggerServer
+	}
+	if caller.User != nil && !caller.User.System {
+		ent.UserID = caller.User.ID
+	}
+	if exec != nil {
+		ent.System = exec.System
+	}
+	if !fn.cfg.DisableArgLogs {
+		ent.Arguments = ejsonOf(bson.A(args))
+	}
+	if err != nil {
+		ent.Error = err.Error()
+	} else {
+		ent.Result = ejsonOf(x.Result)
+	}
+	e.cfg.AppLog.Record(ent)
+}
+
+// ejsonOf is v in canonical extended JSON, or a note that it has none.
+func ejsonOf(v any) string {
+	b, err := bson.MarshalExtJSON(bson.D{{Key: "v", Value: v}}, true, false)
+	if err != nil {
+		return fmt.Sprintf("(not representable: %v)", err)
+	}
+	// Strip the {"v": ... } wrapper.
+	s := string(b)
+	return s[len(`{"v":`) : len(s)-1]
 }
 
 // acquire returns a warm runtime of version v, or a new one.

@@ -150,6 +150,8 @@ type call struct {
 	depth     int
 	timers    []*timer
 	timerSeq  int64
+	// top is the identity the top-level function ran as, for the app log.
+	top *rules.Caller
 
 	mu          sync.Mutex
 	interrupted error
@@ -208,6 +210,7 @@ func (c *call) run(ctx context.Context, rt *jsRuntime, fn *compiledFunc, args []
 
 	exec, err := c.resolveRunAs(rt, fn, nil)
 	if err == nil {
+		c.top = &exec
 		err = c.checkCanEvaluate(fn, args)
 	}
 	if err != nil {
