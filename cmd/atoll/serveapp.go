@@ -12,6 +12,7 @@ import (
 	"github.com/atollhq/atoll/internal/applog"
 	"github.com/atollhq/atoll/internal/auth"
 	"github.com/atollhq/atoll/internal/dataaccess"
+	"github.com/atollhq/atoll/internal/expr"
 	"github.com/atollhq/atoll/internal/functions"
 	"github.com/atollhq/atoll/internal/server"
 	"github.com/atollhq/atoll/internal/server/clientapi"
@@ -139,8 +140,13 @@ func mountApp(ctx context.Context, srv *server.Server, st store.Store, app *appc
 		_ = data.Close()
 		_ = svc.Close()
 	}
+	// %function in the rules of client data requests runs as the
+	// requesting user.
+	ruleFunctions := func(u dataaccess.Caller, req *expr.Request) expr.FunctionCaller {
+		return engine.ForCaller(functions.Caller{User: &u, Request: req})
+	}
 	api, err := clientapi.New(clientapi.Config{App: app, Auth: svc, Data: data, Functions: clientFunctions{engine: engine, auth: svc},
-		Done: ctx.Done(), Logger: logger, PublicURL: ac.publicURL})
+		RuleFunctions: ruleFunctions, Done: ctx.Done(), Logger: logger, PublicURL: ac.publicURL})
 	if err != nil {
 		closeAll()
 		return nil, err
