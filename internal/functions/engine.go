@@ -31,8 +31,6 @@ const (
 	DefaultMaxConcurrent   = 10000
 	DefaultMaxConsoleBytes = 1 << 20
 	DefaultMaxResultBytes  = 18 << 20
-	// maxCallDepth bounds context.functions.execute recursion.
-	maxCallDepth = 64
 )
 
 // UserLookup resolves the user a run_as_user_id function runs as.
@@ -229,12 +227,18 @@ func (e *Engine) Run(ctx context.Context, caller Caller, name string, args []any
 		// to the client, with an execution error.
 		return nil, &ExecutionError{Function: name, Message: fmt.Sprintf("function '%s' is private", name), Err: ErrPrivate}
 	}
-	select {
-	case e.sem <- struct{}{}:
-	default:
-		return nil, ErrTooManyRequests
+	// A call nested in another (a %function in the rules of a function's
+	// data access) runs on its caller's slot: it is bounded by
+	// expr.MaxCallDepth, and refusing it would make a busy server fail
+	// rules instead of new calls.
+	if expr.CallDepth(ctx) == 0 {
+		select {
+		case e.sem <- struct{}{}:
+		default:
+			return nil, ErrTooManyRequests
+		}
+		defer func() { <-e.sem }()
 	}
-	defer func() { <-e.sem }()
 
 	start := time.Now()
 	c := &call{e: e, ver: v, caller: caller}
@@ -425,7 +429,9 @@ func compileApp(app *appconfig.App) (*version, error) {
 			cf.runAsScript = p
 		}
 		if raw := f.CanEvaluate; len(raw) > 0 && string(raw) != "{}" && string(raw) != "null" {
-			x, err := expr.ParseJSON(raw)
+			// Bare fields in can_evaluate read the arguments (%%args), as
+			// in the spec and rules.CheckFunctions.
+			x, err := expr.ParseJSON(raw, expr.Options{Scope: expr.ScopeArgs})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("functions: can_evaluate of %q: %w", f.Name, err))
 				continue
