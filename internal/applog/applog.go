@@ -7,8 +7,11 @@
 // bounded buffer that one goroutine, owned by the Writer and stopped by
 // Close, drains in batches. When the buffer is full the entry is dropped,
 // counted, and the drop is logged through slog, never silently.
-// Retention is by count: after writing, the writer deletes all but the
-// newest Options.MaxEntries entries (default 10,000). Each entry is bounded
+// Retention is by count: after every MaxEntries/2 entries written, the
+// writer deletes all but the newest Options.MaxEntries entries (default
+// 10,000), so the log holds between MaxEntries and 1.5×MaxEntries entries
+// once full (the pruning query reads the collection; running it less
+// often keeps its cost per entry small). Each entry is bounded
 // in size (see MaxFieldBytes and MaxLogBytes).
 package applog
 
@@ -181,9 +184,9 @@ func (w *Writer) loop() {
 	defer t.Stop()
 	batch := make([]bson.D, 0, w.opts.BatchSize)
 	var reported int64
-	// Retention runs after every tenth of MaxEntries written, so that its
-	// query does not follow every small batch.
-	sincePrune, pruneEvery := 0, max(1, w.opts.MaxEntries/10)
+	// Retention runs after every MaxEntries/2 entries written, so that
+	// its query does not follow every small batch.
+	sincePrune, pruneEvery := 0, max(1, w.opts.MaxEntries/2)
 	flush := func() {
 		if n := w.dropped.Load(); n != reported {
 			w.log.Warn("app log entries dropped: buffer full", "dropped_total", n, "dropped_since_last_report", n-reported)

@@ -259,8 +259,16 @@ func (e *Engine) Run(ctx context.Context, caller Caller, name string, args []any
 	return x, nil
 }
 
+// logCall writes the run to the process log: failures at Warn, successes
+// at Debug (the app log, Config.AppLog, is where every run is kept; a
+// line per successful call on stderr would cost a tenth of a trivial
+// call).
 func (e *Engine) logCall(ctx context.Context, fn *compiledFunc, caller Caller, args []any, x *Execution, err error) {
-	if !e.log.Enabled(ctx, slog.LevelInfo) {
+	level := slog.LevelDebug
+	if err != nil {
+		level = slog.LevelWarn
+	}
+	if !e.log.Enabled(ctx, level) {
 		return
 	}
 	attrs := []slog.Attr{
@@ -283,7 +291,7 @@ func (e *Engine) logCall(ctx context.Context, fn *compiledFunc, caller Caller, a
 		e.log.LogAttrs(ctx, slog.LevelWarn, "function call failed", attrs...)
 		return
 	}
-	e.log.LogAttrs(ctx, slog.LevelInfo, "function call", attrs...)
+	e.log.LogAttrs(ctx, slog.LevelDebug, "function call", attrs...)
 }
 
 // record hands the run's app log entry to cfg.AppLog. exec is the

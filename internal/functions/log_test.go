@@ -16,7 +16,7 @@ func TestCallLogAndConsole(t *testing.T) {
 		"chatty": `exports = function(x){ console.log("hello", {n: BSON.Long.fromNumber(5)}); console.error(new Error("bad")); return EJSON.stringify({a: 1}, null, 2) }`,
 		"quiet":  `exports = function(x){ return 1 }`,
 	}, `[{"name":"chatty"},{"name":"quiet","disable_arg_logs":true}]`)
-	e := testEngine(t, testApp(t, files), Config{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	e := testEngine(t, testApp(t, files), Config{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	ctx := tctx(t)
 	x, err := e.Run(ctx, ClientCaller(alice(), nil), "chatty", []any{"visible-arg"})
 	if err != nil {
