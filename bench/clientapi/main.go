@@ -11,7 +11,11 @@
 //     overhead is the server CPU per request of find over find-open);
 //   - insert: insertOne under the owner rule and a schema;
 //   - watch: -streams open watch() streams, -rate inserts per second spread
-//     over their owners; latency from before the insert to the event.
+//     over their owners; latency from before the insert to the event;
+//   - fn-trivial: functions/call of `exports = (x) => x` (issue 7);
+//   - findone: one findOne under the owner rule through the client API;
+//   - fn-findone: the same findOne from a function through
+//     context.services (issue 7's target: ≤ 1.5× findone).
 //
 // Run from the repository root, the generator pinned to the other core:
 //
@@ -298,6 +302,12 @@ func scenario(c config, tmp, app, sc string) error {
 		switch sc {
 		case "find", "find-open":
 			body = `{"name":"find","service":"mongodb-atlas","arguments":[{"database":"bench","collection":"items","query":{"owner_id":"` + u.id + `"},"limit":{"$numberInt":"20"}}]}`
+		case "findone":
+			body = `{"name":"findOne","service":"mongodb-atlas","arguments":[{"database":"bench","collection":"items","query":{"owner_id":"` + u.id + `"}}]}`
+		case "fn-findone":
+			body = `{"name":"findOneItem","arguments":[]}`
+		case "fn-trivial":
+			body = `{"name":"trivial","arguments":[{"$numberInt":"1"}]}`
 		case "insert":
 			n := seq.Add(1)
 			body = fmt.Sprintf(`{"name":"insertOne","service":"mongodb-atlas","arguments":[{"database":"bench","collection":"items","document":{"owner_id":%q,"n":{"$numberLong":"%d"},"title":"new"}}]}`, u.id, n)
@@ -308,8 +318,20 @@ func scenario(c config, tmp, app, sc string) error {
 		if err != nil {
 			return err
 		}
-		if sc != "insert" && bytes.Count(out, []byte(`"owner_id"`)) != 20 {
-			return fmt.Errorf("expected 20 documents, got %s", truncate(out))
+		switch sc {
+		case "insert":
+		case "fn-trivial":
+			if string(out) != `{"$numberInt":"1"}` {
+				return fmt.Errorf("trivial: got %s", truncate(out))
+			}
+		case "findone", "fn-findone":
+			if bytes.Count(out, []byte(`"owner_id":"`+u.id+`"`)) != 1 {
+				return fmt.Errorf("expected the user's document, got %s", truncate(out))
+			}
+		default:
+			if bytes.Count(out, []byte(`"owner_id"`)) != 20 {
+				return fmt.Errorf("expected 20 documents, got %s", truncate(out))
+			}
 		}
 		return nil
 	}

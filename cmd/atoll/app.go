@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/atollhq/atoll/internal/appconfig"
+	"github.com/atollhq/atoll/internal/dataaccess"
 )
 
 const appUsage = `Usage:
@@ -154,6 +155,12 @@ func appValidate(args []string, stdout, stderr io.Writer) int {
 	}
 	app, ok := loadApp(*dir, opts, stdout, stderr, "atoll app validate")
 	if !ok {
+		return 1
+	}
+	// Rules and schemas as the server compiles them, %function checks
+	// included.
+	if err := dataaccess.Check(app, dataaccess.Options{}); err != nil {
+		fmt.Fprintf(stderr, "atoll app validate: %v\n", err)
 		return 1
 	}
 	for _, name := range app.MissingSecrets() {

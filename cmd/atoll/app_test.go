@@ -154,3 +154,38 @@ func TestAppUsageErrors(t *testing.T) {
 		t.Errorf("usage lacks the app command:\n%s", stdout)
 	}
 }
+
+// writeTree writes files (path → content) under a new temporary directory.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, c := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestAppValidateRefusesFunctionCycles(t *testing.T) {
+	files := map[string]string{
+		"root_config.json":                       `{"app_id":"cyc-abcde","name":"cyc"}`,
+		"data_sources/mongodb-atlas/config.json": `{"name":"mongodb-atlas","type":"mongodb-atlas","config":{"clusterName":"c"}}`,
+		"data_sources/mongodb-atlas/db/notes/rules.json": `{"database":"db","collection":"notes","roles":[{"name":"r",
+			"apply_when":{"%%true":{"%function":{"name":"isOwner","arguments":["%%root.owner_id"]}}},"read":true}]}`,
+		"functions/config.json": `[{"name":"isOwner","can_evaluate":{"%%true":{"%function":{"name":"isOwner"}}}}]`,
+		"functions/isOwner.js":  `exports = function(id){ return id === context.user.id }`,
+	}
+	code, out, errOut := runApp(t, "app", "validate", writeTree(t, files))
+	if code != 1 || !strings.Contains(errOut, "functions/config.json") || !strings.Contains(errOut, "isOwner → isOwner") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	files["functions/config.json"] = `[{"name":"isOwner","private":true}]`
+	if code, out, errOut := runApp(t, "app", "validate", writeTree(t, files)); code != 0 {
+		t.Fatalf("acyclic: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}

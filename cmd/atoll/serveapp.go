@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/atollhq/atoll/internal/appconfig"
+	"github.com/atollhq/atoll/internal/applog"
 	"github.com/atollhq/atoll/internal/auth"
 	"github.com/atollhq/atoll/internal/dataaccess"
+	"github.com/atollhq/atoll/internal/expr"
 	"github.com/atollhq/atoll/internal/functions"
 	"github.com/atollhq/atoll/internal/server"
 	"github.com/atollhq/atoll/internal/server/clientapi"
@@ -112,8 +114,19 @@ func mountApp(ctx context.Context, srv *server.Server, st store.Store, app *appc
 		_ = svc.Close()
 		return nil, fmt.Errorf("compiling rules and schemas: %w", err)
 	}
-	engine, err := functions.New(app, functions.Config{Data: data, Store: st, Users: functions.AuthUsers{S: svc}, Logger: logger})
+	// The app log: function runs, written in the background to
+	// __atoll.app_logs (see internal/applog for retention and bounds).
+	appLog := applog.NewWriter(st, applog.Options{Logger: logger})
+	closeLog := func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := appLog.Close(cctx); err != nil {
+			logger.Warn("app log: entries not written at shutdown", "error", err)
+		}
+	}
+	engine, err := functions.New(app, functions.Config{Data: data, Store: st, Users: functions.AuthUsers{S: svc}, Logger: logger, AppLog: appLog})
 	if err != nil {
+		closeLog()
 		_ = data.Close()
 		_ = svc.Close()
 		return nil, fmt.Errorf("loading functions: %w", err)
@@ -123,11 +136,17 @@ func mountApp(ctx context.Context, srv *server.Server, st store.Store, app *appc
 	svc.SetFunctions(functions.AuthRunner{E: engine})
 	closeAll := func() {
 		_ = engine.Close()
+		closeLog()
 		_ = data.Close()
 		_ = svc.Close()
 	}
+	// %function in the rules of client data requests runs as the
+	// requesting user.
+	ruleFunctions := func(u dataaccess.Caller, req *expr.Request) expr.FunctionCaller {
+		return engine.ForCaller(functions.Caller{User: &u, Request: req})
+	}
 	api, err := clientapi.New(clientapi.Config{App: app, Auth: svc, Data: data, Functions: clientFunctions{engine: engine, auth: svc},
-		Done: ctx.Done(), Logger: logger, PublicURL: ac.publicURL})
+		RuleFunctions: ruleFunctions, Done: ctx.Done(), Logger: logger, PublicURL: ac.publicURL})
 	if err != nil {
 		closeAll()
 		return nil, err

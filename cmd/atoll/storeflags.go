@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/atollhq/atoll/internal/auth"
+	"github.com/atollhq/atoll/internal/store"
 )
 
 // storeFlags are the flags that choose the store, shared by the admin
@@ -27,8 +28,19 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 // withAuth opens the store and an auth service on it (no app config: the
 // admin operations need none), runs fn, and closes both.
 func (f *storeFlags) withAuth(stderr io.Writer, fn func(ctx context.Context, svc *auth.Service) error) int {
-	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return f.withStore(context.Background(), stderr, func(ctx context.Context, st store.Store) error {
+		svc, err := auth.New(ctx, auth.Options{Store: st, Logger: logger, RateLimits: auth.RateLimits{Disabled: true}})
+		if err != nil {
+			return err
+		}
+		defer svc.Close()
+		return fn(ctx, svc)
+	})
+}
+
+// withStore opens the store, runs fn, and closes the store.
+func (f *storeFlags) withStore(ctx context.Context, stderr io.Writer, fn func(ctx context.Context, st store.Store) error) int {
 	// openStore's advice about standalone MongoDB servers concerns the
 	// server, not these one-shot commands: only its errors are shown.
 	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
@@ -44,13 +56,7 @@ func (f *storeFlags) withAuth(stderr io.Writer, fn func(ctx context.Context, svc
 			fmt.Fprintf(stderr, "atoll: closing the store: %v\n", err)
 		}
 	}()
-	svc, err := auth.New(ctx, auth.Options{Store: st, Logger: logger, RateLimits: auth.RateLimits{Disabled: true}})
-	if err != nil {
-		fmt.Fprintf(stderr, "atoll: %v\n", err)
-		return 1
-	}
-	defer svc.Close()
-	if err := fn(ctx, svc); err != nil {
+	if err := fn(ctx, st); err != nil {
 		fmt.Fprintf(stderr, "atoll: %v\n", err)
 		return 1
 	}

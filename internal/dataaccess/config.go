@@ -77,6 +77,9 @@ func compile(app *appconfig.App, opts Options) (*snapshot, error) {
 		s.services[ds.Name] = svc
 		s.order = append(s.order, ds.Name)
 	}
+	if err := checkFunctions(app, s); err != nil {
+		return nil, err
+	}
 	s.values = map[string]any{}
 	for _, v := range app.Values {
 		raw, ok := app.Value(v.Name)
@@ -101,6 +104,34 @@ func compile(app *appconfig.App, opts Options) (*snapshot, error) {
 		}
 	}
 	return s, nil
+}
+
+// functionsFile is where the functions manifest lives in an app directory.
+const functionsFile = "functions/config.json"
+
+// checkFunctions refuses, at load, %function calls the configuration can
+// already tell are wrong: calls to undeclared functions (in rules and
+// can_evaluate) and can_evaluate cycles (see rules.CheckFunctions).
+func checkFunctions(app *appconfig.App, s *snapshot) error {
+	guards := make([]rules.FunctionGuard, len(app.Functions))
+	for i, f := range app.Functions {
+		guards[i] = rules.FunctionGuard{Name: f.Name, CanEvaluate: f.CanEvaluate}
+	}
+	var sets []*rules.Ruleset
+	for _, name := range s.order {
+		sets = append(sets, s.services[name].rules.Rulesets()...)
+	}
+	if err := rules.CheckFunctions(functionsFile, guards, sets); err != nil {
+		return fmt.Errorf("dataaccess: %w", err)
+	}
+	return nil
+}
+
+// Check compiles app's rules and schemas as New does, without a store:
+// what `atoll app validate` reports beyond the app directory's format.
+func Check(app *appconfig.App, opts Options) error {
+	_, err := compile(app, opts)
+	return err
 }
 
 // decodeJSONValue decodes any JSON value (EJSON) into mql's value shapes.

@@ -25,6 +25,7 @@ type callerRunner struct {
 // becomes null.
 func (e *Engine) ForCaller(caller Caller) expr.FunctionCaller {
 	caller.Client = false
+	caller.Trigger = TriggerRule
 	return &callerRunner{e: e, caller: caller}
 }
 
@@ -42,7 +43,7 @@ type AuthRunner struct{ E *Engine }
 
 // CallFunction runs name as system.
 func (a AuthRunner) CallFunction(ctx context.Context, name string, args ...any) (any, error) {
-	v, err := a.E.Call(ctx, SystemCaller(), name, args)
+	v, err := a.E.Call(ctx, authCaller(), name, args)
 	if _, u := v.(bson.Undefined); u {
 		v = nil
 	}

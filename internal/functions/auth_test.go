@@ -52,7 +52,7 @@ func TestAuthWiring(t *testing.T) {
 	}
 	t.Cleanup(func() { da.Close() })
 	var fnLog bytes.Buffer
-	e, err := New(app, Config{Data: da, Store: st, Users: AuthUsers{S: svc}, Logger: slog.New(slog.NewTextHandler(&fnLog, nil))})
+	e, err := New(app, Config{Data: da, Store: st, Users: AuthUsers{S: svc}, Logger: slog.New(slog.NewTextHandler(&fnLog, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
 	}

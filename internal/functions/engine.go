@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/atollhq/atoll/internal/appconfig"
+	"github.com/atollhq/atoll/internal/applog"
 	"github.com/atollhq/atoll/internal/dataaccess"
 	"github.com/atollhq/atoll/internal/expr"
 	"github.com/atollhq/atoll/internal/rules"
@@ -30,8 +31,6 @@ const (
 	DefaultMaxConcurrent   = 10000
 	DefaultMaxConsoleBytes = 1 << 20
 	DefaultMaxResultBytes  = 18 << 20
-	// maxCallDepth bounds context.functions.execute recursion.
-	maxCallDepth = 64
 )
 
 // UserLookup resolves the user a run_as_user_id function runs as.
@@ -52,6 +51,9 @@ type Config struct {
 	Users UserLookup
 	// Logger receives one record per call and the console output.
 	Logger *slog.Logger
+	// AppLog, when set, receives one entry per top-level run (the app log
+	// `atoll logs` reads). Record must not block.
+	AppLog Recorder
 	// Timeout is the wall-clock limit of one call.
 	Timeout time.Duration
 	// MemoryLimit is how far the Go heap may grow during one call.
@@ -69,8 +71,25 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
+// Recorder receives app log entries; *applog.Writer is one.
+type Recorder interface {
+	Record(applog.Entry)
+}
+
+// What started a run, as the app log records it (Caller.Trigger).
+const (
+	TriggerClient = "client" // functions/call
+	TriggerRule   = "rule"   // %function in a rule expression
+	TriggerAuth   = "auth"   // an auth provider or handler
+	TriggerServer = "server" // other server-side code
+)
+
 // Caller is who calls a function.
 type Caller struct {
+	// Trigger is what started the run, for the app log; empty means
+	// TriggerServer. Functions run through context.functions.execute are
+	// part of their caller's run and its entry.
+	Trigger string
 	// User is the authenticated user; nil when there is none (triggers,
 	// server-side code). It is what context.user shows.
 	User *rules.Caller
@@ -87,9 +106,12 @@ type Caller struct {
 // SystemCaller is the caller of triggers and auth handlers.
 func SystemCaller() Caller { return Caller{System: true} }
 
+// authCaller is the caller of auth handlers.
+func authCaller() Caller { return Caller{System: true, Trigger: TriggerAuth} }
+
 // ClientCaller is an application user calling over the client API.
 func ClientCaller(u rules.Caller, req *expr.Request) Caller {
-	return Caller{User: &u, Client: true, Request: req}
+	return Caller{User: &u, Client: true, Request: req, Trigger: TriggerClient}
 }
 
 // Execution is the outcome of one call.
@@ -205,12 +227,18 @@ func (e *Engine) Run(ctx context.Context, caller Caller, name string, args []any
 		// to the client, with an execution error.
 		return nil, &ExecutionError{Function: name, Message: fmt.Sprintf("function '%s' is private", name), Err: ErrPrivate}
 	}
-	select {
-	case e.sem <- struct{}{}:
-	default:
-		return nil, ErrTooManyRequests
+	// A call nested in another (a %function in the rules of a function's
+	// data access) runs on its caller's slot: it is bounded by
+	// expr.MaxCallDepth, and refusing it would make a busy server fail
+	// rules instead of new calls.
+	if expr.CallDepth(ctx) == 0 {
+		select {
+		case e.sem <- struct{}{}:
+		default:
+			return nil, ErrTooManyRequests
+		}
+		defer func() { <-e.sem }()
 	}
-	defer func() { <-e.sem }()
 
 	start := time.Now()
 	c := &call{e: e, ver: v, caller: caller}
@@ -222,14 +250,25 @@ func (e *Engine) Run(ctx context.Context, caller Caller, name string, args []any
 	e.release(rt)
 	x := &Execution{Result: res, Logs: c.logs, Duration: time.Since(start)}
 	e.logCall(ctx, fn, caller, args, x, err)
+	if e.cfg.AppLog != nil {
+		e.record(start, fn, caller, c.top, args, x, err)
+	}
 	if err != nil {
 		return x, err
 	}
 	return x, nil
 }
 
+// logCall writes the run to the process log: failures at Warn, successes
+// at Debug (the app log, Config.AppLog, is where every run is kept; a
+// line per successful call on stderr would cost a tenth of a trivial
+// call).
 func (e *Engine) logCall(ctx context.Context, fn *compiledFunc, caller Caller, args []any, x *Execution, err error) {
-	if !e.log.Enabled(ctx, slog.LevelInfo) {
+	level := slog.LevelDebug
+	if err != nil {
+		level = slog.LevelWarn
+	}
+	if !e.log.Enabled(ctx, level) {
 		return
 	}
 	attrs := []slog.Attr{
@@ -252,7 +291,43 @@ func (e *Engine) logCall(ctx context.Context, fn *compiledFunc, caller Caller, a
 		e.log.LogAttrs(ctx, slog.LevelWarn, "function call failed", attrs...)
 		return
 	}
-	e.log.LogAttrs(ctx, slog.LevelInfo, "function call", attrs...)
+	e.log.LogAttrs(ctx, slog.LevelDebug, "function call", attrs...)
+}
+
+// record hands the run's app log entry to cfg.AppLog. exec is the
+// identity the function ran as (nil when it failed before resolving it).
+func (e *Engine) record(start time.Time, fn *compiledFunc, caller Caller, exec *rules.Caller, args []any, x *Execution, err error) {
+	ent := applog.Entry{Time: start, Type: "function", Name: fn.cfg.Name, Duration: x.Duration,
+		Trigger: caller.Trigger, Logs: x.Logs, System: caller.System}
+	if ent.Trigger == "" {
+		ent.Trigger = TriggerServer
+	}
+	if caller.User != nil && !caller.User.System {
+		ent.UserID = caller.User.ID
+	}
+	if exec != nil {
+		ent.System = exec.System
+	}
+	if !fn.cfg.DisableArgLogs {
+		ent.Arguments = ejsonOf(bson.A(args))
+	}
+	if err != nil {
+		ent.Error = err.Error()
+	} else {
+		ent.Result = ejsonOf(x.Result)
+	}
+	e.cfg.AppLog.Record(ent)
+}
+
+// ejsonOf is v in canonical extended JSON, or a note that it has none.
+func ejsonOf(v any) string {
+	b, err := bson.MarshalExtJSON(bson.D{{Key: "v", Value: v}}, true, false)
+	if err != nil {
+		return fmt.Sprintf("(not representable: %v)", err)
+	}
+	// Strip the {"v": ... } wrapper.
+	s := string(b)
+	return s[len(`{"v":`) : len(s)-1]
 }
 
 // acquire returns a warm runtime of version v, or a new one.
@@ -362,7 +437,9 @@ func compileApp(app *appconfig.App) (*version, error) {
 			cf.runAsScript = p
 		}
 		if raw := f.CanEvaluate; len(raw) > 0 && string(raw) != "{}" && string(raw) != "null" {
-			x, err := expr.ParseJSON(raw)
+			// Bare fields in can_evaluate read the arguments (%%args), as
+			// in the spec and rules.CheckFunctions.
+			x, err := expr.ParseJSON(raw, expr.Options{Scope: expr.ScopeArgs})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("functions: can_evaluate of %q: %w", f.Name, err))
 				continue

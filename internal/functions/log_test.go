@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/atollhq/atoll/internal/applog"
 )
 
 func TestCallLogAndConsole(t *testing.T) {
@@ -13,7 +16,7 @@ func TestCallLogAndConsole(t *testing.T) {
 		"chatty": `exports = function(x){ console.log("hello", {n: BSON.Long.fromNumber(5)}); console.error(new Error("bad")); return EJSON.stringify({a: 1}, null, 2) }`,
 		"quiet":  `exports = function(x){ return 1 }`,
 	}, `[{"name":"chatty"},{"name":"quiet","disable_arg_logs":true}]`)
-	e := testEngine(t, testApp(t, files), Config{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	e := testEngine(t, testApp(t, files), Config{Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	ctx := tctx(t)
 	x, err := e.Run(ctx, ClientCaller(alice(), nil), "chatty", []any{"visible-arg"})
 	if err != nil {
@@ -36,5 +39,61 @@ func TestCallLogAndConsole(t *testing.T) {
 	}
 	if strings.Contains(out, "hidden-arg") {
 		t.Errorf("disable_arg_logs ignored:\n%s", out)
+	}
+}
+
+// entries collects app log entries in memory.
+type entries struct {
+	mu  sync.Mutex
+	got []applog.Entry
+}
+
+func (r *entries) Record(e applog.Entry) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, e)
+}
+
+func TestAppLogEntries(t *testing.T) {
+	files := fnFiles(map[string]string{
+		"chatty": `exports = function(x){ console.log("hi", x); return context.functions.execute("inner", x) }`,
+		"inner":  `exports = function(x){ console.log("inner"); return {n: x} }`,
+		"quiet":  `exports = function(x){ throw new Error("nope") }`,
+	}, `[{"name":"chatty"},{"name":"inner","private":true},{"name":"quiet","disable_arg_logs":true,"run_as_system":true}]`)
+	rec := &entries{}
+	e := testEngine(t, testApp(t, files), Config{AppLog: rec})
+	ctx := tctx(t)
+	if _, err := e.Call(ctx, ClientCaller(alice(), nil), "chatty", []any{int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Call(ctx, ClientCaller(alice(), nil), "quiet", []any{"secret-arg"}); err == nil {
+		t.Fatal("quiet did not fail")
+	}
+	if _, err := e.ForCaller(ClientCaller(alice(), nil)).CallFunction(ctx, "inner", []any{int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (AuthRunner{E: e}).CallFunction(ctx, "inner", int32(2)); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.got) != 4 {
+		t.Fatalf("want 4 entries (nested execute is part of its caller's), got %d: %+v", len(rec.got), rec.got)
+	}
+	c := rec.got[0]
+	if c.Type != "function" || c.Name != "chatty" || c.UserID != "alice" || c.System || c.Trigger != TriggerClient ||
+		c.Arguments != `[{"$numberInt":"7"}]` || c.Result != `{"n":{"$numberInt":"7"}}` || c.Error != "" ||
+		len(c.Logs) != 2 || c.Logs[0] != "hi 7" || c.Logs[1] != "inner" || c.Time.IsZero() || c.Duration <= 0 {
+		t.Errorf("client entry: %+v", c)
+	}
+	q := rec.got[1]
+	if q.Name != "quiet" || q.Arguments != "" || !strings.Contains(q.Error, "nope") || q.Result != "" || !q.System || q.UserID != "alice" {
+		t.Errorf("failing run_as_system entry without arguments: %+v", q)
+	}
+	if r := rec.got[2]; r.Trigger != TriggerRule || r.UserID != "alice" {
+		t.Errorf("%%function entry: %+v", r)
+	}
+	if a := rec.got[3]; a.Trigger != TriggerAuth || !a.System || a.UserID != "" {
+		t.Errorf("auth entry: %+v", a)
 	}
 }

@@ -147,9 +147,18 @@ type call struct {
 	logBytes  int
 	truncated bool
 	heapStart int64
-	depth     int
-	timers    []*timer
-	timerSeq  int64
+	// base is the call depth of the context the call came with (a
+	// %function call inside another function's data access); depth
+	// counts the functions running in this call (context.functions.
+	// execute). Their sum is bounded by expr.MaxCallDepth, the counter
+	// %function shares, so a cycle through rules and functions stops
+	// there rather than at the concurrency limit.
+	base     int
+	depth    int
+	timers   []*timer
+	timerSeq int64
+	// top is the identity the top-level function ran as, for the app log.
+	top *rules.Caller
 
 	mu          sync.Mutex
 	interrupted error
@@ -170,6 +179,7 @@ func (c *call) run(ctx context.Context, rt *jsRuntime, fn *compiledFunc, args []
 	ctx, cancel := context.WithTimeoutCause(ctx, c.e.cfg.Timeout, ErrTimeout)
 	defer cancel()
 	c.ctx = ctx
+	c.base = expr.CallDepth(ctx)
 	c.mu.Lock()
 	c.rt = rt
 	c.mu.Unlock()
@@ -208,6 +218,7 @@ func (c *call) run(ctx context.Context, rt *jsRuntime, fn *compiledFunc, args []
 
 	exec, err := c.resolveRunAs(rt, fn, nil)
 	if err == nil {
+		c.top = &exec
 		err = c.checkCanEvaluate(fn, args)
 	}
 	if err != nil {
@@ -241,11 +252,16 @@ func (c *call) run(ctx context.Context, rt *jsRuntime, fn *compiledFunc, args []
 // invoke evaluates fn's module with a fresh context for exec and calls its
 // export with args.
 func (c *call) invoke(rt *jsRuntime, fn *compiledFunc, exec rules.Caller, args []goja.Value) (goja.Value, error) {
-	if c.depth >= maxCallDepth {
-		return nil, &ExecutionError{Function: fn.cfg.Name, Message: fmt.Sprintf("function call depth exceeds %d", maxCallDepth)}
+	if c.base+c.depth >= expr.MaxCallDepth {
+		return nil, &ExecutionError{Function: fn.cfg.Name, Err: expr.ErrCallDepth,
+			Message: fmt.Sprintf("function call depth exceeds %d (a cycle through functions?)", expr.MaxCallDepth)}
 	}
 	c.depth++
-	defer func() { c.depth-- }()
+	// What this function runs (data access, whose rules may use
+	// %function) sees the depth in its context.
+	outer := c.ctx
+	c.ctx = expr.WithCallDepth(outer, c.base+c.depth)
+	defer func() { c.depth--; c.ctx = outer }()
 	m, err := rt.module(fn.prog)
 	if err != nil {
 		return nil, err

@@ -25,6 +25,7 @@ import (
 	"github.com/atollhq/atoll/internal/appconfig"
 	"github.com/atollhq/atoll/internal/auth"
 	"github.com/atollhq/atoll/internal/dataaccess"
+	"github.com/atollhq/atoll/internal/expr"
 	"github.com/atollhq/atoll/internal/server/apierror"
 )
 
@@ -50,6 +51,10 @@ type Config struct {
 	// Functions runs app functions (`functions/call` without a
 	// `service`); nil answers FunctionNotFound for every name.
 	Functions FunctionCaller
+	// RuleFunctions, when set, gives the rules of a data request the
+	// functions `%function` calls, for the request's caller (as
+	// context.user) and %%request; nil leaves %function failing.
+	RuleFunctions func(caller dataaccess.Caller, req *expr.Request) expr.FunctionCaller
 	// Done, when closed, ends every open watch stream, so a server
 	// shutdown does not wait for clients that never hang up.
 	Done <-chan struct{}
@@ -70,6 +75,7 @@ type API struct {
 	region          string
 	data            *dataaccess.Access
 	functions       FunctionCaller
+	ruleFunctions   func(dataaccess.Caller, *expr.Request) expr.FunctionCaller
 	done            <-chan struct{}
 	watchHeartbeat  time.Duration
 }
@@ -96,6 +102,7 @@ func New(cfg Config) (*API, error) {
 		region:          cfg.App.Root.Location,
 		data:            cfg.Data,
 		functions:       cfg.Functions,
+		ruleFunctions:   cfg.RuleFunctions,
 		done:            cfg.Done,
 		watchHeartbeat:  cfg.WatchHeartbeat,
 	}

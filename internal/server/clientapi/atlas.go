@@ -556,6 +556,9 @@ func (a *API) collection(r *http.Request, caller *auth.Caller, service, action, 
 		Caller: dataaccess.UserCaller(caller, u),
 		HTTP:   requestExpansion(r, service, action),
 	}
+	if a.ruleFunctions != nil {
+		req.Functions = a.ruleFunctions(req.Caller, req.HTTP)
+	}
 	return a.data.Collection(r.Context(), req, service, db, coll)
 }
 

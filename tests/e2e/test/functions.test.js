@@ -110,3 +110,18 @@ test("a function runs with the caller's rules, a system function bypasses them",
   const found = await tasks.findOne({ name: "fn-system" });
   assert.equal(found.assignee, "someone-else");
 });
+
+test("%function in a rule runs the app function for the requesting user", async () => {
+  const email = uniqueEmail("bob");
+  await app.emailPasswordAuth.registerUser({ email, password: "password123" });
+  const bob = await app.logIn(Realm.Credentials.emailPassword(email, "password123"));
+  const notes = (u) => u.mongoClient("mongodb-atlas").db("tracker").collection("notes");
+  // isOwner(%%root.owner_id) decides the role, document by document.
+  await notes(alice).insertOne({ owner_id: alice.id, text: "alice's" });
+  await rejects(notes(alice).insertOne({ owner_id: bob.id, text: "forged" }));
+  await notes(bob).insertOne({ owner_id: bob.id, text: "bob's" });
+  assert.deepEqual((await notes(alice).find({}, { projection: { _id: 0 } })).map((n) => n.text), ["alice's"]);
+  assert.deepEqual((await notes(bob).find({}, { projection: { _id: 0 } })).map((n) => n.text), ["bob's"]);
+  const upd = await notes(bob).updateOne({ owner_id: alice.id }, { $set: { text: "hijacked" } });
+  assert.equal(upd.modifiedCount, 0);
+});

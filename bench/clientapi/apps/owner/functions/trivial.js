@@ -1,0 +1,3 @@
+exports = function (x) {
+  return x;
+};

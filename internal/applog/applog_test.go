@@ -1,0 +1,103 @@
+package applog
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atollhq/atoll/internal/store/embedded"
+)
+
+func openStore(t *testing.T) *embedded.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := embedded.Open(ctx, t.TempDir(), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	return st
+}
+
+func TestWriteReadRetentionAndBounds(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st := openStore(t)
+	w := NewWriter(st, Options{MaxEntries: 5, BatchSize: 3, FlushInterval: time.Millisecond})
+	for i := 0; i < 12; i++ {
+		w.Record(Entry{Type: "function", Name: "f" + string(rune('a'+i)), Duration: time.Millisecond, UserID: "u1",
+			Trigger: "client", Arguments: `[1]`, Result: strings.Repeat("x", MaxFieldBytes*2), Logs: []string{"hello", strings.Repeat("y", MaxLogBytes)}})
+		time.Sleep(2 * time.Millisecond) // distinct batches, so retention runs between them
+	}
+	w.Record(Entry{Type: "other", Name: "z", Error: "boom"})
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if w.Dropped() != 0 || w.Written() != 13 {
+		t.Fatalf("dropped %d written %d", w.Dropped(), w.Written())
+	}
+	all, err := Read(ctx, st, Query{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Retention keeps at most MaxEntries after each prune; the last batch
+	// may add up to BatchSize more before the next prune.
+	if len(all) < 5 || len(all) > 5+3 {
+		t.Fatalf("retention: %d entries kept", len(all))
+	}
+	if last := all[len(all)-1]; lookup(last, "name") != "z" || lookup(last, "error") != "boom" {
+		t.Fatalf("newest entry last: %v", last)
+	}
+	fns, err := Read(ctx, st, Query{Type: "function", Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fns) != 2 || lookup(fns[1], "name") != "fl" || lookup(fns[0], "name") != "fk" {
+		t.Fatalf("type filter and limit: %v", fns)
+	}
+	if r := lookup(fns[0], "result").(string); len(r) > MaxFieldBytes || !strings.HasSuffix(r, "…(truncated)") {
+		t.Fatalf("result not bounded: %d bytes", len(r))
+	}
+	var buf bytes.Buffer
+	if err := Format(&buf, fns[1]); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); !strings.Contains(out, "function fl OK") || !strings.Contains(out, "caller=user u1 trigger=client") ||
+		!strings.Contains(out, "arguments: [1]") || !strings.Contains(out, "  > hello") {
+		t.Fatalf("format:\n%.300s", out)
+	}
+	after, err := Read(ctx, st, Query{After: lookup(fns[1], "_id")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != 1 || lookup(after[0], "name") != "z" {
+		t.Fatalf("after: %v", after)
+	}
+}
+
+func TestFullBufferCountsDrops(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st := openStore(t)
+	// The goroutine starts after the records, so the buffer of one is
+	// full from the second record on.
+	w := newWriter(st, Options{Logger: slog.Default(), BufferSize: 1, BatchSize: 1000, FlushInterval: time.Hour, MaxEntries: 10})
+	for i := 0; i < 50; i++ {
+		w.Record(Entry{Type: "function", Name: "f"})
+	}
+	go w.loop()
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if w.Written() != 1 || w.Dropped() != 49 {
+		t.Fatalf("dropped %d written %d", w.Dropped(), w.Written())
+	}
+	w.Record(Entry{Type: "function", Name: "late"})
+	if w.Dropped()+w.Written() != 51 {
+		t.Fatalf("record after close not counted")
+	}
+}

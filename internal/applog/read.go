@@ -1,0 +1,101 @@
+package applog
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/atollhq/atoll/internal/store"
+)
+
+// Query selects entries to read.
+type Query struct {
+	// Type keeps entries of this type only ("function"); empty keeps all.
+	Type string
+	// Limit is the most entries returned: the newest ones. 0 means 100.
+	Limit int
+	// After returns only entries recorded after the entry with this _id
+	// (as returned in a previous Read); nil returns the newest.
+	After any
+}
+
+// Read returns the entries q selects, oldest first.
+func Read(ctx context.Context, st store.Store, q Query) ([]bson.D, error) {
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	filter := bson.D{}
+	if q.Type != "" {
+		filter = append(filter, bson.E{Key: "type", Value: q.Type})
+	}
+	if q.After != nil {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: q.After}}})
+	}
+	cur, err := st.Database(store.SystemDatabase).Collection(Collection).Find(ctx, filter, store.FindOptions{
+		Sort: bson.D{{Key: "_id", Value: -1}}, Limit: int64(q.Limit),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("applog: reading: %w", err)
+	}
+	docs, err := store.All(ctx, cur)
+	if err != nil {
+		return nil, fmt.Errorf("applog: reading: %w", err)
+	}
+	for i, j := 0, len(docs)-1; i < j; i, j = i+1, j-1 {
+		docs[i], docs[j] = docs[j], docs[i]
+	}
+	return docs, nil
+}
+
+// Format writes one entry as text: a header line (time, type, name,
+// outcome, duration, caller), then the arguments, result or error and
+// console lines indented.
+func Format(w io.Writer, d bson.D) error {
+	get := func(k string) any { return lookup(d, k) }
+	str := func(k string) string { s, _ := get(k).(string); return s }
+	ts := ""
+	if t, ok := get("ts").(bson.DateTime); ok {
+		ts = t.Time().UTC().Format(time.RFC3339Nano)
+	}
+	outcome := "OK"
+	if str("error") != "" {
+		outcome = "ERROR"
+	}
+	caller := "system"
+	if u := str("user_id"); u != "" {
+		caller = "user " + u
+		if sys, _ := get("system").(bool); sys {
+			caller += " (as system)"
+		}
+	}
+	var dur float64
+	switch v := get("duration_ms").(type) {
+	case float64:
+		dur = v
+	case int32:
+		dur = float64(v)
+	case int64:
+		dur = float64(v)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s %s %.3fms caller=%s trigger=%s\n", ts, str("type"), str("name"), outcome, dur, caller, str("trigger"))
+	if a := str("arguments"); a != "" {
+		fmt.Fprintf(&b, "  arguments: %s\n", a)
+	}
+	if e := str("error"); e != "" {
+		fmt.Fprintf(&b, "  error: %s\n", e)
+	} else if r := str("result"); r != "" {
+		fmt.Fprintf(&b, "  result: %s\n", r)
+	}
+	if logs, ok := get("logs").(bson.A); ok {
+		for _, l := range logs {
+			fmt.Fprintf(&b, "  > %v\n", l)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
