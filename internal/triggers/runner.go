@@ -1,0 +1,115 @@
+package triggers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/atollhq/atoll/internal/functions"
+	"github.com/atollhq/atoll/internal/store"
+)
+
+// Functions is the part of the functions engine triggers use:
+// *functions.Engine satisfies it.
+type Functions interface {
+	Call(ctx context.Context, caller functions.Caller, name string, args []any) (any, error)
+}
+
+// Config is what a Runner needs.
+type Config struct {
+	// Functions runs the handlers, as system.
+	Functions Functions
+	// Store holds the watched data and the trigger state under __atoll;
+	// needed by DATABASE triggers.
+	Store  store.Store
+	Logger *slog.Logger
+	// AuthQueue is how many authentication events may wait for their
+	// triggers before the auth request that produced one waits (default
+	// 1024).
+	AuthQueue int
+}
+
+// ErrClosed is returned by Start after Close.
+var ErrClosed = errors.New("triggers: runner closed")
+
+// Runner runs one app's triggers. It owns every goroutine it starts:
+// Close stops them and waits for them.
+type Runner struct {
+	cfg      Config
+	log      *slog.Logger
+	triggers []*Trigger
+	auth     []*Trigger
+	authQ    chan authJob
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	cancel  context.CancelFunc
+	done    chan struct{} // closed by Close
+	wg      sync.WaitGroup
+}
+
+// New returns a Runner for triggers; nothing runs before Start.
+func New(triggers []*Trigger, cfg Config) *Runner {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.AuthQueue <= 0 {
+		cfg.AuthQueue = 1024
+	}
+	r := &Runner{cfg: cfg, log: cfg.Logger, triggers: triggers, done: make(chan struct{})}
+	for _, t := range triggers {
+		if t.Type == TypeAuthentication && !t.Disabled {
+			r.auth = append(r.auth, t)
+		}
+	}
+	r.authQ = make(chan authJob, cfg.AuthQueue)
+	return r
+}
+
+// Start starts the enabled triggers. The goroutines live until Close (or
+// until ctx ends); ctx is also the context handlers run under.
+func (r *Runner) Start(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrClosed
+	}
+	if r.started {
+		return errors.New("triggers: runner already started")
+	}
+	r.started = true
+	ctx, r.cancel = context.WithCancel(ctx)
+	if len(r.auth) > 0 {
+		r.wg.Add(1)
+		go r.runAuth(ctx)
+	}
+	for _, t := range r.triggers {
+		if t.Type != TypeAuthentication && !t.Disabled {
+			r.log.Warn("trigger type not run yet by this Atoll version", "trigger", t.Name, "type", t.Type)
+		}
+	}
+	return nil
+}
+
+// Close stops every trigger and waits for running handlers to return.
+// Authentication events still queued are dropped (and logged).
+func (r *Runner) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	close(r.done)
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
+	if n := len(r.authQ); n > 0 {
+		r.log.Warn("authentication trigger events dropped at shutdown", "events", n)
+	}
+	return nil
+}
