@@ -35,6 +35,9 @@ type stack struct {
 	auth   *auth.Service
 	engine *functions.Engine
 	runner *Runner
+	// triggers and cfg build another Runner on the same store.
+	triggers []*Trigger
+	cfg      Config
 }
 
 // newStack builds the embedded store, auth, data access, the functions
@@ -68,13 +71,14 @@ func newStack(t *testing.T, files map[string]string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := New(ts, Config{Functions: e, Store: st, Logger: quiet})
+	cfg := Config{Functions: e, Store: st, Logger: quiet, PollInterval: 10 * time.Millisecond, Heartbeat: 50 * time.Millisecond}
+	r := New(ts, cfg)
 	svc.OnEvent(r.OnAuthEvent)
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	return &stack{st: st, auth: svc, engine: e, runner: r}
+	return &stack{st: st, auth: svc, engine: e, runner: r, triggers: ts, cfg: cfg}
 }
 
 // waitFind polls coll until filter matches a document or ctx ends: auth

@@ -41,6 +41,7 @@ type Trigger struct {
 	// OperationTypes are change-stream names (insert, update, ...).
 	OperationTypes           []string
 	Match                    *mql.Filter
+	matchDoc                 bson.D
 	Project                  *mql.Projection
 	FullDocument             bool
 	FullDocumentBeforeChange bool
@@ -168,7 +169,7 @@ func compileOne(at *appconfig.Trigger, hasFunction func(string) bool, add func(f
 			if err != nil {
 				bad("config.match", "match does not compile: "+err.Error())
 			}
-			t.Match = f
+			t.Match, t.matchDoc = f, d
 		}
 		if d, err := rawDoc(c.Project); err != nil {
 			bad("config.project", err.Error())

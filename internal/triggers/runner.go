@@ -5,6 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/atollhq/atoll/internal/functions"
 	"github.com/atollhq/atoll/internal/store"
@@ -28,6 +31,13 @@ type Config struct {
 	// triggers before the auth request that produced one waits (default
 	// 1024).
 	AuthQueue int
+	// PollInterval is how often a suspended DATABASE trigger checks whether
+	// it was resumed, and the pause before reopening a failed stream
+	// (default 2 s).
+	PollInterval time.Duration
+	// Heartbeat is how long an idle change stream waits before its
+	// position is recorded again (default 10 s).
+	Heartbeat time.Duration
 }
 
 // ErrClosed is returned by Start after Close.
@@ -54,6 +64,12 @@ type Runner struct {
 func New(triggers []*Trigger, cfg Config) *Runner {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 2 * time.Second
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 10 * time.Second
 	}
 	if cfg.AuthQueue <= 0 {
 		cfg.AuthQueue = 1024
@@ -86,8 +102,24 @@ func (r *Runner) Start(ctx context.Context) error {
 		go r.runAuth(ctx)
 	}
 	for _, t := range r.triggers {
-		if t.Type != TypeAuthentication && !t.Disabled {
-			r.log.Warn("trigger type not run yet by this Atoll version", "trigger", t.Name, "type", t.Type)
+		switch {
+		case t.Type == TypeDatabase && t.Disabled:
+			// Recorded so that re-enabling knows to skip catch-up events.
+			if r.cfg.Store != nil {
+				if err := setState(ctx, r.cfg.Store, t.Name, bson.D{{Key: "status", Value: StatusDisabled}}); err != nil {
+					r.log.Error("recording disabled trigger", "trigger", t.Name, "error", err)
+				}
+			}
+		case t.Type == TypeDatabase:
+			if r.cfg.Store == nil {
+				r.cancel()
+				return errors.New("triggers: DATABASE triggers need a store")
+			}
+			d := &dbTrigger{r: r, t: t}
+			r.wg.Add(1)
+			go d.run(ctx)
+		case t.Type == TypeScheduled && !t.Disabled:
+			r.log.Warn("scheduled triggers are not run yet by this Atoll version", "trigger", t.Name)
 		}
 	}
 	return nil
