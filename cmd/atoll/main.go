@@ -19,6 +19,7 @@ Usage:
   atoll app ...           validate or export an App Services app directory (atoll app help)
   atoll users ...         list, create, disable, enable, delete app users (atoll users help)
   atoll apikeys ...       create, list, delete server API keys (atoll apikeys help)
+  atoll triggers ...      list and resume database triggers (atoll triggers help)
   atoll version           print version, commit and Go version
 `
 
@@ -37,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return usersCmd(args[1:], os.Stdin, stdout, stderr)
 	case "apikeys":
 		return apikeysCmd(args[1:], stdout, stderr)
+	case "triggers":
+		return triggersCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		return printVersion(stdout)
 	case "help", "-h", "--help":
