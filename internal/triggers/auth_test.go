@@ -44,6 +44,12 @@ type stack struct {
 // engine and a started Runner, wired as `atoll serve` wires them.
 func newStack(t *testing.T, files map[string]string) *stack {
 	t.Helper()
+	return newStackWith(t, files, nil)
+}
+
+// newStackWith is newStack with the Runner's Config adjusted by mod.
+func newStackWith(t *testing.T, files map[string]string, mod func(*Config)) *stack {
+	t.Helper()
 	ctx := tctx(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	app := testApp(t, files)
@@ -72,6 +78,9 @@ func newStack(t *testing.T, files map[string]string) *stack {
 		t.Fatal(err)
 	}
 	cfg := Config{Functions: e, Store: st, Logger: quiet, PollInterval: 10 * time.Millisecond, Heartbeat: 50 * time.Millisecond}
+	if mod != nil {
+		mod(&cfg)
+	}
 	r := New(ts, cfg)
 	svc.OnEvent(r.OnAuthEvent)
 	if err := r.Start(context.Background()); err != nil {

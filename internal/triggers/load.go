@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/robfig/cron/v3"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -198,6 +199,11 @@ func compileOne(at *appconfig.Trigger, hasFunction func(string) bool, add func(f
 		} else if s, err := cronParser.Parse(c.Schedule); err != nil {
 			bad("config.schedule", "schedule "+strconv.Quote(c.Schedule)+": "+err.Error())
 		} else {
+			// App Services evaluates schedules in UTC, whatever the
+			// server's zone.
+			if spec, ok := s.(*cron.SpecSchedule); ok {
+				spec.Location = time.UTC
+			}
 			t.Schedule = s
 		}
 	default:

@@ -38,6 +38,8 @@ type Config struct {
 	// Heartbeat is how long an idle change stream waits before its
 	// position is recorded again (default 10 s).
 	Heartbeat time.Duration
+	// Clock drives scheduled triggers (default: the real clock).
+	Clock Clock
 }
 
 // ErrClosed is returned by Start after Close.
@@ -64,6 +66,9 @@ type Runner struct {
 func New(triggers []*Trigger, cfg Config) *Runner {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 2 * time.Second
@@ -118,8 +123,15 @@ func (r *Runner) Start(ctx context.Context) error {
 			d := &dbTrigger{r: r, t: t}
 			r.wg.Add(1)
 			go d.run(ctx)
-		case t.Type == TypeScheduled && !t.Disabled:
-			r.log.Warn("scheduled triggers are not run yet by this Atoll version", "trigger", t.Name)
+		case t.Type == TypeScheduled && t.Disabled:
+			if r.cfg.Store != nil {
+				if err := setState(ctx, r.cfg.Store, t.Name, bson.D{{Key: "status", Value: StatusDisabled}}); err != nil {
+					r.log.Error("recording disabled trigger", "trigger", t.Name, "error", err)
+				}
+			}
+		case t.Type == TypeScheduled:
+			r.wg.Add(1)
+			go r.runScheduled(ctx, t)
 		}
 	}
 	return nil

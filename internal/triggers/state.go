@@ -11,8 +11,8 @@ import (
 	"github.com/atollhq/atoll/internal/store"
 )
 
-// StateDatabase and StateCollection hold one document per DATABASE trigger:
-// its resume token and status. They live under __atoll, the database Atoll
+// StateDatabase and StateCollection hold one document per DATABASE or
+// SCHEDULED trigger: its position (resume token or last tick) and status. They live under __atoll, the database Atoll
 // keeps its own data in, so the app's rules never see them.
 const (
 	StateDatabase   = "__atoll"
@@ -29,7 +29,7 @@ const (
 // ErrNoTrigger is returned by Resume for a trigger with no recorded state.
 var ErrNoTrigger = errors.New("triggers: no such trigger")
 
-// State is a DATABASE trigger's durable state.
+// State is a DATABASE or SCHEDULED trigger's durable state.
 type State struct {
 	Name   string
 	Status string
@@ -44,6 +44,8 @@ type State struct {
 	LastDelivered time.Time
 	Heartbeat     time.Time
 	UpdatedAt     time.Time
+	// LastTick is the last schedule time a SCHEDULED trigger fired for.
+	LastTick time.Time
 }
 
 func stateColl(st store.Store) store.Collection {
@@ -79,6 +81,8 @@ func stateFromDoc(d bson.D) *State {
 			s.LastDelivered = dateOf(e.Value)
 		case "heartbeat":
 			s.Heartbeat = dateOf(e.Value)
+		case "last_tick":
+			s.LastTick = dateOf(e.Value)
 		case "updated_at":
 			s.UpdatedAt = dateOf(e.Value)
 		}
