@@ -21,7 +21,7 @@ import (
 // data; the test runs its function and trigger files unchanged.
 const tasktracker = "../appconfig/testdata/apps/tasktracker/"
 
-func readFile(t *testing.T, path string) string {
+func readFile(t testing.TB, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -48,7 +48,7 @@ func newStack(t *testing.T, files map[string]string) *stack {
 }
 
 // newStackWith is newStack with the Runner's Config adjusted by mod.
-func newStackWith(t *testing.T, files map[string]string, mod func(*Config)) *stack {
+func newStackWith(t testing.TB, files map[string]string, mod func(*Config)) *stack {
 	t.Helper()
 	ctx := tctx(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
