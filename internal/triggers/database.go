@@ -44,7 +44,6 @@ func (d *dbTrigger) pipeline() []bson.D {
 }
 
 func (d *dbTrigger) run(ctx context.Context) {
-	defer d.r.wg.Done()
 	log := d.r.log.With("trigger", d.t.Name)
 	st := d.r.cfg.Store
 	for ctx.Err() == nil {

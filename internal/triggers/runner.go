@@ -40,6 +40,10 @@ type Config struct {
 	Heartbeat time.Duration
 	// Clock drives scheduled triggers (default: the real clock).
 	Clock Clock
+	// LeaseTTL is how long a trigger's lease lasts without renewal: the
+	// time another process waits before taking over from a dead holder
+	// (default 30 s; renewed every third of it).
+	LeaseTTL time.Duration
 }
 
 // ErrClosed is returned by Start after Close.
@@ -52,7 +56,9 @@ type Runner struct {
 	log      *slog.Logger
 	triggers []*Trigger
 	auth     []*Trigger
-	authQ    chan authJob
+	// id names this runner as a lease holder.
+	id    string
+	authQ chan authJob
 
 	mu      sync.Mutex
 	started bool
@@ -67,6 +73,9 @@ func New(triggers []*Trigger, cfg Config) *Runner {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 30 * time.Second
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = realClock{}
 	}
@@ -79,7 +88,7 @@ func New(triggers []*Trigger, cfg Config) *Runner {
 	if cfg.AuthQueue <= 0 {
 		cfg.AuthQueue = 1024
 	}
-	r := &Runner{cfg: cfg, log: cfg.Logger, triggers: triggers, done: make(chan struct{})}
+	r := &Runner{cfg: cfg, log: cfg.Logger, triggers: triggers, done: make(chan struct{}), id: bson.NewObjectID().Hex()}
 	for _, t := range triggers {
 		if t.Type == TypeAuthentication && !t.Disabled {
 			r.auth = append(r.auth, t)
@@ -122,16 +131,19 @@ func (r *Runner) Start(ctx context.Context) error {
 			}
 			d := &dbTrigger{r: r, t: t}
 			r.wg.Add(1)
-			go d.run(ctx)
+			go r.leased(ctx, t.Name, d.run)
 		case t.Type == TypeScheduled && t.Disabled:
 			if r.cfg.Store != nil {
 				if err := setState(ctx, r.cfg.Store, t.Name, bson.D{{Key: "status", Value: StatusDisabled}}); err != nil {
 					r.log.Error("recording disabled trigger", "trigger", t.Name, "error", err)
 				}
 			}
+		case t.Type == TypeScheduled && r.cfg.Store == nil:
+			r.cancel()
+			return errors.New("triggers: SCHEDULED triggers need a store")
 		case t.Type == TypeScheduled:
 			r.wg.Add(1)
-			go r.runScheduled(ctx, t)
+			go r.leased(ctx, t.Name, func(ctx context.Context) { r.runScheduled(ctx, t) })
 		}
 	}
 	return nil

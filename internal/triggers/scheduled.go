@@ -41,23 +41,20 @@ func (realClock) SleepUntil(ctx context.Context, t time.Time) bool {
 // skip_catchup_events. A handler error is logged and recorded; the
 // schedule goes on (function errors do not stop a trigger, spec §2.6).
 func (r *Runner) runScheduled(ctx context.Context, t *Trigger) {
-	defer r.wg.Done()
 	log := r.log.With("trigger", t.Name)
 	st, clock := r.cfg.Store, r.cfg.Clock
 	var last time.Time
-	if st != nil {
-		for {
-			s, err := loadState(ctx, st, t.Name)
-			if err == nil {
-				if s != nil && !(s.Status == StatusDisabled && t.SkipCatchupEvents) {
-					last = s.LastTick
-				}
-				break
+	for {
+		s, err := loadState(ctx, st, t.Name)
+		if err == nil {
+			if s != nil && !(s.Status == StatusDisabled && t.SkipCatchupEvents) {
+				last = s.LastTick
 			}
-			log.Error("trigger state unreadable; retrying", "error", err)
-			if !clock.SleepUntil(ctx, clock.Now().Add(r.cfg.PollInterval)) {
-				return
-			}
+			break
+		}
+		log.Error("trigger state unreadable; retrying", "error", err)
+		if !sleepCtx(ctx, r.cfg.PollInterval) {
+			return
 		}
 	}
 	if last.IsZero() {
@@ -91,9 +88,6 @@ func (r *Runner) runScheduled(ctx context.Context, t *Trigger) {
 }
 
 func (r *Runner) recordTick(ctx context.Context, t *Trigger, set bson.D) {
-	if r.cfg.Store == nil {
-		return
-	}
 	if err := setState(ctx, r.cfg.Store, t.Name, set); err != nil && ctx.Err() == nil {
 		r.log.Error("recording scheduled trigger state", "trigger", t.Name, "error", err)
 	}
