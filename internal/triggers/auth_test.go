@@ -50,10 +50,16 @@ func newStack(t *testing.T, files map[string]string) *stack {
 // newStackWith is newStack with the Runner's Config adjusted by mod.
 func newStackWith(t testing.TB, files map[string]string, mod func(*Config)) *stack {
 	t.Helper()
+	return openStack(t, t.TempDir(), files, mod)
+}
+
+// openStack is newStackWith on the embedded store in dir.
+func openStack(t testing.TB, dir string, files map[string]string, mod func(*Config)) *stack {
+	t.Helper()
 	ctx := tctx(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	app := testApp(t, files)
-	st, err := embedded.Open(ctx, t.TempDir(), embedded.Options{SyncOff: true})
+	st, err := embedded.Open(ctx, dir, embedded.Options{SyncOff: true})
 	if err != nil {
 		t.Fatal(err)
 	}
