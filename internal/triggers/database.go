@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -132,6 +133,9 @@ func (d *dbTrigger) stream(ctx context.Context, token bson.D) error {
 		return fmt.Errorf("opening change stream: %w", err)
 	}
 	defer cs.Close(context.WithoutCancel(ctx))
+	un := &unordered{d: d}
+	// Handlers still running end with ctx; none outlives the stream.
+	defer un.wg.Wait()
 	// Record where the stream starts, so events committed from now on are
 	// delivered after a restart even if none has been handled yet.
 	last := cs.ResumeToken()
@@ -147,7 +151,14 @@ func (d *dbTrigger) stream(ctx context.Context, token bson.D) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			// Idle: keep the stored position fresh (heartbeat).
+			// Idle: let running handlers finish and record the mark,
+			// then keep the stored position fresh (heartbeat).
+			if len(un.window) > 0 {
+				if err := un.advance(ctx, true, -1); err != nil {
+					return err
+				}
+				continue
+			}
 			if tok := cs.ResumeToken(); !tokenEqual(tok, last) {
 				if err := setState(ctx, st, d.t.Name, bson.D{{Key: "resume_token", Value: tok},
 					{Key: "heartbeat", Value: bson.NewDateTimeFromTime(time.Now())}}); err != nil {
@@ -165,6 +176,12 @@ func (d *dbTrigger) stream(ctx context.Context, token bson.D) error {
 		if err != nil {
 			return errSuspend{err}
 		}
+		if d.t.Unordered {
+			if err := un.launch(ctx, arg, cs.ResumeToken()); err != nil {
+				return err
+			}
+			continue
+		}
 		if _, err := d.r.cfg.Functions.Call(ctx, functions.SystemCaller(), d.t.Function, []any{arg}); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -177,6 +194,87 @@ func (d *dbTrigger) stream(ctx context.Context, token bson.D) error {
 			return err
 		}
 	}
+}
+
+// unorderedJob is one event handed to a handler of an unordered trigger.
+type unorderedJob struct {
+	tok  bson.D
+	done chan struct{}
+	err  error
+}
+
+// unordered runs an unordered trigger's handlers concurrently (at most
+// MaxInFlight at once) and records the low-water mark: the token of the
+// last event such that it and every earlier one finished. After a crash
+// or a suspension, events after the mark run again, including some that
+// already ran (at least once, as App Services documents).
+type unordered struct {
+	d      *dbTrigger
+	window []*unorderedJob
+	wg     sync.WaitGroup
+}
+
+func (u *unordered) launch(ctx context.Context, arg bson.D, tok bson.D) error {
+	if len(u.window) >= u.d.r.cfg.MaxInFlight {
+		if err := u.advance(ctx, true, 1); err != nil {
+			return err
+		}
+	}
+	j := &unorderedJob{tok: tok, done: make(chan struct{})}
+	u.window = append(u.window, j)
+	u.wg.Add(1)
+	go func() {
+		defer u.wg.Done()
+		defer close(j.done)
+		_, j.err = u.d.r.cfg.Functions.Call(ctx, functions.SystemCaller(), u.d.t.Function, []any{arg})
+	}()
+	return u.advance(ctx, false, 0)
+}
+
+// advance moves the mark over finished jobs at the head of the window,
+// waiting for at least min of them when block is set (min < 0: all).
+// A failed job at the head suspends the trigger once the others finished.
+func (u *unordered) advance(ctx context.Context, block bool, min int) error {
+	var tok bson.D
+	n := 0
+	for len(u.window) > 0 {
+		j := u.window[0]
+		if block && (min < 0 || n < min) {
+			select {
+			case <-j.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		} else {
+			select {
+			case <-j.done:
+			default:
+				return u.record(ctx, tok)
+			}
+		}
+		if j.err != nil {
+			u.wg.Wait()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err := u.record(ctx, tok); err != nil {
+				return err
+			}
+			return errSuspend{fmt.Errorf("function %s: %w", u.d.t.Function, j.err)}
+		}
+		tok = j.tok
+		u.window = u.window[1:]
+		n++
+	}
+	return u.record(ctx, tok)
+}
+
+func (u *unordered) record(ctx context.Context, tok bson.D) error {
+	if tok == nil {
+		return nil
+	}
+	return setState(ctx, u.d.r.cfg.Store, u.d.t.Name, bson.D{{Key: "resume_token", Value: tok},
+		{Key: "last_delivered", Value: bson.NewDateTimeFromTime(time.Now())}})
 }
 
 // ChangeEvent is the argument the trigger's function receives for a

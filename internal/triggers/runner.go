@@ -44,6 +44,9 @@ type Config struct {
 	// time another process waits before taking over from a dead holder
 	// (default 30 s; renewed every third of it).
 	LeaseTTL time.Duration
+	// MaxInFlight bounds the concurrent handlers of one unordered trigger
+	// (default 64; the functions engine's own limit applies as well).
+	MaxInFlight int
 }
 
 // ErrClosed is returned by Start after Close.
@@ -72,6 +75,9 @@ type Runner struct {
 func New(triggers []*Trigger, cfg Config) *Runner {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 64
 	}
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 30 * time.Second
