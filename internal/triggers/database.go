@@ -188,8 +188,10 @@ func (d *dbTrigger) stream(ctx context.Context, token bson.D) error {
 			}
 			return errSuspend{fmt.Errorf("function %s: %w", d.t.Function, err)}
 		}
+		// The handler finished: record it even if ctx just ended, so a
+		// shutdown does not cause a needless redelivery.
 		last = cs.ResumeToken()
-		if err := setState(ctx, st, d.t.Name, bson.D{{Key: "resume_token", Value: last},
+		if err := setState(context.WithoutCancel(ctx), st, d.t.Name, bson.D{{Key: "resume_token", Value: last},
 			{Key: "last_delivered", Value: bson.NewDateTimeFromTime(time.Now())}}); err != nil {
 			return err
 		}
