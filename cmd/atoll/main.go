@@ -20,6 +20,7 @@ Usage:
   atoll users ...         list, create, disable, enable, delete app users (atoll users help)
   atoll apikeys ...       create, list, delete server API keys (atoll apikeys help)
   atoll logs [flags]      print the app log: function runs (atoll logs -h)
+  atoll triggers ...      list and resume database triggers (atoll triggers help)
   atoll version           print version, commit and Go version
 `
 
@@ -40,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return apikeysCmd(args[1:], stdout, stderr)
 	case "logs":
 		return logsCmd(args[1:], stdout, stderr)
+	case "triggers":
+		return triggersCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		return printVersion(stdout)
 	case "help", "-h", "--help":

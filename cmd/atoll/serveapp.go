@@ -17,6 +17,7 @@ import (
 	"github.com/atollhq/atoll/internal/server"
 	"github.com/atollhq/atoll/internal/server/clientapi"
 	"github.com/atollhq/atoll/internal/store"
+	"github.com/atollhq/atoll/internal/triggers"
 )
 
 // appServeConfig is the part of `atoll serve`'s configuration about the
@@ -134,7 +135,25 @@ func mountApp(ctx context.Context, srv *server.Server, st store.Store, app *appc
 	// Auth runs custom-function logins, confirmation and reset functions
 	// and on_user_creation_function_name as system.
 	svc.SetFunctions(functions.AuthRunner{E: engine})
+	// Triggers run their functions as system; authentication triggers
+	// get the auth service's events after each operation commits.
+	trigs, err := triggers.Compile(app, engine.Has)
+	if err != nil {
+		_ = engine.Close()
+		_ = data.Close()
+		_ = svc.Close()
+		return nil, fmt.Errorf("loading triggers: %w", err)
+	}
+	trigRunner := triggers.New(trigs, triggers.Config{Functions: engine, Store: st, Logger: logger})
+	svc.OnEvent(trigRunner.OnAuthEvent)
+	if err := trigRunner.Start(ctx); err != nil {
+		_ = engine.Close()
+		_ = data.Close()
+		_ = svc.Close()
+		return nil, fmt.Errorf("starting triggers: %w", err)
+	}
 	closeAll := func() {
+		_ = trigRunner.Close()
 		_ = engine.Close()
 		closeLog()
 		_ = data.Close()
@@ -153,6 +172,6 @@ func mountApp(ctx context.Context, srv *server.Server, st store.Store, app *appc
 	}
 	api.Register(srv)
 	logger.Info("app loaded", "app_id", app.AppID, "name", app.Root.Name, "providers", len(app.AuthProviders),
-		"data_sources", len(data.Services()))
+		"data_sources", len(data.Services()), "triggers", len(trigs))
 	return closeAll, nil
 }

@@ -1,0 +1,177 @@
+package triggers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/atollhq/atoll/internal/functions"
+	"github.com/atollhq/atoll/internal/store"
+)
+
+// Functions is the part of the functions engine triggers use:
+// *functions.Engine satisfies it.
+type Functions interface {
+	Call(ctx context.Context, caller functions.Caller, name string, args []any) (any, error)
+}
+
+// Config is what a Runner needs.
+type Config struct {
+	// Functions runs the handlers, as system.
+	Functions Functions
+	// Store holds the watched data and the trigger state under __atoll;
+	// needed by DATABASE triggers.
+	Store  store.Store
+	Logger *slog.Logger
+	// AuthQueue is how many authentication events may wait for their
+	// triggers before the auth request that produced one waits (default
+	// 1024).
+	AuthQueue int
+	// PollInterval is how often a suspended DATABASE trigger checks whether
+	// it was resumed, and the pause before reopening a failed stream
+	// (default 2 s).
+	PollInterval time.Duration
+	// Heartbeat is how long an idle change stream waits before its
+	// position is recorded again (default 10 s).
+	Heartbeat time.Duration
+	// Clock drives scheduled triggers (default: the real clock).
+	Clock Clock
+	// LeaseTTL is how long a trigger's lease lasts without renewal: the
+	// time another process waits before taking over from a dead holder
+	// (default 30 s; renewed every third of it).
+	LeaseTTL time.Duration
+	// MaxInFlight bounds the concurrent handlers of one unordered trigger
+	// (default 64; the functions engine's own limit applies as well).
+	MaxInFlight int
+}
+
+// ErrClosed is returned by Start after Close.
+var ErrClosed = errors.New("triggers: runner closed")
+
+// Runner runs one app's triggers. It owns every goroutine it starts:
+// Close stops them and waits for them.
+type Runner struct {
+	cfg      Config
+	log      *slog.Logger
+	triggers []*Trigger
+	auth     []*Trigger
+	// id names this runner as a lease holder.
+	id    string
+	authQ chan authJob
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	cancel  context.CancelFunc
+	done    chan struct{} // closed by Close
+	wg      sync.WaitGroup
+}
+
+// New returns a Runner for triggers; nothing runs before Start.
+func New(triggers []*Trigger, cfg Config) *Runner {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 64
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 30 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 2 * time.Second
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 10 * time.Second
+	}
+	if cfg.AuthQueue <= 0 {
+		cfg.AuthQueue = 1024
+	}
+	r := &Runner{cfg: cfg, log: cfg.Logger, triggers: triggers, done: make(chan struct{}), id: bson.NewObjectID().Hex()}
+	for _, t := range triggers {
+		if t.Type == TypeAuthentication && !t.Disabled {
+			r.auth = append(r.auth, t)
+		}
+	}
+	r.authQ = make(chan authJob, cfg.AuthQueue)
+	return r
+}
+
+// Start starts the enabled triggers. The goroutines live until Close (or
+// until ctx ends); ctx is also the context handlers run under.
+func (r *Runner) Start(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrClosed
+	}
+	if r.started {
+		return errors.New("triggers: runner already started")
+	}
+	r.started = true
+	ctx, r.cancel = context.WithCancel(ctx)
+	if len(r.auth) > 0 {
+		r.wg.Add(1)
+		go r.runAuth(ctx)
+	}
+	for _, t := range r.triggers {
+		switch {
+		case t.Type == TypeDatabase && t.Disabled:
+			// Recorded so that re-enabling knows to skip catch-up events.
+			if r.cfg.Store != nil {
+				if err := setState(ctx, r.cfg.Store, t.Name, bson.D{{Key: "status", Value: StatusDisabled}}); err != nil {
+					r.log.Error("recording disabled trigger", "trigger", t.Name, "error", err)
+				}
+			}
+		case t.Type == TypeDatabase:
+			if r.cfg.Store == nil {
+				r.cancel()
+				return errors.New("triggers: DATABASE triggers need a store")
+			}
+			d := &dbTrigger{r: r, t: t}
+			r.wg.Add(1)
+			go r.leased(ctx, t.Name, d.run)
+		case t.Type == TypeScheduled && t.Disabled:
+			if r.cfg.Store != nil {
+				if err := setState(ctx, r.cfg.Store, t.Name, bson.D{{Key: "status", Value: StatusDisabled}}); err != nil {
+					r.log.Error("recording disabled trigger", "trigger", t.Name, "error", err)
+				}
+			}
+		case t.Type == TypeScheduled && r.cfg.Store == nil:
+			r.cancel()
+			return errors.New("triggers: SCHEDULED triggers need a store")
+		case t.Type == TypeScheduled:
+			r.wg.Add(1)
+			go r.leased(ctx, t.Name, func(ctx context.Context) { r.runScheduled(ctx, t) })
+		}
+	}
+	return nil
+}
+
+// Close stops every trigger and waits for running handlers to return.
+// Authentication events still queued are dropped (and logged).
+func (r *Runner) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	close(r.done)
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
+	if n := len(r.authQ); n > 0 {
+		r.log.Warn("authentication trigger events dropped at shutdown", "events", n)
+	}
+	return nil
+}
