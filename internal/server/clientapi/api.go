@@ -140,12 +140,12 @@ func (a *API) Register(mux Mux) {
 		{"GET " + app + "/location", a.location},
 		{"POST " + app + "/auth/providers/{provider}/login", a.login},
 
-		{"POST " + app + "/auth/providers/local-userpass/register", a.register},
-		{"POST " + app + "/auth/providers/local-userpass/confirm", a.confirm},
-		{"POST " + app + "/auth/providers/local-userpass/confirm/send", a.resendConfirmation},
-		{"POST " + app + "/auth/providers/local-userpass/confirm/call", a.retryConfirmation},
-		{"POST " + app + "/auth/providers/local-userpass/reset", a.resetPassword},
-		{"POST " + app + "/auth/providers/local-userpass/reset/send", a.sendPasswordReset},
+		{"POST " + app + "/auth/providers/local-userpass/register", a.register()},
+		{"POST " + app + "/auth/providers/local-userpass/confirm", a.confirm()},
+		{"POST " + app + "/auth/providers/local-userpass/confirm/send", a.resendConfirmation()},
+		{"POST " + app + "/auth/providers/local-userpass/confirm/call", a.retryConfirmation()},
+		{"POST " + app + "/auth/providers/local-userpass/reset", a.resetPassword()},
+		{"POST " + app + "/auth/providers/local-userpass/reset/send", a.sendPasswordReset()},
 		{"POST " + app + "/auth/providers/local-userpass/reset/call", a.callResetFunction},
 
 		{"POST " + app + "/functions/call", a.callFunction},

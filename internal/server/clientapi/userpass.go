@@ -48,107 +48,72 @@ func stringsOf(w http.ResponseWriter, body bson.D, keys ...string) ([]string, bo
 	return out, true
 }
 
+// userpassAction builds a helper route that reads the named string fields
+// of the body, in order, passes them to do and answers status when do
+// succeeds.
+func (a *API) userpassAction(status int, fields []string, do func(r *http.Request, f []string) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, ok := a.userpassBody(w, r)
+		if !ok {
+			return
+		}
+		f, ok := stringsOf(w, body, fields...)
+		if !ok {
+			return
+		}
+		if err := do(r, f); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if status == http.StatusNoContent {
+			writeNoContent(w)
+			return
+		}
+		w.WriteHeader(status)
+	}
+}
+
 // register: {email, password} → 201. Whether the account is confirmed at
 // once, by function or by emailed link is the provider config's business.
-func (a *API) register(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.userpassBody(w, r)
-	if !ok {
-		return
-	}
-	f, ok := stringsOf(w, body, "email", "password")
-	if !ok {
-		return
-	}
-	if err := a.auth.RegisterUser(r.Context(), clientIP(r), f[0], f[1]); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusCreated)
+func (a *API) register() http.HandlerFunc {
+	return a.userpassAction(http.StatusCreated, []string{"email", "password"}, func(r *http.Request, f []string) error {
+		return a.auth.RegisterUser(r.Context(), clientIP(r), f[0], f[1])
+	})
 }
 
 // confirm: {token, tokenId} → 204.
-func (a *API) confirm(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.userpassBody(w, r)
-	if !ok {
-		return
-	}
-	f, ok := stringsOf(w, body, "token", "tokenId")
-	if !ok {
-		return
-	}
-	if err := a.auth.ConfirmUser(r.Context(), clientIP(r), f[0], f[1]); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeNoContent(w)
+func (a *API) confirm() http.HandlerFunc {
+	return a.userpassAction(http.StatusNoContent, []string{"token", "tokenId"}, func(r *http.Request, f []string) error {
+		return a.auth.ConfirmUser(r.Context(), clientIP(r), f[0], f[1])
+	})
 }
 
 // resendConfirmation: {email} → 204.
-func (a *API) resendConfirmation(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.userpassBody(w, r)
-	if !ok {
-		return
-	}
-	f, ok := stringsOf(w, body, "email")
-	if !ok {
-		return
-	}
-	if err := a.auth.ResendConfirmation(r.Context(), clientIP(r), f[0]); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeNoContent(w)
+func (a *API) resendConfirmation() http.HandlerFunc {
+	return a.userpassAction(http.StatusNoContent, []string{"email"}, func(r *http.Request, f []string) error {
+		return a.auth.ResendConfirmation(r.Context(), clientIP(r), f[0])
+	})
 }
 
 // retryConfirmation: {email} → 204, rerunning the confirmation function.
-func (a *API) retryConfirmation(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.userpassBody(w, r)
-	if !ok {
-		return
-	}
-	f, ok := stringsOf(w, body, "email")
-	if !ok {
-		return
-	}
-	if err := a.auth.RetryConfirmation(r.Context(), clientIP(r), f[0]); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeNoContent(w)
+func (a *API) retryConfirmation() http.HandlerFunc {
+	return a.userpassAction(http.StatusNoContent, []string{"email"}, func(r *http.Request, f []string) error {
+		return a.auth.RetryConfirmation(r.Context(), clientIP(r), f[0])
+	})
 }
 
 // resetPassword: {token, tokenId, password} → 204.
-func (a *API) resetPassword(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.userpassBody(w, r)
-	if !ok {
-		return
-	}
-	f, ok := stringsOf(w, body, "token", "tokenId", "password")
-	if !ok {
-		return
-	}
-	if err := a.auth.ResetPassword(r.Context(), clientIP(r), f[0], f[1], f[2]); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeNoContent(w)
+func (a *API) resetPassword() http.HandlerFunc {
+	return a.userpassAction(http.StatusNoContent, []string{"token", "tokenId", "password"}, func(r *http.Request, f []string) error {
+		return a.auth.ResetPassword(r.Context(), clientIP(r), f[0], f[1], f[2])
+	})
 }
 
 // sendPasswordReset: {email} → 204 whether or not the account exists.
-func (a *API) sendPasswordReset(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.userpassBody(w, r)
-	if !ok {
-		return
-	}
-	f, ok := stringsOf(w, body, "email")
-	if !ok {
-		return
-	}
-	if err := a.auth.SendPasswordReset(r.Context(), clientIP(r), f[0]); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeNoContent(w)
+func (a *API) sendPasswordReset() http.HandlerFunc {
+	return a.userpassAction(http.StatusNoContent, []string{"email"}, func(r *http.Request, f []string) error {
+		return a.auth.SendPasswordReset(r.Context(), clientIP(r), f[0])
+	})
 }
 
 // callResetFunction: {email, password, arguments} → 204 when the reset
