@@ -79,21 +79,13 @@ var serviceOps = map[string]serviceOp{
 	"insertOne": {
 		keys: []string{"document"},
 		run: func(ctx context.Context, c *dataaccess.Collection, a *serviceArgs) (any, error) {
-			r, err := c.InsertOne(ctx, a.document)
-			if err != nil {
-				return nil, err
-			}
-			return r.Document(), nil
+			return resultDocument(c.InsertOne(ctx, a.document))
 		},
 	},
 	"insertMany": {
 		keys: []string{"documents"},
 		run: func(ctx context.Context, c *dataaccess.Collection, a *serviceArgs) (any, error) {
-			r, err := c.InsertMany(ctx, a.documents)
-			if err != nil {
-				return nil, err
-			}
-			return r.Document(), nil
+			return resultDocument(c.InsertMany(ctx, a.documents))
 		},
 	},
 	"updateOne": {
@@ -111,10 +103,7 @@ var serviceOps = map[string]serviceOp{
 			} else {
 				r, err = c.UpdateOne(ctx, a.filter, a.update, opts)
 			}
-			if err != nil {
-				return nil, err
-			}
-			return r.Document(), nil
+			return resultDocument(r, err)
 		},
 	},
 	"updateMany": {
@@ -127,31 +116,19 @@ var serviceOps = map[string]serviceOp{
 			if isReplacement(update) {
 				update = bson.D{{Key: "$set", Value: update}}
 			}
-			r, err := c.UpdateMany(ctx, a.filter, update, dataaccess.UpdateOptions{Upsert: a.upsert, ArrayFilters: a.arrayFilters})
-			if err != nil {
-				return nil, err
-			}
-			return r.Document(), nil
+			return resultDocument(c.UpdateMany(ctx, a.filter, update, dataaccess.UpdateOptions{Upsert: a.upsert, ArrayFilters: a.arrayFilters}))
 		},
 	},
 	"deleteOne": {
 		keys: []string{"query"},
 		run: func(ctx context.Context, c *dataaccess.Collection, a *serviceArgs) (any, error) {
-			r, err := c.DeleteOne(ctx, a.filter)
-			if err != nil {
-				return nil, err
-			}
-			return r.Document(), nil
+			return resultDocument(c.DeleteOne(ctx, a.filter))
 		},
 	},
 	"deleteMany": {
 		keys: []string{"query"},
 		run: func(ctx context.Context, c *dataaccess.Collection, a *serviceArgs) (any, error) {
-			r, err := c.DeleteMany(ctx, a.filter)
-			if err != nil {
-				return nil, err
-			}
-			return r.Document(), nil
+			return resultDocument(c.DeleteMany(ctx, a.filter))
 		},
 	},
 	"findOneAndUpdate": {
@@ -594,4 +571,13 @@ func serviceError(err error) *apierror.Error {
 		return nil
 	}
 	return apierror.New(de.Status, de.Code, de.Message)
+}
+
+// resultDocument answers a write with its client-protocol shape
+// ({insertedId}, {matchedCount, modifiedCount}, ...), or its error.
+func resultDocument[R interface{ Document() bson.D }](r R, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return r.Document(), nil
 }
