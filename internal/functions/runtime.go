@@ -145,6 +145,13 @@ func (rt *jsRuntime) unchanged() bool {
 // properties walked, new ones deleted and changed ones put back. A call
 // that added to or removed from a built-in prototype taints the runtime.
 func (rt *jsRuntime) reset() {
+	// A global the call turned into a throwing getter panics in Get: the
+	// runtime cannot be trusted any more, and the panic must not escape.
+	defer func() {
+		if r := recover(); r != nil {
+			rt.tainted = true
+		}
+	}()
 	if !rt.unchanged() {
 		rt.restoreGlobals()
 	}
