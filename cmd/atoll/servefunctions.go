@@ -14,13 +14,15 @@ import (
 // functions/call route: the caller's user record gives rules its
 // %%user.type, data and identities, and engine errors become the App
 // Services envelope (FunctionNotFound, FunctionExecutionError, ...).
+// The record comes through auth's user cache (CachedUser), as for the
+// data API: it is read on every call and those fields change rarely.
 type clientFunctions struct {
 	engine *functions.Engine
 	auth   *auth.Service
 }
 
 func (f clientFunctions) CallFunction(ctx context.Context, call clientapi.FunctionCall) (any, error) {
-	u, err := f.auth.User(ctx, call.Caller.UserID)
+	u, err := f.auth.CachedUser(ctx, call.Caller.UserID)
 	if err != nil {
 		return nil, err
 	}

@@ -51,12 +51,13 @@ func (a AuthRunner) CallFunction(ctx context.Context, name string, args ...any) 
 }
 
 // AuthUsers resolves run_as_user_id users from the auth service: the
-// user's record and custom user data, as %%user sees them.
+// user's record (through auth's bounded user cache, like the client
+// routes) and custom user data, as %%user sees them.
 type AuthUsers struct{ S *auth.Service }
 
 // FunctionUser loads user id. An unknown or disabled user fails the call.
 func (a AuthUsers) FunctionUser(ctx context.Context, id string) (rules.Caller, error) {
-	u, err := a.S.User(ctx, id)
+	u, err := a.S.CachedUser(ctx, id)
 	if err != nil {
 		return rules.Caller{}, err
 	}

@@ -15,6 +15,7 @@ const basicManifest = `[
  {"name":"utils/add"},{"name":"secret","private":true},{"name":"callSecret"},
  {"name":"thrower"},{"name":"throwObj"},{"name":"loop"},{"name":"spam"},{"name":"alloc"},
  {"name":"setGlobal"},{"name":"readGlobal"},{"name":"counter"},{"name":"pollute"},{"name":"readPolluted"},
+ {"name":"hiddenChanges"},{"name":"readHidden"},{"name":"throwingGlobal"},
  {"name":"values"},{"name":"whoami"},{"name":"sysWho","run_as_system":true},{"name":"callSys"},
  {"name":"onlyAlice","can_evaluate":{"%%user.data.email":"alice@example.com"}},
  {"name":"asBob","run_as_user_id":"bob"},
@@ -23,35 +24,38 @@ const basicManifest = `[
 ]`
 
 var basicSources = map[string]string{
-	"sum":          `exports = function(...a){ return a.reduce((x,y)=>x+y,0) }`,
-	"firstArg":     `exports = (x) => x;`,
-	"void":         `exports = function(){}`,
-	"nullFn":       `function f(){ return null }; exports = f;`,
-	"utils/add":    `exports = async function(a, b) { return a + b; };`,
-	"secret":       `exports = () => "hidden";`,
-	"callSecret":   `exports = async () => "got " + await context.functions.execute("secret");`,
-	"thrower":      `exports = function(){ throw new Error("boom") }`,
-	"throwObj":     `exports = function(){ throw {code: 42} }`,
-	"loop":         `exports = function(){ while(true){} }`,
-	"spam":         `exports = function(){ for (let i=0;i<20000;i++) console.log("line " + i + " " + "x".repeat(100)); return "done" }`,
-	"alloc":        `exports = function(){ const a=[]; for (let i = 0; ; i++) a.push("x".repeat(1 << 20) + i); }`,
-	"setGlobal":    `exports = function(){ leaked = 1; globalThis.other = 2; JSON = null; return typeof JSON }`,
-	"readGlobal":   `exports = function(){ return [typeof leaked, typeof other, typeof JSON.stringify] }`,
-	"pollute":      `exports = function(){ Object.prototype.polluted = 1; Array.prototype.evil = 2; return ({}).polluted }`,
-	"readPolluted": `exports = function(){ return [typeof ({}).polluted, typeof [].evil] }`,
-	"counter":      `var n = 0; exports = function(){ n++; return n }`,
-	"values":       `exports = function(){ return [context.values.get("greeting"), context.values.get("tw"), context.values.get("nope"), context.environment.tag, context.environment.values.baseUrl] }`,
-	"whoami":       `exports = function(){ return {id: context.user.id, type: context.user.type, sys: context.runningAsSystem()} }`,
-	"sysWho":       `exports = function(){ return {id: context.user.id, sys: context.runningAsSystem()} }`,
-	"callSys":      `exports = async function(){ const inner = await context.functions.execute("sysWho"); return [inner.sys, context.runningAsSystem()] }`,
-	"onlyAlice":    `exports = () => "hi alice"`,
-	"asBob":        `exports = function(){ return [context.user.id, context.runningAsSystem()] }`,
-	"scripted":     `exports = function(){ return context.runningAsSystem() }`,
-	"crypto":       `exports = function(){ return [utils.crypto.hmac("hello!","super-secret","sha256","base64"), utils.crypto.hash("sha256","hello!").toBase64(), utils.crypto.decrypt("aes", utils.crypto.encrypt("aes","plain","0123456789abcdef"), "0123456789abcdef").text()] }`,
-	"ejson":        `exports = function(s){ const v = EJSON.parse(s); return [EJSON.stringify(v, {relaxed:false}), v] }`,
-	"pending":      `exports = function(){ return new Promise(() => {}) }`,
-	"rejecter":     `exports = async function(){ await null; throw new TypeError("nope") }`,
-	"recurse":      `exports = function f(n){ return f(n+1) }`,
+	"sum":            `exports = function(...a){ return a.reduce((x,y)=>x+y,0) }`,
+	"firstArg":       `exports = (x) => x;`,
+	"void":           `exports = function(){}`,
+	"nullFn":         `function f(){ return null }; exports = f;`,
+	"utils/add":      `exports = async function(a, b) { return a + b; };`,
+	"secret":         `exports = () => "hidden";`,
+	"callSecret":     `exports = async () => "got " + await context.functions.execute("secret");`,
+	"thrower":        `exports = function(){ throw new Error("boom") }`,
+	"throwObj":       `exports = function(){ throw {code: 42} }`,
+	"loop":           `exports = function(){ while(true){} }`,
+	"spam":           `exports = function(){ for (let i=0;i<20000;i++) console.log("line " + i + " " + "x".repeat(100)); return "done" }`,
+	"alloc":          `exports = function(){ const a=[]; for (let i = 0; ; i++) a.push("x".repeat(1 << 20) + i); }`,
+	"setGlobal":      `exports = function(){ leaked = 1; globalThis.other = 2; JSON = null; return typeof JSON }`,
+	"readGlobal":     `exports = function(){ return [typeof leaked, typeof other, typeof JSON.stringify] }`,
+	"pollute":        `exports = function(){ Object.prototype.polluted = 1; Array.prototype.evil = 2; return ({}).polluted }`,
+	"hiddenChanges":  `exports = function(){ delete globalThis.JSON; Object.defineProperty(globalThis, "hid", {value: 1}); Object.defineProperty(Object.prototype, "quiet", {value: 2}); return typeof JSON }`,
+	"throwingGlobal": `exports = function(){ Object.defineProperty(globalThis, "JSON", {get(){ throw new Error("boom") }, configurable: true}); return 1 }`,
+	"readHidden":     `exports = function(){ return [typeof JSON, typeof hid, typeof ({}).quiet] }`,
+	"readPolluted":   `exports = function(){ return [typeof ({}).polluted, typeof [].evil] }`,
+	"counter":        `var n = 0; exports = function(){ n++; return n }`,
+	"values":         `exports = function(){ return [context.values.get("greeting"), context.values.get("tw"), context.values.get("nope"), context.environment.tag, context.environment.values.baseUrl] }`,
+	"whoami":         `exports = function(){ return {id: context.user.id, type: context.user.type, sys: context.runningAsSystem()} }`,
+	"sysWho":         `exports = function(){ return {id: context.user.id, sys: context.runningAsSystem()} }`,
+	"callSys":        `exports = async function(){ const inner = await context.functions.execute("sysWho"); return [inner.sys, context.runningAsSystem()] }`,
+	"onlyAlice":      `exports = () => "hi alice"`,
+	"asBob":          `exports = function(){ return [context.user.id, context.runningAsSystem()] }`,
+	"scripted":       `exports = function(){ return context.runningAsSystem() }`,
+	"crypto":         `exports = function(){ return [utils.crypto.hmac("hello!","super-secret","sha256","base64"), utils.crypto.hash("sha256","hello!").toBase64(), utils.crypto.decrypt("aes", utils.crypto.encrypt("aes","plain","0123456789abcdef"), "0123456789abcdef").text()] }`,
+	"ejson":          `exports = function(s){ const v = EJSON.parse(s); return [EJSON.stringify(v, {relaxed:false}), v] }`,
+	"pending":        `exports = function(){ return new Promise(() => {}) }`,
+	"rejecter":       `exports = async function(){ await null; throw new TypeError("nope") }`,
+	"recurse":        `exports = function f(n){ return f(n+1) }`,
 }
 
 var basicExtra = map[string]string{
@@ -207,6 +211,23 @@ func TestNoStateLeak(t *testing.T) {
 	got, err = e.Call(ctx, ClientCaller(bob, nil), "readPolluted", nil)
 	if a, ok := got.(bson.A); err != nil || !ok || a[0] != "undefined" || a[1] != "undefined" {
 		t.Errorf("prototype pollution leaked: %#v %v", got, err)
+	}
+	// Deleted globals, non-enumerable globals and non-enumerable
+	// prototype additions do not leak either.
+	if got, err := e.Call(ctx, ClientCaller(alice(), nil), "hiddenChanges", nil); err != nil || got != "undefined" {
+		t.Fatalf("hiddenChanges: %#v %v", got, err)
+	}
+	got, err = e.Call(ctx, ClientCaller(bob, nil), "readHidden", nil)
+	if a, ok := got.(bson.A); err != nil || !ok || a[0] != "object" || a[1] != "undefined" || a[2] != "undefined" {
+		t.Errorf("hidden change leaked: %#v %v", got, err)
+	}
+	// A global turned into a throwing getter drops the runtime rather
+	// than failing the next call or the server.
+	if got, err := e.Call(ctx, ClientCaller(alice(), nil), "throwingGlobal", nil); err != nil || got != int32(1) {
+		t.Fatalf("throwingGlobal: %#v %v", got, err)
+	}
+	if got, err := e.Call(ctx, ClientCaller(bob, nil), "readGlobal", nil); err != nil {
+		t.Errorf("after throwingGlobal: %#v %v", got, err)
 	}
 	for i := 0; i < 3; i++ {
 		if got, err := e.Call(ctx, ClientCaller(bob, nil), "counter", nil); err != nil || got != int32(1) {

@@ -51,6 +51,14 @@ type jsRuntime struct {
 	// globals is the global object as it was when the runtime was made:
 	// restored after every call.
 	globals map[string]goja.Value
+	// globalNames and globalVals are globals in order, for the fast check
+	// in reset; ownNames is Object.getOwnPropertyNames as the runtime
+	// was made (user code cannot replace it for us), and globalCount the
+	// global object's own property count then.
+	globalNames []string
+	globalVals  []goja.Value
+	ownNames    goja.Callable
+	globalCount int
 	// protoKeys counts the own properties of the built-in prototypes; a
 	// call that adds to them taints the runtime, which is then dropped.
 	protos    []*goja.Object
@@ -74,23 +82,89 @@ func newRuntime(e *Engine, v *version) (*jsRuntime, error) {
 	g := vm.GlobalObject()
 	rt.globals = map[string]goja.Value{}
 	for _, k := range g.GetOwnPropertyNames() {
-		rt.globals[k] = g.Get(k)
+		v := g.Get(k)
+		rt.globals[k] = v
+		rt.globalNames = append(rt.globalNames, k)
+		rt.globalVals = append(rt.globalVals, v)
 	}
+	if obj, ok := g.Get("Object").(*goja.Object); ok {
+		rt.ownNames, _ = goja.AssertFunction(obj.Get("getOwnPropertyNames"))
+	}
+	if rt.ownNames == nil {
+		return nil, errors.New("functions: Object.getOwnPropertyNames missing")
+	}
+	rt.globalCount = rt.ownCount(g)
 	// The prototypes ordinary code inherits from most; checking them all
 	// would double the cost of a trivial call.
 	for _, n := range []string{"Object", "Array", "Function", "String"} {
 		if c, ok := g.Get(n).(*goja.Object); ok {
 			if p, ok := c.Get("prototype").(*goja.Object); ok {
 				rt.protos = append(rt.protos, p)
-				rt.protoKeys = append(rt.protoKeys, len(p.GetOwnPropertyNames()))
+				rt.protoKeys = append(rt.protoKeys, rt.ownCount(p))
 			}
 		}
 	}
 	return rt, nil
 }
 
-// reset restores the global object after a call.
+// ownCount is the number of own string-keyed properties of o, or -1
+// when it cannot be read. It goes through the captured
+// Object.getOwnPropertyNames: for goja's lazily built prototypes and
+// global object that costs a fraction of (*goja.Object).
+// GetOwnPropertyNames, which builds every lazy property on each call.
+func (rt *jsRuntime) ownCount(o *goja.Object) int {
+	v, err := rt.ownNames(goja.Undefined(), o)
+	if err != nil {
+		return -1
+	}
+	a, ok := v.(*goja.Object)
+	if !ok {
+		return -1
+	}
+	return int(a.Get("length").ToInteger())
+}
+
+// unchanged reports whether the global object has exactly its starting
+// properties with their starting values. Same count and every starting
+// name bound to its starting value means no name was added either.
+func (rt *jsRuntime) unchanged() bool {
+	g := rt.vm.GlobalObject()
+	if c := rt.ownCount(g); c < 0 || c != rt.globalCount {
+		return false
+	}
+	for i, k := range rt.globalNames {
+		if cur := g.Get(k); cur == nil || !cur.SameAs(rt.globalVals[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// reset restores the global object after a call: only when the call
+// changed it (the common case is a quick check, see unchanged) are its
+// properties walked, new ones deleted and changed ones put back. A call
+// that added to or removed from a built-in prototype taints the runtime.
 func (rt *jsRuntime) reset() {
+	// A global the call turned into a throwing getter panics in Get: the
+	// runtime cannot be trusted any more, and the panic must not escape.
+	defer func() {
+		if r := recover(); r != nil {
+			rt.tainted = true
+		}
+	}()
+	if !rt.unchanged() {
+		rt.restoreGlobals()
+	}
+	for i, p := range rt.protos {
+		if rt.ownCount(p) != rt.protoKeys[i] {
+			rt.tainted = true
+		}
+	}
+}
+
+// restoreGlobals deletes the global properties a call added and puts
+// back the ones it replaced.
+func (rt *jsRuntime) restoreGlobals() {
 	g := rt.vm.GlobalObject()
 	for _, k := range g.GetOwnPropertyNames() {
 		base, ok := rt.globals[k]
@@ -106,10 +180,10 @@ func (rt *jsRuntime) reset() {
 			}
 		}
 	}
-	for i, p := range rt.protos {
-		if len(p.GetOwnPropertyNames()) != rt.protoKeys[i] {
-			rt.tainted = true
-		}
+	// Whatever the walk could not put back is caught next time by
+	// unchanged; a runtime that cannot be restored is dropped.
+	if !rt.unchanged() {
+		rt.tainted = true
 	}
 }
 
