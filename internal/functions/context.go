@@ -186,6 +186,9 @@ func (rt *jsRuntime) serviceObject(c *call, f *frame, name string) goja.Value {
 		})
 		_ = db.Set("getCollectionNames", func(goja.FunctionCall) goja.Value {
 			return rt.promise(func() (any, error) {
+				if err := systemOnly(f, "getCollectionNames"); err != nil {
+					return nil, err
+				}
 				st := c.e.cfg.Store
 				if st == nil || reservedDB(dbName) {
 					return bson.A{}, nil
@@ -214,6 +217,9 @@ func (rt *jsRuntime) serviceObject(c *call, f *frame, name string) goja.Value {
 		adm := vm.NewObject()
 		_ = adm.Set("getDBNames", func(goja.FunctionCall) goja.Value {
 			return rt.promise(func() (any, error) {
+				if err := systemOnly(f, "getDBNames"); err != nil {
+					return nil, err
+				}
 				st := c.e.cfg.Store
 				if st == nil {
 					return bson.A{}, nil
@@ -638,4 +644,14 @@ func (rt *jsRuntime) cursorObject(read func(sort bson.D, skip, limit int64) ([]b
 		})
 	})
 	return o
+}
+
+// systemOnly refuses namespace listings to functions running as an
+// application user: names are read from the store directly, outside the
+// rules, so only the system may enumerate them (deny by default).
+func systemOnly(f *frame, op string) error {
+	if f.exec.System {
+		return nil
+	}
+	return fmt.Errorf("%s is only available to functions running as system", op)
 }

@@ -3,6 +3,7 @@ package functions
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -79,6 +80,8 @@ return collection.updateOne(filter, update, options);
 };`,
 	"listUsers":    `exports = async function(){ const c = context.services.get("mongodb-atlas").db("Item").collection("User"); return c.find({}, {email: 1}).sort({_id: 1}).toArray(); }`,
 	"listUsersSys": `exports = async function(){ const c = context.services.get("mongodb-atlas").db("Item").collection("User"); const cur = c.find({}).sort({_id: -1}).limit(1); const first = await cur.next(); return [first._id, await cur.next(), await c.count({}), await context.services.get("mongodb-atlas").db("Item").getCollectionNames(), await context.services.get("mongodb-atlas").admin().getDBNames(), context.services.get("nope")] }`,
+	"collNames":    `exports = () => context.services.get("mongodb-atlas").db("Item").getCollectionNames()`,
+	"dbNames":      `exports = () => context.services.get("mongodb-atlas").admin().getDBNames()`,
 	"fetch":        `exports = async function(url){ const r = await context.http.post({url: url + "/echo?x=1", headers: {"X-T": ["v"]}, body: {a: 1}, encodeBodyAsJSON: true}); return [r.statusCode, r.body.text(), r.headers["X-Got"][0]]; }`,
 }
 
@@ -86,7 +89,8 @@ const seedManifest = `[
  {"name":"createNewUserDocument"},{"name":"onUserCreated"},
  {"name":"subscribeToUser","run_as_system":true},{"name":"findUser","run_as_system":true},
  {"name":"joinTeam","run_as_system":true},{"name":"resetFunc"},
- {"name":"listUsers"},{"name":"listUsersSys","run_as_system":true},{"name":"fetch"}
+ {"name":"listUsers"},{"name":"listUsersSys","run_as_system":true},{"name":"fetch"},
+ {"name":"collNames"},{"name":"dbNames"}
 ]`
 
 const userRules = `{
@@ -152,6 +156,15 @@ func TestSeedFunctions(t *testing.T) {
 		t.Errorf("listUsersSys: %#v %v", got, err)
 	} else {
 		t.Logf("listUsersSys: %v", a)
+	}
+	// Namespace listings bypass the rules, so an application user is
+	// refused them; the system (listUsersSys above) may list.
+	for _, fn := range []string{"collNames", "dbNames"} {
+		if got, err := e.Call(ctx, aliceC, fn, nil); err == nil {
+			t.Errorf("%s as alice: %#v, want an error", fn, got)
+		} else if !strings.Contains(err.Error(), "only available to functions running as system") {
+			t.Errorf("%s as alice: %v", fn, err)
+		}
 	}
 }
 
