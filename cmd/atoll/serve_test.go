@@ -137,7 +137,7 @@ func runServe(t *testing.T, bin string, args ...string) string {
 
 func TestServeEmbedded(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs the binary")
+		t.Skip("-short: this test builds and runs the atoll binary")
 	}
 	bin := buildAtoll(t)
 	data := filepath.Join(t.TempDir(), "data")
@@ -158,7 +158,7 @@ func TestServeMongoDB(t *testing.T) {
 		t.Skip("ATOLL_TEST_MONGODB_URI is not set: `atoll serve --mongodb-uri` is tested only against a running deployment (scripts/test.sh starts FerretDB and sets it)")
 	}
 	if testing.Short() {
-		t.Skip("builds and runs the binary")
+		t.Skip("-short: this test builds and runs the atoll binary")
 	}
 	bin := buildAtoll(t)
 	data := filepath.Join(t.TempDir(), "unused")
@@ -173,7 +173,7 @@ func TestServeMongoDB(t *testing.T) {
 
 func TestServeBadMongoURI(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs the binary")
+		t.Skip("-short: this test builds and runs the atoll binary")
 	}
 	bin := buildAtoll(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

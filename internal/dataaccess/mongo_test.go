@@ -17,7 +17,7 @@ import (
 func TestOnMongoDB(t *testing.T) {
 	uri := os.Getenv("ATOLL_TEST_MONGODB_URI")
 	if uri == "" {
-		t.Skip("ATOLL_TEST_MONGODB_URI not set")
+		t.Skip("ATOLL_TEST_MONGODB_URI is not set: the MongoDB-backend variant runs only against a running deployment (scripts/test.sh starts FerretDB and sets it)")
 	}
 	saved := openStore
 	defer func() { openStore = saved }()
