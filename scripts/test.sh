@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything CI checks, in order: formatting, vet, staticcheck, then the
 # Go tests with the race detector against the embedded store and, through
-# FerretDB, the MongoDB backend.
+# FerretDB, the MongoDB backend, the realm-web end-to-end suite, and the
+# example demos.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,3 +34,6 @@ go test -race -count=1 -timeout 30m ./...
 step "end-to-end: realm-web against atoll serve (tests/e2e)"
 npm ci --prefix tests/e2e --no-audit --no-fund
 npm test --prefix tests/e2e
+
+step "demos: every example's realm-web demo against its own atoll serve (examples/)"
+bash scripts/demos.sh

@@ -19,6 +19,7 @@ Usage:
   atoll app ...           validate or export an App Services app directory (atoll app help)
   atoll users ...         list, create, disable, enable, delete app users (atoll users help)
   atoll apikeys ...       create, list, delete server API keys (atoll apikeys help)
+  atoll import [flags] F  insert Extended JSON documents into a collection (atoll import -h)
   atoll logs [flags]      print the app log: function runs (atoll logs -h)
   atoll triggers ...      list and resume database triggers (atoll triggers help)
   atoll version           print version, commit and Go version
@@ -39,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return usersCmd(args[1:], os.Stdin, stdout, stderr)
 	case "apikeys":
 		return apikeysCmd(args[1:], stdout, stderr)
+	case "import":
+		return importCmd(args[1:], os.Stdin, stdout, stderr)
 	case "logs":
 		return logsCmd(args[1:], stdout, stderr)
 	case "triggers":
