@@ -4,7 +4,9 @@
 # directory. The demo's data files (demo/data/DB.COLL.json, Extended JSON)
 # are loaded with `atoll import` into a new embedded store, the server is
 # started on a free loopback port, and `npm run demo` runs with
-# ATOLL_BASE_URL and ATOLL_APP_ID set. A demo asserts every step; any
+# ATOLL_BASE_URL and ATOLL_APP_ID set, and ATOLL_SERVER_API_KEY holding a
+# server API key made for the demo (an administrator's credential: demos
+# use it, through the api-key provider, where the scenario needs an admin). A demo asserts every step; any
 # failure fails this script. Usage: scripts/demos.sh [EXAMPLE_DIR...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +43,7 @@ for ex in "${examples[@]}"; do
 			"$work/atoll" import --data "$data" --db "${base%%.*}" --collection "${base#*.}" "$f"
 		done
 	fi
+	api_key=$("$work/atoll" apikeys create --data "$data" --name demo-admin 2>/dev/null | sed -n 's/^key: *//p')
 	app_id=$(node -e 'const r=require(process.argv[1]); console.log(r.app_id || r.name)' "$root/$ex/root_config.json" 2>/dev/null \
 		|| node -e 'const r=require(process.argv[1]); console.log(r.app_id || r.name)' "$root/$ex/realm_config.json")
 	"$work/atoll" serve --app "$ex" --data "$data" --addr 127.0.0.1:0 --log-format text 2>"$log" &
@@ -57,7 +60,7 @@ for ex in "${examples[@]}"; do
 		echo "atoll serve did not start:"; cat "$log"; ok=0
 	else
 		npm ci --prefix "$ex/demo" --no-audit --no-fund --silent
-		if ! ATOLL_BASE_URL="$url" ATOLL_APP_ID="$app_id" timeout 300 npm run --silent demo --prefix "$ex/demo"; then
+		if ! ATOLL_BASE_URL="$url" ATOLL_APP_ID="$app_id" ATOLL_SERVER_API_KEY="$api_key" timeout 300 npm run --silent demo --prefix "$ex/demo"; then
 			ok=0
 			echo "--- server log (last 40 lines):"; tail -40 "$log"
 		fi
