@@ -41,3 +41,56 @@ func TestCompatCustomDataIgnoresServiceName(t *testing.T) {
 		t.Fatalf("user_data %v", claims(t, tok)["user_data"])
 	}
 }
+
+// User API keys are not identities: the user's identity list does not grow,
+// a key's session names the key id as its identity, and API-key
+// credentials cannot be linked to a user.
+func TestCompatAPIKeysAreNotIdentities(t *testing.T) {
+	e := newEnv(t, testApp())
+	ctx := ctxT(t)
+	if _, err := e.CreateUser("id@x.y", "password1"); err != nil {
+		t.Fatal(err)
+	}
+	owner := e.mustLogin("local-userpass", userpass("id@x.y", "password1"))
+	sess, err := e.svc.VerifyRefreshToken(ctx, owner.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := e.svc.CreateUserAPIKey(ctx, sess, "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := e.mustLogin("api-key", bson.D{{Key: "key", Value: k.Key}})
+	u, err := e.svc.User(ctx, owner.UserID)
+	if err != nil || len(u.Identities) != 1 || u.Identities[0].ProviderType != "local-userpass" {
+		t.Fatalf("identities %+v %v", u, err)
+	}
+	keySess, err := e.svc.VerifyRefreshToken(ctx, byKey.RefreshToken)
+	if err != nil || keySess.Identity.ID != k.ID || keySess.Identity.ProviderType != "api-key" {
+		t.Fatalf("key session identity %+v %v", keySess, err)
+	}
+	caller, err := e.svc.VerifyAccessToken(ctx, owner.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.Login(ctx, LoginRequest{Provider: "api-key", Body: bson.D{{Key: "key", Value: k.Key}}, Link: caller})
+	wantCode(t, err, CodeBadRequest, "")
+}
+
+// Creating a server API key creates its server user, which fires the
+// CREATE authentication event as any other user creation does.
+func TestCompatServerAPIKeyFiresCreate(t *testing.T) {
+	e := newEnv(t, testApp())
+	if _, err := e.svc.CreateServerAPIKey(ctxT(t), "backend"); err != nil {
+		t.Fatal(err)
+	}
+	var creates int
+	for _, ev := range *e.hooks {
+		if ev.Operation == "CREATE" && len(ev.Providers) == 1 && ev.Providers[0] == "api-key" {
+			creates++
+		}
+	}
+	if creates != 1 {
+		t.Fatalf("events %+v: want one CREATE for api-key", *e.hooks)
+	}
+}
