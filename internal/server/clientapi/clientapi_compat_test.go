@@ -1,0 +1,85 @@
+package clientapi_test
+
+// Tests for docs/compat.md entries of the client API that no other test
+// held on its own.
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atollhq/atoll/internal/appconfig"
+	"github.com/atollhq/atoll/internal/auth"
+	"github.com/atollhq/atoll/internal/server"
+	"github.com/atollhq/atoll/internal/server/clientapi"
+)
+
+// A wrong method on a known path is 404 in the App Services envelope, not
+// 405.
+func TestCompatWrongMethodIs404(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	for _, c := range []struct{ method, path string }{
+		{"GET", appPath + "/auth/providers/anon-user/login"},
+		{"DELETE", appPath + "/location"},
+		{"PUT", "/api/client/v2.0/auth/session"},
+	} {
+		r := e.do(c.method, c.path, "")
+		if r.status != 404 {
+			t.Errorf("%s %s: status %d, want 404", c.method, c.path, r.status)
+			continue
+		}
+		m := r.json(t)
+		if m["error_code"] == nil || m["error"] == nil {
+			t.Errorf("%s %s: %s is not the error envelope", c.method, c.path, r.body)
+		}
+	}
+}
+
+// The rate-limit key is the peer address; X-Forwarded-For is not trusted,
+// so a client cannot reset its budget by inventing one.
+func TestCompatForwardedForIsNotTrusted(t *testing.T) {
+	rl := auth.RateLimits{
+		PerIP:       auth.Rate{Burst: 3, Interval: time.Hour},
+		PerIdentity: auth.Rate{Burst: 100, Interval: time.Millisecond},
+	}
+	e := newEnv(t, envOptions{rateLimits: &rl})
+	var last response
+	for i := 0; i < 4; i++ {
+		last = e.do("POST", appPath+"/auth/providers/anon-user/login", "{"+device+"}",
+			"X-Forwarded-For: 203.0.113."+string(rune('1'+i)))
+		if i < 3 && last.status != 200 {
+			t.Fatalf("login %d within the burst: %d %s", i+1, last.status, last.body)
+		}
+	}
+	if last.status != 429 || last.json(t)["error_code"] != "LimitExceeded" {
+		t.Fatalf("4th login from one peer with a new X-Forwarded-For: %d %s", last.status, last.body)
+	}
+}
+
+// location takes hostname from the configured public URL (ATOLL_PUBLIC_URL
+// in atoll serve) rather than the request's Host.
+func TestCompatLocationUsesPublicURL(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	app, err := appconfig.LoadFS(ctx, testApp(nil), appconfig.Options{Secrets: map[string]string{"jwtKey": jwtKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	api, err := clientapi.New(clientapi.Config{App: app, Auth: e.auth, Data: e.data, Done: done,
+		PublicURL: "https://atoll.example.org/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(server.Config{})
+	api.Register(srv)
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", appPath+"/location", nil))
+	if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, `"hostname":"https://atoll.example.org"`) {
+		t.Fatalf("location: %d %s", rec.Code, body)
+	}
+}
