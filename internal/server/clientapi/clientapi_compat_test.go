@@ -59,7 +59,8 @@ func TestCompatForwardedForIsNotTrusted(t *testing.T) {
 }
 
 // location takes hostname from the configured public URL (ATOLL_PUBLIC_URL
-// in atoll serve) rather than the request's Host.
+// in atoll serve) rather than the request's Host; without deployment settings
+// in the root config the model is GLOBAL in US-VA.
 func TestCompatLocationUsesPublicURL(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -79,7 +80,8 @@ func TestCompatLocationUsesPublicURL(t *testing.T) {
 	api.Register(srv)
 	rec := httptest.NewRecorder()
 	srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", appPath+"/location", nil))
-	if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, `"hostname":"https://atoll.example.org"`) {
+	if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, `"hostname":"https://atoll.example.org"`) ||
+		!strings.Contains(body, `"deployment_model":"GLOBAL"`) || !strings.Contains(body, `"location":"US-VA"`) {
 		t.Fatalf("location: %d %s", rec.Code, body)
 	}
 }
