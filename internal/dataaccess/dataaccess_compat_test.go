@@ -1,0 +1,72 @@
+package dataaccess
+
+// Tests for docs/compat.md entries of the dataaccess package that no other
+// test held on its own.
+
+import (
+	"errors"
+	"testing"
+)
+
+// Reads return at most MaxResults documents (App Services: 50,000): more
+// is ReadSizeLimitExceeded rather than a silently truncated answer; a
+// negative limit means its absolute value.
+func TestCompatReadSizeLimitAndNegativeLimit(t *testing.T) {
+	f := newFixture(t)
+	a, err := New(testApp(), f.st, Options{MaxResults: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	for i := 0; i < 4; i++ {
+		f.seed("open", d("_id", int32(i)))
+	}
+	c, err := a.Collection(f.ctx, f.alice, "mongodb-atlas", "tracker", "open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var de *Error
+	if _, err := c.Find(f.ctx, nil, FindOptions{}); !errors.As(err, &de) || de.Code != CodeReadSizeLimit {
+		t.Fatalf("find of 4 with a cap of 3: %v", err)
+	}
+	if _, err := c.Aggregate(f.ctx, nil); !errors.As(err, &de) || de.Code != CodeReadSizeLimit {
+		t.Fatalf("aggregate of 4 with a cap of 3: %v", err)
+	}
+	if got, err := c.Find(f.ctx, nil, FindOptions{Limit: 3}); err != nil || len(got) != 3 {
+		t.Fatalf("limit 3: %d %v", len(got), err)
+	}
+	if got, err := c.Find(f.ctx, nil, FindOptions{Limit: -2}); err != nil || len(got) != 2 {
+		t.Fatalf("limit -2: %d %v", len(got), err)
+	}
+}
+
+// An application user's operator update is stored as its top-level
+// $set/$unset difference (the write is decided on the computed post-image),
+// so change streams report an update with its updateDescription, not a
+// replace; an operator-less updateOne is a replacement and reported as one.
+func TestCompatUserUpdatesReportedAsUpdates(t *testing.T) {
+	f := newFixture(t)
+	f.seed("open", d("_id", int32(1), "a", "x", "b", "y"))
+	sub, err := f.coll(f.sys, "open").Watch(f.ctx, WatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.coll(f.alice, "open")
+	if _, err := c.UpdateOne(f.ctx, d("_id", int32(1)), d("$set", d("a", "z"), "$unset", d("b", "")), UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ev := next(t, sub)
+	if evField(ev, "operationType") != "update" || evField(ev, "updateDescription", "updatedFields", "a") != "z" {
+		t.Fatalf("operator update: %s", ejson(t, ev))
+	}
+	if _, err := c.UpdateOne(f.ctx, d("_id", int32(1)), d("a", "w"), UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ev = next(t, sub)
+	if evField(ev, "operationType") != "replace" || evField(ev, "fullDocument", "a") != "w" {
+		t.Fatalf("operator-less update: %s", ejson(t, ev))
+	}
+	if got := f.raw("open"); len(got) != 1 || len(got[0]) != 2 || got[0][1].Value != "w" {
+		t.Fatalf("stored %s", ejson(t, got))
+	}
+}
