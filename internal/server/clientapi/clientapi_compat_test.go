@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/atollhq/atoll/internal/appconfig"
 	"github.com/atollhq/atoll/internal/auth"
 	"github.com/atollhq/atoll/internal/server"
@@ -83,5 +85,31 @@ func TestCompatLocationUsesPublicURL(t *testing.T) {
 	if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, `"hostname":"https://atoll.example.org"`) ||
 		!strings.Contains(body, `"deployment_model":"GLOBAL"`) || !strings.Contains(body, `"location":"US-VA"`) {
 		t.Fatalf("location: %d %s", rec.Code, body)
+	}
+}
+
+// %%request leaves out the Authorization and Cookie headers: rules have no
+// business with the bearer token. Other headers are there.
+func TestCompatRequestExpansionHidesCredentials(t *testing.T) {
+	e := newEnv(t, envOptions{files: map[string]string{
+		"data_sources/mongodb-atlas/probe/docs/rules.json": `{"database":"probe","collection":"docs","roles":[
+			{"name":"r","apply_when":{"%%request.requestHeaders.Authorization":{"%exists":false},
+				"%%request.requestHeaders.Cookie":{"%exists":false},
+				"%%request.requestHeaders.X-Probe":{"%exists":true}},"read":true}]}`,
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := e.st.Database("probe").Collection("docs").InsertOne(ctx, bson.D{{Key: "_id", Value: int32(1)}}); err != nil {
+		t.Fatal(err)
+	}
+	tk := e.anon()
+	body := `{"name":"find","service":"mongodb-atlas","arguments":[{"database":"probe","collection":"docs","query":{}}]}`
+	r := e.do("POST", appPath+"/functions/call", body, "Authorization: Bearer "+tk.Access, "Cookie: session=1", "X-Probe: 1")
+	if r.status != 200 || r.body != `[{"_id":{"$numberInt":"1"}}]` {
+		t.Fatalf("with X-Probe: %d %s", r.status, r.body)
+	}
+	r = e.do("POST", appPath+"/functions/call", body, "Authorization: Bearer "+tk.Access, "Cookie: session=1")
+	if r.status != 200 || r.body != `[]` {
+		t.Fatalf("without X-Probe: %d %s", r.status, r.body)
 	}
 }
