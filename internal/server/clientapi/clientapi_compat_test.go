@@ -5,7 +5,11 @@ package clientapi_test
 
 import (
 	"context"
+	"encoding/base64"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +115,36 @@ func TestCompatRequestExpansionHidesCredentials(t *testing.T) {
 	r = e.do("POST", appPath+"/functions/call", body, "Authorization: Bearer "+tk.Access, "Cookie: session=1")
 	if r.status != 200 || r.body != `[]` {
 		t.Fatalf("without X-Probe: %d %s", r.status, r.body)
+	}
+}
+
+// baas_request accepts standard, raw and URL-safe base64 (clients differ in
+// which they send).
+func TestCompatBaasRequestEncodings(t *testing.T) {
+	e := trackerEnv(t, envOptions{})
+	ws := newWatchServer(t, e)
+	tk := e.anon()
+	// The "???>>>" value makes the URL-safe alphabets differ from the
+	// standard one; the body length leaves padding for the raw ones to drop.
+	body := `{"name":"watch","arguments":[{"database":"tracker","collection":"tasks","filter":{"name":"???>>>"}}],"service":"mongo-db"}`
+	seen := map[string]bool{}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		q := enc.EncodeToString([]byte(body))
+		seen[q] = true
+		req, _ := http.NewRequest("GET", ws.URL+appPath+"/functions/call?baas_request="+url.QueryEscape(q), nil)
+		req.Header.Set("Authorization", "Bearer "+tk.Access)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		// The body decoded: the call reaches the service lookup.
+		if res.StatusCode != 404 || !strings.Contains(string(b), "ServiceNotFound") {
+			t.Errorf("%q: %d %s", q, res.StatusCode, b)
+		}
+	}
+	if len(seen) != 4 {
+		t.Fatalf("the four encodings of the test body are not distinct: %v", seen)
 	}
 }
