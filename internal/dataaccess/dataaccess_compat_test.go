@@ -6,6 +6,10 @@ package dataaccess
 import (
 	"errors"
 	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/atollhq/atoll/internal/rules"
 )
 
 // Reads return at most MaxResults documents (App Services: 50,000): more
@@ -68,5 +72,23 @@ func TestCompatUserUpdatesReportedAsUpdates(t *testing.T) {
 	}
 	if got := f.raw("open"); len(got) != 1 || len(got[0]) != 2 || got[0][1].Value != "w" {
 		t.Fatalf("stored %s", ejson(t, got))
+	}
+}
+
+// With the seed 002 rules (roles only, no document_filters), the role is
+// chosen from the pre-image, so the assignee may hand a task to someone
+// else; the new assignee may then write it and the old one no longer can.
+func TestCompatSeedAssigneeMayReassign(t *testing.T) {
+	f := newFixture(t)
+	id := bson.NewObjectID()
+	f.seed("tasks", task(id, "alice"))
+	if _, err := f.coll(f.alice, "tasks").UpdateOne(f.ctx, d("_id", id), d("$set", d("assignee", "bob")), UpdateOptions{}); err != nil {
+		t.Fatalf("alice hands her task to bob: %v", err)
+	}
+	if _, err := f.coll(f.alice, "tasks").UpdateOne(f.ctx, d("_id", id), d("$set", d("status", "Closed")), UpdateOptions{}); !errors.Is(err, rules.ErrUpdateNotPermitted) {
+		t.Fatalf("alice writes bob's task: %v", err)
+	}
+	if _, err := f.coll(f.bob, "tasks").UpdateOne(f.ctx, d("_id", id), d("$set", d("status", "Closed")), UpdateOptions{}); err != nil {
+		t.Fatalf("bob writes his task: %v", err)
 	}
 }
