@@ -148,3 +148,19 @@ func TestCompatBaasRequestEncodings(t *testing.T) {
 		t.Fatalf("the four encodings of the test body are not distinct: %v", seen)
 	}
 }
+
+// Over HTTP: a negative limit means its absolute value; a negative skip is
+// InvalidParameter.
+func TestCompatNegativeLimitAndSkip(t *testing.T) {
+	e := trackerEnv(t, envOptions{})
+	alice := e.emailUser("alice@example.com", "password123")
+	r := e.svc(alice.Access, "insertMany", `{`+tasks+`,"documents":[`+taskDoc(alice.UserID, "a1")+`,`+taskDoc(alice.UserID, "a2")+`]}`)
+	if r.status != 200 {
+		t.Fatalf("seed: %d %s", r.status, r.body)
+	}
+	r = e.svc(alice.Access, "find", `{`+tasks+`,"query":{},"project":{"name":1,"_id":0},"sort":{"name":1},"limit":{"$numberInt":"-1"}}`)
+	if r.status != 200 || r.body != `[{"name":"a1"}]` {
+		t.Fatalf("limit -1: %d %s", r.status, r.body)
+	}
+	wantError(t, e.svc(alice.Access, "find", `{`+tasks+`,"query":{},"skip":{"$numberInt":"-1"}}`), 400, "InvalidParameter")
+}
