@@ -170,3 +170,46 @@ func TestCompatCryptoFormats(t *testing.T) {
 		t.Fatalf("default scheme is not PSS over SHA-256: %v", err)
 	}
 }
+
+// Calls refused before they run (not found, private) are not in the app
+// log.
+func TestCompatRefusedCallsNotLogged(t *testing.T) {
+	rec := &entries{}
+	e := compatEngine(t, Config{AppLog: rec}, map[string]string{"hidden": `exports = () => 1`},
+		`[{"name":"hidden","private":true}]`)
+	ctx := tctx(t)
+	if _, err := e.Call(ctx, ClientCaller(alice(), nil), "hidden", nil); !errors.Is(err, ErrPrivate) {
+		t.Fatalf("private: %v", err)
+	}
+	if _, err := e.Call(ctx, ClientCaller(alice(), nil), "absent", nil); !errors.Is(err, ErrFunctionNotFound) {
+		t.Fatalf("absent: %v", err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.got) != 0 {
+		t.Fatalf("refused calls logged: %+v", rec.got)
+	}
+}
+
+// A %function evaluated by the rules of a function's own data access runs
+// on its caller's concurrency slot: with one slot, the nested call still
+// runs (were it refused, the role would not apply and the read would
+// return nothing).
+func TestCompatNestedRuleCallTakesNoSlot(t *testing.T) {
+	files := fnFiles(map[string]string{
+		"yes":    `exports = () => true`,
+		"seed":   `exports = () => context.services.get("mongodb-atlas").db("db").collection("c").insertOne({_id: 1})`,
+		"reader": `exports = () => context.services.get("mongodb-atlas").db("db").collection("c").find({}).toArray()`,
+	}, `[{"name":"yes","private":true},{"name":"seed","run_as_system":true},{"name":"reader"}]`)
+	files["data_sources/mongodb-atlas/db/c/rules.json"] = `{"database":"db","collection":"c","roles":[
+		{"name":"r","apply_when":{"%%true":{"%function":{"name":"yes","arguments":[]}}},"read":true,"fields":{"_id":{"read":true}}}]}`
+	e := testEngine(t, testApp(t, files), Config{MaxConcurrent: 1})
+	ctx := tctx(t)
+	if _, err := e.Call(ctx, SystemCaller(), "seed", nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Call(ctx, ClientCaller(alice(), nil), "reader", nil)
+	if arr, ok := got.(bson.A); err != nil || !ok || len(arr) != 1 {
+		t.Fatalf("reader: %#v %v", got, err)
+	}
+}
