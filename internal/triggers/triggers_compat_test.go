@@ -4,9 +4,13 @@ package triggers
 // test held on its own.
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/atollhq/atoll/internal/store"
 )
 
 // A database trigger with no stored token starts from now and records that
@@ -33,5 +37,67 @@ func TestCompatStartFromNowAndEventAsProduced(t *testing.T) {
 	}
 	if _, ok := lookup(evs[0], "wallTime").(bson.DateTime); !ok {
 		t.Fatalf("event without wallTime: %s", ejson(t, evs[0]))
+	}
+}
+
+// A scheduled handler that throws is logged and recorded; the schedule
+// goes on (it is not suspended as a database trigger would be).
+func TestCompatScheduledErrorsDoNotStopTheSchedule(t *testing.T) {
+	ctx := tctx(t)
+	clock := newFakeClock(time.Date(2026, 3, 1, 10, 1, 0, 0, time.UTC))
+	files := map[string]string{
+		"functions/config.json": `[{"name":"tick","private":true}]`,
+		"functions/tick.js": `exports = async function() {
+  await context.services.get("mongodb-atlas").db("out").collection("ticks").insertOne({});
+  throw new Error("tick failed");
+}`,
+		"triggers/every25.json": `{"name":"every25","type":"SCHEDULED","config":{"schedule":"*/25 * * * *"},"event_processors":{"FUNCTION":{"config":{"function_name":"tick"}}}}`,
+	}
+	s := newStackWith(t, files, func(c *Config) { c.Clock = clock })
+	at := func(h, m int) time.Time { return time.Date(2026, 3, 1, h, m, 0, 0, time.UTC) }
+	waitTickAt := func(want time.Time) *State {
+		t.Helper()
+		for {
+			st, err := loadState(ctx, s.st, "every25")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st != nil && st.LastTick.Equal(want) {
+				return st
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("tick %s not reached: %+v", want, st)
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	waitTickAt(at(10, 1))
+	clock.Set(at(10, 25))
+	waitTickAt(at(10, 25))
+	clock.Set(at(10, 50))
+	st := waitTickAt(at(10, 50))
+	if st.Status == StatusSuspended {
+		t.Fatalf("scheduled trigger suspended: %+v", st)
+	}
+	n, err := s.st.Database("out").Collection("ticks").CountDocuments(ctx, bson.D{}, store.CountOptions{})
+	if err != nil || n != 2 {
+		t.Fatalf("%d runs (%v), want 2", n, err)
+	}
+}
+
+// Deployment-level database triggers (no database) load but suspend with
+// "not supported yet".
+func TestCompatDeploymentLevelTriggerSuspends(t *testing.T) {
+	ctx := tctx(t)
+	s := newStack(t, map[string]string{
+		"functions/config.json": `[{"name":"record","private":true}]`,
+		"functions/record.js":   recordFn,
+		"triggers/t.json": `{"name":"t","type":"DATABASE","config":{"service_name":"mongodb-atlas","operation_types":["CREATE_COLLECTION"]},
+			"event_processors":{"FUNCTION":{"config":{"function_name":"record"}}}}`,
+	})
+	st := waitStatus(ctx, t, s.st, "t", StatusSuspended)
+	if !strings.Contains(st.Error, "not supported yet") {
+		t.Fatalf("suspended with %q", st.Error)
 	}
 }
