@@ -4,6 +4,7 @@ package triggers
 // test held on its own.
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +100,65 @@ func TestCompatDeploymentLevelTriggerSuspends(t *testing.T) {
 	st := waitStatus(ctx, t, s.st, "t", StatusSuspended)
 	if !strings.Contains(st.Error, "not supported yet") {
 		t.Fatalf("suspended with %q", st.Error)
+	}
+}
+
+// Deploying a suspended trigger as disabled records "disabled", so enabling
+// it again runs it (rather than leaving it suspended).
+func TestCompatSuspendedDeployedDisabledThenEnabledRuns(t *testing.T) {
+	ctx := tctx(t)
+	s := newStack(t, dbTriggerApp(itemsTriggerWith(false, false)))
+	waitStatus(ctx, t, s.st, "t", StatusRunning)
+	if _, err := s.st.Database("out").Collection("config").InsertOne(ctx, bson.D{{Key: "_id", Value: "fail"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.st.Database("store").Collection("items").InsertOne(ctx, bson.D{{Key: "_id", Value: int32(1)}, {Key: "fail", Value: true}}); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(ctx, t, s.st, "t", StatusSuspended)
+	s.runner.Close()
+	disabled, err := Compile(testApp(t, dbTriggerApp(itemsTriggerWith(true, false))), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := New(disabled, s.cfg)
+	if err := rd.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(ctx, t, s.st, "t", StatusDisabled)
+	rd.Close()
+	// The handler accepts events again; enabling runs the trigger, which
+	// delivers the event that had failed.
+	if _, err := s.st.Database("out").Collection("config").DeleteOne(ctx, bson.D{{Key: "_id", Value: "fail"}}); err != nil {
+		t.Fatal(err)
+	}
+	r := New(s.triggers, s.cfg)
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	waitStatus(ctx, t, s.st, "t", StatusRunning)
+	waitEvents(ctx, t, s.st, 1)
+}
+
+// While idle, a running database trigger refreshes its stored position
+// (heartbeat) under __atoll.trigger_state.
+func TestCompatIdleHeartbeat(t *testing.T) {
+	ctx := tctx(t)
+	s := newStack(t, dbTriggerApp(itemsTriggerWith(false, false)))
+	first := waitStatus(ctx, t, s.st, "t", StatusRunning)
+	for {
+		st, err := loadState(ctx, s.st, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.Heartbeat.IsZero() && st.Heartbeat.After(first.UpdatedAt) && len(st.ResumeToken) > 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no heartbeat: %+v", st)
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }
