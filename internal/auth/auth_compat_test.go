@@ -94,3 +94,20 @@ func TestCompatServerAPIKeyFiresCreate(t *testing.T) {
 		t.Fatalf("events %+v: want one CREATE for api-key", *e.hooks)
 	}
 }
+
+// Logging out an anonymous user ends the session but keeps the user (App
+// Services' behaviour here is undocumented; nothing purges it later).
+func TestCompatAnonymousLogoutKeepsUser(t *testing.T) {
+	e := newEnv(t, testApp())
+	ctx := ctxT(t)
+	r := e.mustLogin("anon-user", bson.D{})
+	if err := e.svc.Logout(ctx, r.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.RefreshAccessToken(ctx, r.RefreshToken); err == nil {
+		t.Fatal("the session outlived logout")
+	}
+	if u, err := e.svc.User(ctx, r.UserID); err != nil || u.ID != r.UserID {
+		t.Fatalf("anonymous user after logout: %+v %v", u, err)
+	}
+}

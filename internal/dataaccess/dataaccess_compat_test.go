@@ -92,3 +92,33 @@ func TestCompatSeedAssigneeMayReassign(t *testing.T) {
 		t.Fatalf("bob writes his task: %v", err)
 	}
 }
+
+// Multi-document writes: documents the caller cannot see do not match (and
+// are not counted); a refusal of any document it can see fails the whole
+// call and changes nothing. count counts only documents the caller may
+// read.
+func TestCompatMultiDocumentWritesAndCount(t *testing.T) {
+	f := newFixture(t)
+	f.seed("notes", d("_id", int32(1), "owner_id", "alice", "text", "a"), d("_id", int32(2), "owner_id", "bob", "text", "b"))
+	notes := f.coll(f.alice, "notes")
+	res, err := notes.UpdateMany(f.ctx, nil, d("$set", d("text", "edited")), UpdateOptions{})
+	if err != nil || res.MatchedCount != 1 || res.ModifiedCount != 1 {
+		t.Fatalf("updateMany over a visible and an invisible note: %+v %v", res, err)
+	}
+	if got := f.raw("notes"); ejson(t, got[1]) != `{"v":{"_id":2,"owner_id":"bob","text":"b"}}` {
+		t.Fatalf("bob's note changed: %s", ejson(t, got))
+	}
+	if n, err := notes.Count(f.ctx, nil, CountOptions{}); err != nil || n != 1 {
+		t.Fatalf("count: %d %v", n, err)
+	}
+	// tasks: every task is readable, only her own writable: one refusal
+	// fails the call and nothing is written.
+	f.seed("tasks", task(bson.NewObjectID(), "alice"), task(bson.NewObjectID(), "bob"))
+	before := ejson(t, f.raw("tasks"))
+	if _, err := f.coll(f.alice, "tasks").UpdateMany(f.ctx, nil, d("$set", d("status", "Closed")), UpdateOptions{}); !errors.Is(err, rules.ErrUpdateNotPermitted) {
+		t.Fatalf("updateMany reaching bob's task: %v", err)
+	}
+	if after := ejson(t, f.raw("tasks")); after != before {
+		t.Fatalf("a refused updateMany wrote:\n%s\n%s", before, after)
+	}
+}

@@ -213,3 +213,46 @@ func TestCompatNestedRuleCallTakesNoSlot(t *testing.T) {
 		t.Fatalf("reader: %#v %v", got, err)
 	}
 }
+
+// Function errors map to App Services' codes and statuses: unknown
+// function 404 FunctionNotFound; a throw, a can_evaluate refusal and a
+// client call of a private function 400 FunctionExecutionError.
+func TestCompatErrorCodesAndStatuses(t *testing.T) {
+	e := compatEngine(t, Config{}, map[string]string{
+		"boom":    `exports = () => { throw new Error("boom") }`,
+		"guarded": `exports = () => 1`,
+		"hidden":  `exports = () => 1`,
+	}, `[{"name":"boom"},{"name":"guarded","can_evaluate":{"%%true":false}},{"name":"hidden","private":true}]`)
+	ctx := tctx(t)
+	for _, c := range []struct {
+		name   string
+		code   string
+		status int
+	}{
+		{"absent", "FunctionNotFound", 404},
+		{"boom", "FunctionExecutionError", 400},
+		{"guarded", "FunctionExecutionError", 400},
+		{"hidden", "FunctionExecutionError", 400},
+	} {
+		_, err := e.Call(ctx, ClientCaller(alice(), nil), c.name, nil)
+		if code, status := Code(err); err == nil || code != c.code || status != c.status {
+			t.Errorf("%s: %v → %s %d, want %s %d", c.name, err, code, status, c.code, c.status)
+		}
+	}
+}
+
+// context.user in a run_as_system function called by a user stays the
+// caller (the docs say both "the caller" and "empty data"; we keep the
+// caller); a value's private flag has no effect on context.values.get.
+func TestCompatSystemFunctionSeesCallerAndPrivateValues(t *testing.T) {
+	files := fnFiles(map[string]string{
+		"who": `exports = () => [context.user.id, context.runningAsSystem(), context.values.get("hidden")]`,
+	}, `[{"name":"who","run_as_system":true}]`)
+	files["values/hidden.json"] = `{"name":"hidden","value":"v","private":true}`
+	e := testEngine(t, testApp(t, files), Config{})
+	got, err := e.Call(tctx(t), ClientCaller(alice(), nil), "who", nil)
+	a, ok := got.(bson.A)
+	if err != nil || !ok || len(a) != 3 || a[0] != "alice" || a[1] != true || a[2] != "v" {
+		t.Fatalf("got %#v %v", got, err)
+	}
+}

@@ -164,3 +164,44 @@ func TestCompatNegativeLimitAndSkip(t *testing.T) {
 	}
 	wantError(t, e.svc(alice.Access, "find", `{`+tasks+`,"query":{},"skip":{"$numberInt":"-1"}}`), 400, "InvalidParameter")
 }
+
+// Rules see %%user.custom_data as carried by the access token: a change to
+// the custom data document reaches the rules at the next token refresh
+// (realm-web's refreshCustomData(), or when the 30-minute token expires),
+// not at once.
+func TestCompatRulesSeeTokenCustomData(t *testing.T) {
+	e := newEnv(t, envOptions{files: map[string]string{
+		"data_sources/mongodb-atlas/probe/docs/rules.json": `{"database":"probe","collection":"docs","roles":[
+			{"name":"blue","apply_when":{"%%user.custom_data.team":"blue"},"read":true}]}`,
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := e.st.Database("probe").Collection("docs").InsertOne(ctx, bson.D{{Key: "_id", Value: int32(1)}}); err != nil {
+		t.Fatal(err)
+	}
+	tk := e.emailUser("team@example.com", "password123")
+	find := func(access string) string {
+		r := e.svc(access, "find", `{"database":"probe","collection":"docs","query":{}}`)
+		if r.status != 200 {
+			t.Fatalf("find: %d %s", r.status, r.body)
+		}
+		return r.body
+	}
+	if got := find(tk.Access); got != `[]` {
+		t.Fatalf("before custom data: %s", got)
+	}
+	if _, err := e.st.Database("app").Collection("userData").InsertOne(ctx, bson.D{
+		{Key: "_id", Value: bson.NewObjectID()}, {Key: "user_id", Value: tk.UserID}, {Key: "team", Value: "blue"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(tk.Access); got != `[]` {
+		t.Fatalf("same token after the custom data changed: %s", got)
+	}
+	access, r := e.refresh(tk.Refresh)
+	if access == "" {
+		t.Fatalf("refresh: %d %s", r.status, r.body)
+	}
+	if got := find(access); got != `[{"_id":{"$numberInt":"1"}}]` {
+		t.Fatalf("after refresh: %s", got)
+	}
+}
