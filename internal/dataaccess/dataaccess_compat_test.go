@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/atollhq/atoll/internal/rules"
+	"github.com/atollhq/atoll/internal/store"
 )
 
 // Reads return at most MaxResults documents (App Services: 50,000): more
@@ -120,5 +121,35 @@ func TestCompatMultiDocumentWritesAndCount(t *testing.T) {
 	}
 	if after := ejson(t, f.raw("tasks")); after != before {
 		t.Fatalf("a refused updateMany wrote:\n%s\n%s", before, after)
+	}
+}
+
+// standalone is a store that reports what a standalone MongoDB server
+// supports: neither change streams nor transactions.
+type standalone struct{ store.Store }
+
+func (standalone) Capabilities() store.Capabilities { return store.Capabilities{} }
+
+// On a deployment without change streams (a standalone MongoDB server),
+// watch is refused with MongoDBError (400); multi-document writes still
+// work, committed document by document without a transaction.
+func TestCompatWatchWithoutChangeStreams(t *testing.T) {
+	f := newFixture(t)
+	a, err := New(testApp(), standalone{f.st}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	c, err := a.Collection(f.ctx, f.alice, "mongodb-atlas", "tracker", "open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var de *Error
+	if _, err := c.Watch(f.ctx, WatchOptions{}); !errors.As(err, &de) || de.Code != CodeMongoDBError || de.Status != 400 {
+		t.Fatalf("watch: %v", err)
+	}
+	f.seed("open", d("_id", int32(1)), d("_id", int32(2)))
+	if res, err := c.UpdateMany(f.ctx, nil, d("$set", d("x", int32(1))), UpdateOptions{}); err != nil || res.ModifiedCount != 2 {
+		t.Fatalf("updateMany: %+v %v", res, err)
 	}
 }
