@@ -4,9 +4,12 @@ package auth
 // held on its own.
 
 import (
+	"errors"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/atollhq/atoll/internal/appconfig"
 )
 
 // Anonymous refresh tokens last 50 years (App Services keeps anonymous
@@ -109,5 +112,17 @@ func TestCompatAnonymousLogoutKeepsUser(t *testing.T) {
 	}
 	if u, err := e.svc.User(ctx, r.UserID); err != nil || u.ID != r.UserID {
 		t.Fatalf("anonymous user after logout: %+v %v", u, err)
+	}
+}
+
+// Known difference: OAuth 2.0 providers (Google, Facebook, Apple) load and
+// export, but logging in with one answers "provider not found", as for a
+// disabled provider.
+func TestCompatOAuth2ProvidersNotServed(t *testing.T) {
+	app := testApp()
+	app.AuthProviders["oauth2-google"] = &appconfig.AuthProvider{Name: "oauth2-google", Type: "oauth2-google"}
+	e := newEnv(t, app)
+	if _, err := e.login("oauth2-google", bson.D{{Key: "authCode", Value: "x"}}); !errors.Is(err, ErrProviderNotFound) {
+		t.Fatalf("oauth2 login: %v", err)
 	}
 }
