@@ -72,7 +72,9 @@ async function main() {
       notes(eve).insertOne({ owner_id: nid(eve), collaborators: [], title: "eve-list", body: "e" }))).insertedId;
     await refused("Eve inserts a note owned by Alice", () =>
       notes(eve).insertOne({ owner_id: nid(alice), collaborators: [], title: "forged", body: "x" }));
-    await refused("Eve inserts a note owned by nobody", () =>
+    // The write filter would pass (Eve is a collaborator); the schema's
+    // required owner_id refuses it.
+    await refused("Eve inserts a note with no owner_id, listing herself as collaborator", () =>
       notes(eve).insertOne({ collaborators: [nid(eve)], title: "ownerless", body: "x" }));
   });
 
