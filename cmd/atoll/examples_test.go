@@ -228,7 +228,7 @@ func TestTaskTrackerCustomDataIsReadOnlyForClients(t *testing.T) {
 	// (bounded) for the stamped document.
 	own := map[string]any{"user_id": login.UserID}
 	var doc map[string]any
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		doc = nil
 		c.atlas(login.AccessToken, "findOne", map[string]any{"query": own}, &doc)

@@ -25,7 +25,7 @@ function usersOf(user) {
 }
 
 /** Polls until fn returns a truthy value, for at most ms: triggers run asynchronously. */
-async function eventually(what, fn, ms = 10000) {
+async function eventually(what, fn, ms = 20000) {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
