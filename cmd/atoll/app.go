@@ -11,6 +11,7 @@ import (
 
 	"github.com/atollhq/atoll/internal/appconfig"
 	"github.com/atollhq/atoll/internal/dataaccess"
+	"github.com/atollhq/atoll/internal/functions"
 )
 
 const appUsage = `Usage:
@@ -160,6 +161,11 @@ func appValidate(args []string, stdout, stderr io.Writer) int {
 	// Rules and schemas as the server compiles them, %function checks
 	// included.
 	if err := dataaccess.Check(app, dataaccess.Options{}); err != nil {
+		fmt.Fprintf(stderr, "atoll app validate: %v\n", err)
+		return 1
+	}
+	// Function sources as the server compiles them.
+	if err := functions.Check(app); err != nil {
 		fmt.Fprintf(stderr, "atoll app validate: %v\n", err)
 		return 1
 	}

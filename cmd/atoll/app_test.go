@@ -189,3 +189,21 @@ func TestAppValidateRefusesFunctionCycles(t *testing.T) {
 		t.Fatalf("acyclic: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 }
+
+// validate compiles function sources as serve does: a syntax error is a
+// problem naming the source file and line.
+func TestAppValidateRefusesFunctionSyntaxErrors(t *testing.T) {
+	files := map[string]string{
+		"root_config.json":      `{"app_id":"syn-abcde","name":"syn"}`,
+		"functions/config.json": `[{"name":"broken"}]`,
+		"functions/broken.js":   "exports = function(a) {\n  return a +;\n};\n",
+	}
+	code, out, errOut := runApp(t, "app", "validate", writeTree(t, files))
+	if code != 1 || !strings.Contains(errOut, "broken.js") || !strings.Contains(errOut, "Line 2") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	files["functions/broken.js"] = "exports = function(a) {\n  return a + 1;\n};\n"
+	if code, out, errOut := runApp(t, "app", "validate", writeTree(t, files)); code != 0 {
+		t.Fatalf("fixed: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}

@@ -198,6 +198,8 @@ var knownTop = map[string]bool{
 	"triggers": true, "values": true, "secrets.json": true,
 	// Not app config, but commonly committed next to it.
 	"README.md": true, ".gitignore": true, ".git": true,
+	// An example app's client, as Atoll's examples/*/demo/ keep it.
+	"demo": true,
 }
 
 func (l *loader) checkUnknownEntries() {
