@@ -210,6 +210,15 @@ func (t *Transaction) Abort() {
 	t.outErr = txError(store.CodeNoSuchTransaction, ErrTransactionAborted, nil)
 }
 
+// Err is nil while the transaction is open or after it committed, and
+// the error Commit reports once it was aborted or failed: operations meant
+// for an ended transaction must fail with it rather than run outside.
+func (t *Transaction) Err() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.outErr
+}
+
 // Ended reports whether the transaction has committed or aborted.
 func (t *Transaction) Ended() bool {
 	t.mu.Lock()
