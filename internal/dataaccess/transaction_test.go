@@ -292,6 +292,7 @@ func TestTransactionsOnMongoDB(t *testing.T) {
 	f := newFixture(t)
 	if !f.st.Capabilities().Transactions {
 		checkUnsupported(t, f.a, f.ctx)
+		t.Log("the deployment has no transactions: checked that both styles are refused")
 		return
 	}
 	t.Run("Commit", TestWithTransactionCommitsAll)
