@@ -236,6 +236,19 @@ func TestTransactionContextEndReleasesWriters(t *testing.T) {
 	}
 }
 
+func TestBeginTransactionEndedContext(t *testing.T) {
+	f := newFixture(t)
+	cctx, cancel := context.WithCancel(f.ctx)
+	cancel()
+	if tx, err := f.a.BeginTransaction(cctx); err == nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("begin with an ended context: %v %v", tx, err)
+	}
+	// Nothing is left holding the writer.
+	if _, err := f.coll(f.alice, "tasks").InsertOne(f.ctx, txTask("alice", "a")); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // noTxStore is a store without transactions, like FerretDB or a
 // standalone MongoDB.
 type noTxStore struct{ store.Store }
