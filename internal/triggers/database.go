@@ -206,7 +206,7 @@ type unorderedJob struct {
 }
 
 // unordered runs an unordered trigger's handlers concurrently (at most
-// MaxInFlight at once) and records the low-water mark: the token of the
+// MaxInFlight at once, MaxThroughputInFlight with maximum_throughput) and records the low-water mark: the token of the
 // last event such that it and every earlier one finished. After a crash
 // or a suspension, events after the mark run again, including some that
 // already ran (at least once, as App Services documents).
@@ -216,8 +216,16 @@ type unordered struct {
 	wg     sync.WaitGroup
 }
 
+// limit is how many handlers may run at once.
+func (u *unordered) limit() int {
+	if u.d.t.MaximumThroughput {
+		return u.d.r.cfg.MaxThroughputInFlight
+	}
+	return u.d.r.cfg.MaxInFlight
+}
+
 func (u *unordered) launch(ctx context.Context, arg bson.D, tok bson.D) error {
-	if len(u.window) >= u.d.r.cfg.MaxInFlight {
+	if len(u.window) >= u.limit() {
 		if err := u.advance(ctx, true, 1); err != nil {
 			return err
 		}

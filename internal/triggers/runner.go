@@ -47,6 +47,10 @@ type Config struct {
 	// MaxInFlight bounds the concurrent handlers of one unordered trigger
 	// (default 64; the functions engine's own limit applies as well).
 	MaxInFlight int
+	// MaxThroughputInFlight is that bound for an unordered trigger with
+	// maximum_throughput, App Services' switch for exceeding the default
+	// concurrency (default 1,024, and never below MaxInFlight).
+	MaxThroughputInFlight int
 }
 
 // ErrClosed is returned by Start after Close.
@@ -79,6 +83,10 @@ func New(triggers []*Trigger, cfg Config) *Runner {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 64
 	}
+	if cfg.MaxThroughputInFlight <= 0 {
+		cfg.MaxThroughputInFlight = 1024
+	}
+	cfg.MaxThroughputInFlight = max(cfg.MaxThroughputInFlight, cfg.MaxInFlight)
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 30 * time.Second
 	}
