@@ -27,10 +27,10 @@ type Config struct {
 	// needed by DATABASE triggers.
 	Store  store.Store
 	Logger *slog.Logger
-	// AuthQueue is how many authentication events may wait for their
-	// triggers before the auth request that produced one waits (default
-	// 1024).
-	AuthQueue int
+	// AuthPoll is how often the process delivering authentication
+	// trigger events looks for events recorded by other processes (its own
+	// wake it at once; default 1 s).
+	AuthPoll time.Duration
 	// PollInterval is how often a suspended DATABASE trigger checks whether
 	// it was resumed, and the pause before reopening a failed stream
 	// (default 2 s).
@@ -64,14 +64,15 @@ type Runner struct {
 	triggers []*Trigger
 	auth     []*Trigger
 	// id names this runner as a lease holder.
-	id    string
-	authQ chan authJob
+	id string
+	// authWake tells the authentication event deliverer an event was
+	// recorded.
+	authWake chan struct{}
 
 	mu      sync.Mutex
 	started bool
 	closed  bool
 	cancel  context.CancelFunc
-	done    chan struct{} // closed by Close
 	wg      sync.WaitGroup
 }
 
@@ -99,16 +100,16 @@ func New(triggers []*Trigger, cfg Config) *Runner {
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = 10 * time.Second
 	}
-	if cfg.AuthQueue <= 0 {
-		cfg.AuthQueue = 1024
+	if cfg.AuthPoll <= 0 {
+		cfg.AuthPoll = time.Second
 	}
-	r := &Runner{cfg: cfg, log: cfg.Logger, triggers: triggers, done: make(chan struct{}), id: bson.NewObjectID().Hex()}
+	r := &Runner{cfg: cfg, log: cfg.Logger, triggers: triggers, id: bson.NewObjectID().Hex()}
 	for _, t := range triggers {
 		if t.Type == TypeAuthentication && !t.Disabled {
 			r.auth = append(r.auth, t)
 		}
 	}
-	r.authQ = make(chan authJob, cfg.AuthQueue)
+	r.authWake = make(chan struct{}, 1)
 	return r
 }
 
@@ -126,8 +127,12 @@ func (r *Runner) Start(ctx context.Context) error {
 	r.started = true
 	ctx, r.cancel = context.WithCancel(ctx)
 	if len(r.auth) > 0 {
+		if r.cfg.Store == nil {
+			r.cancel()
+			return errors.New("triggers: AUTHENTICATION triggers need a store")
+		}
 		r.wg.Add(1)
-		go r.runAuth(ctx)
+		go r.leased(ctx, authLease, r.runAuth)
 	}
 	for _, t := range r.triggers {
 		switch {
@@ -164,7 +169,8 @@ func (r *Runner) Start(ctx context.Context) error {
 }
 
 // Close stops every trigger and waits for running handlers to return.
-// Authentication events still queued are dropped (and logged).
+// Authentication events not yet delivered stay recorded in the store for
+// the next runner.
 func (r *Runner) Close() error {
 	r.mu.Lock()
 	if r.closed {
@@ -172,14 +178,10 @@ func (r *Runner) Close() error {
 		return nil
 	}
 	r.closed = true
-	close(r.done)
 	if r.cancel != nil {
 		r.cancel()
 	}
 	r.mu.Unlock()
 	r.wg.Wait()
-	if n := len(r.authQ); n > 0 {
-		r.log.Warn("authentication trigger events dropped at shutdown", "events", n)
-	}
 	return nil
 }
