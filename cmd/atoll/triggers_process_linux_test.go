@@ -247,6 +247,7 @@ func TestScheduledTriggerTwoProcesses(t *testing.T) {
 	if len(all) != 2 || !all[1].Equal(first[0].Add(time.Minute)) {
 		t.Fatalf("ticks %v, want %v and the minute after, once each\n%s", all, first[0], dump())
 	}
+	t.Logf("ticks %v: the first fired by the %s process, the second by the %s process after the takeover", all, holder.name, other.name)
 
 	if err := other.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

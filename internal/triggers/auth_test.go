@@ -56,10 +56,17 @@ func newStackWith(t testing.TB, files map[string]string, mod func(*Config)) *sta
 // openStack is newStackWith on the embedded store in dir.
 func openStack(t testing.TB, dir string, files map[string]string, mod func(*Config)) *stack {
 	t.Helper()
+	return openStackOpts(t, dir, embedded.Options{SyncOff: true}, files, mod)
+}
+
+// openStackOpts is openStack with the embedded store opened with opts
+// (benchmarks use the production setting, synchronous=FULL).
+func openStackOpts(t testing.TB, dir string, opts embedded.Options, files map[string]string, mod func(*Config)) *stack {
+	t.Helper()
 	ctx := tctx(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	app := testApp(t, files)
-	st, err := embedded.Open(ctx, dir, embedded.Options{SyncOff: true})
+	st, err := embedded.Open(ctx, dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
