@@ -17,6 +17,7 @@ import (
 	"github.com/atollhq/atoll/internal/server"
 	"github.com/atollhq/atoll/internal/server/clientapi"
 	"github.com/atollhq/atoll/internal/store"
+	"github.com/atollhq/atoll/internal/store/embedded"
 	"github.com/atollhq/atoll/internal/triggers"
 )
 
@@ -148,7 +149,9 @@ func mountApp(ctx context.Context, srv *server.Server, st store.Store, app *appc
 		_ = svc.Close()
 		return nil, fmt.Errorf("loading triggers: %w", err)
 	}
-	trigRunner := triggers.New(trigs, triggers.Config{Functions: engine, Store: st, Logger: logger, LeaseTTL: ac.triggerLease})
+	// The embedded store is one process's: leases of a crashed earlier run are void.
+	_, exclusive := st.(*embedded.Store)
+	trigRunner := triggers.New(trigs, triggers.Config{Functions: engine, Store: st, Logger: logger, LeaseTTL: ac.triggerLease, Exclusive: exclusive})
 	svc.OnEvent(trigRunner.OnAuthEvent)
 	if err := trigRunner.Start(ctx); err != nil {
 		_ = engine.Close()

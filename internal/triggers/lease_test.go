@@ -182,3 +182,33 @@ func TestLeaseContention(t *testing.T) {
 		})
 	}
 }
+
+// TestExclusiveVoidsDeadLeases: on a store no other process can open, a
+// restarted runner does not wait for the leases of the process that died.
+func TestExclusiveVoidsDeadLeases(t *testing.T) {
+	ctx := tctx(t)
+	s := newStackWith(t, dbTriggerApp(`{"name":"t","type":"DATABASE","config":{"service_name":"mongodb-atlas","database":"store","collection":"items",
+		"operation_types":["INSERT"]},"event_processors":{"FUNCTION":{"config":{"function_name":"record"}}}}`), nil)
+	waitStatus(ctx, t, s.st, "t", StatusRunning)
+	s.runner.Close()
+	if _, err := leaseColl(s.st).InsertOne(ctx, bson.D{{Key: "_id", Value: "t#99"}, {Key: "trigger", Value: "t"}, {Key: "epoch", Value: int64(99)},
+		{Key: "holder", Value: "dead"}, {Key: "expires", Value: bson.NewDateTimeFromTime(time.Now().Add(time.Hour))}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.st.Database("store").Collection("items").InsertOne(ctx, bson.D{{Key: "_id", Value: int32(1)}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.cfg
+	cfg.Exclusive = true
+	r := New(s.triggers, cfg)
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if evs := waitEvents(ctx, t, s.st, 1); len(evs) != 1 {
+		t.Fatalf("events %v", evs)
+	}
+	if h, _, err := LeaseHolder(ctx, s.st, "t"); err != nil || h != r.id {
+		t.Errorf("lease held by %q (%v), want the restarted runner", h, err)
+	}
+}

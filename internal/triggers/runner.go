@@ -3,6 +3,7 @@ package triggers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -44,6 +45,10 @@ type Config struct {
 	// time another process waits before taking over from a dead holder
 	// (default 30 s; renewed every third of it).
 	LeaseTTL time.Duration
+	// Exclusive says no other process can use Store (the embedded store
+	// locks its directory): leases left by an earlier process that died
+	// are void, so a restart does not wait LeaseTTL for them to expire.
+	Exclusive bool
 	// MaxInFlight bounds the concurrent handlers of one unordered trigger
 	// (default 64; the functions engine's own limit applies as well).
 	MaxInFlight int
@@ -125,6 +130,11 @@ func (r *Runner) Start(ctx context.Context) error {
 		return errors.New("triggers: runner already started")
 	}
 	r.started = true
+	if r.cfg.Exclusive && r.cfg.Store != nil {
+		if _, err := leaseColl(r.cfg.Store).DeleteMany(ctx, bson.D{}); err != nil {
+			return fmt.Errorf("triggers: clearing the leases of an earlier process: %w", err)
+		}
+	}
 	ctx, r.cancel = context.WithCancel(ctx)
 	if len(r.auth) > 0 {
 		if r.cfg.Store == nil {
