@@ -446,7 +446,7 @@ func (c *collection) CreateIndex(ctx context.Context, index store.IndexModel) (s
 	}
 	for _, k := range index.Keys {
 		switch k.Value.(type) {
-		case int32, int64, float64, string, bson.Decimal128:
+		case int, int32, int64, float64, string, bson.Decimal128:
 		default:
 			// The driver refuses these itself, without a code.
 			return "", mql.Errorf(codeCannotCreateIndex, "Values in v:2 index key pattern cannot be of type %s. Only numbers > 0, numbers < 0, and strings are allowed.", mql.TypeName(k.Value))
