@@ -742,10 +742,19 @@ func (l *loader) collectSecrets() {
 			set[v.SecretName()] = true
 		}
 	}
+	values := map[string]bool{}
+	for _, v := range l.app.Values {
+		values[v.Name] = true
+	}
 	for _, p := range l.app.AuthProviders {
 		for _, s := range p.SecretConfig {
 			for _, n := range s.Values {
-				set[n] = true
+				// Auth falls back to a value of the same name (a public
+				// signing key needs no secret); a secret-backed value's
+				// own secret is listed above.
+				if !values[n] {
+					set[n] = true
+				}
 			}
 		}
 	}
