@@ -207,3 +207,20 @@ func TestAppValidateRefusesFunctionSyntaxErrors(t *testing.T) {
 		t.Fatalf("fixed: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 }
+
+// validate names what an app configures that Atoll does not serve yet.
+func TestAppValidateNotesUnservedFeatures(t *testing.T) {
+	code, out, errOut := runApp(t, "app", "validate", testApps+"/apps/everything")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"note: Device Sync is enabled", "note: GraphQL is not served yet", "note: HTTPS endpoints are not served yet (1 enabled)", "note: static hosting", "note: log forwarders"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	code, out, _ = runApp(t, "app", "validate", "../../examples/task-tracker")
+	if code != 0 || strings.Contains(out, "note:") {
+		t.Errorf("task tracker (sync disabled, nothing unserved): exit %d\n%s", code, out)
+	}
+}
