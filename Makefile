@@ -1,5 +1,5 @@
 # The two commands of the README's quickstart:
-#   make run    serve an example app on the embedded store
+#   make run    serve the task tracker example on the embedded store (./atoll-data)
 #   make test   everything CI checks (format, vet, staticcheck, tests)
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -13,7 +13,7 @@ build:
 	go build -ldflags "$(LDFLAGS)" -o bin/atoll ./cmd/atoll
 
 run: build
-	./bin/atoll serve --log-format text
+	./bin/atoll serve --app examples/task-tracker --log-format text
 
 test:
 	bash scripts/test.sh

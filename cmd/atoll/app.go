@@ -11,6 +11,7 @@ import (
 
 	"github.com/atollhq/atoll/internal/appconfig"
 	"github.com/atollhq/atoll/internal/dataaccess"
+	"github.com/atollhq/atoll/internal/functions"
 )
 
 const appUsage = `Usage:
@@ -163,12 +164,52 @@ func appValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "atoll app validate: %v\n", err)
 		return 1
 	}
+	// Function sources as the server compiles them.
+	if err := functions.Check(app); err != nil {
+		fmt.Fprintf(stderr, "atoll app validate: %v\n", err)
+		return 1
+	}
 	for _, name := range app.MissingSecrets() {
 		fmt.Fprintf(stdout, "warning: secret %q is not supplied (set %s%s or use --secrets)\n",
 			name, appconfig.SecretEnvPrefix, strings.ReplaceAll(name, "-", "_"))
 	}
+	for _, n := range unserved(app) {
+		fmt.Fprintf(stdout, "note: %s\n", n)
+	}
 	fmt.Fprintf(stdout, "ok: %s\n", summary(app))
 	return 0
+}
+
+// unserved lists what the app configures that Atoll loads and exports but
+// does not serve yet, so that someone migrating learns it before clients
+// fail.
+func unserved(a *appconfig.App) []string {
+	var out []string
+	if a.Sync != nil && a.Sync.State == "enabled" {
+		out = append(out, "Device Sync is enabled (sync/config.json): Atoll does not serve the sync protocol yet; its permissions still govern data access")
+	}
+	if a.GraphQL != nil && len(a.GraphQL.CustomResolvers) > 0 {
+		out = append(out, fmt.Sprintf("GraphQL is not served yet (%d custom resolver(s) in graphql/)", len(a.GraphQL.CustomResolvers)))
+	}
+	enabled := 0
+	for _, e := range a.HTTPSEndpoints {
+		if !e.Disabled {
+			enabled++
+		}
+	}
+	if enabled > 0 {
+		out = append(out, fmt.Sprintf("HTTPS endpoints are not served yet (%d enabled)", enabled))
+	}
+	if a.DataAPI != nil && !a.DataAPI.Disabled {
+		out = append(out, "the Data API is enabled (data_api_config.json) but not served yet")
+	}
+	if a.Hosting != nil && len(a.Hosting.Files) > 0 {
+		out = append(out, fmt.Sprintf("static hosting is not served (%d file(s) in hosting/files/)", len(a.Hosting.Files)))
+	}
+	if len(a.LogForwarders) > 0 {
+		out = append(out, fmt.Sprintf("log forwarders are not run (%d in log_forwarders/)", len(a.LogForwarders)))
+	}
+	return out
 }
 
 func appExport(args []string, stdout, stderr io.Writer) int {

@@ -189,3 +189,38 @@ func TestAppValidateRefusesFunctionCycles(t *testing.T) {
 		t.Fatalf("acyclic: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 }
+
+// validate compiles function sources as serve does: a syntax error is a
+// problem naming the source file and line.
+func TestAppValidateRefusesFunctionSyntaxErrors(t *testing.T) {
+	files := map[string]string{
+		"root_config.json":      `{"app_id":"syn-abcde","name":"syn"}`,
+		"functions/config.json": `[{"name":"broken"}]`,
+		"functions/broken.js":   "exports = function(a) {\n  return a +;\n};\n",
+	}
+	code, out, errOut := runApp(t, "app", "validate", writeTree(t, files))
+	if code != 1 || !strings.Contains(errOut, "broken.js") || !strings.Contains(errOut, "Line 2") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	files["functions/broken.js"] = "exports = function(a) {\n  return a + 1;\n};\n"
+	if code, out, errOut := runApp(t, "app", "validate", writeTree(t, files)); code != 0 {
+		t.Fatalf("fixed: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}
+
+// validate names what an app configures that Atoll does not serve yet.
+func TestAppValidateNotesUnservedFeatures(t *testing.T) {
+	code, out, errOut := runApp(t, "app", "validate", testApps+"/apps/everything")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"note: Device Sync is enabled", "note: GraphQL is not served yet", "note: HTTPS endpoints are not served yet (1 enabled)", "note: static hosting", "note: log forwarders"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	code, out, _ = runApp(t, "app", "validate", "../../examples/task-tracker")
+	if code != 0 || strings.Contains(out, "note:") {
+		t.Errorf("task tracker (sync disabled, nothing unserved): exit %d\n%s", code, out)
+	}
+}

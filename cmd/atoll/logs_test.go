@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -115,5 +116,65 @@ func TestLogsFollow(t *testing.T) {
 	}
 	if strings.Index(out.String(), "after1") > strings.Index(out.String(), "after2") {
 		t.Fatalf("order:\n%s", out.String())
+	}
+}
+
+// --app loads and checks the app first (as serve does) and warns about
+// function entries the app does not define, without hiding them; the
+// store flags keep working beside it.
+func TestLogsApp(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	st, err := embedded.Open(ctx, dir, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := applog.NewWriter(st, applog.Options{FlushInterval: time.Millisecond})
+	writeEntries(t, ctx, w, "second", "other", "gone", "third")
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"root_config.json":      `{"app_id":"logs-abcde","name":"logsapp"}`,
+		"functions/config.json": `[{"name":"second"},{"name":"third"}]`,
+		"functions/second.js":   `exports = () => 2`,
+		"functions/third.js":    `exports = () => 3`,
+	}
+	app := writeTree(t, files)
+
+	code, out, errOut := runCLI(t, "", "logs", "--app", app, "--data", dir)
+	if code != 0 {
+		t.Fatalf("logs --app: %d %s", code, errOut)
+	}
+	for _, want := range []string{"function second OK", "trigger other OK", "function gone OK", "function third OK"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, `warning: 1 entry names a function that app "logsapp" does not define`) {
+		t.Errorf("stderr: %s", errOut)
+	}
+	// Only the app's functions: no warning.
+	code, out, errOut = runCLI(t, "", "logs", "--data="+dir, "--app="+app, "--type", "function", "--limit", "1")
+	if code != 0 || !strings.Contains(out, "function third OK") || strings.Contains(out, "second") || errOut != "" {
+		t.Fatalf("logs --app --limit 1: %d\n%s\n%s", code, out, errOut)
+	}
+	// Without --app nothing is checked.
+	if code, _, errOut := runCLI(t, "", "logs", "--data", dir); code != 0 || errOut != "" {
+		t.Fatalf("logs without --app: %d %s", code, errOut)
+	}
+
+	// An app serve would refuse is refused here, before the store opens.
+	missing := filepath.Join(t.TempDir(), "nope")
+	if code, _, errOut := runCLI(t, "", "logs", "--app", missing, "--data", dir); code != 1 || !strings.Contains(errOut, "app directory") {
+		t.Fatalf("missing app: %d %s", code, errOut)
+	}
+	files["root_config.json"] = `{"name": 5}`
+	if code, _, errOut := runCLI(t, "", "logs", "--app", writeTree(t, files), "--data", dir); code != 1 || !strings.Contains(errOut, "root_config.json") {
+		t.Fatalf("broken app: %d %s", code, errOut)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/atollhq/atoll/internal/server"
 	"github.com/atollhq/atoll/internal/server/clientapi"
 	"github.com/atollhq/atoll/internal/store"
+	"github.com/atollhq/atoll/internal/store/embedded"
 	"github.com/atollhq/atoll/internal/triggers"
 )
 
@@ -29,18 +30,22 @@ type appServeConfig struct {
 	publicURL       string
 	accessTokenTTL  time.Duration
 	refreshTokenTTL time.Duration
+	// triggerLease is how long a dead process's trigger leases block the
+	// others (ATOLL_TRIGGER_LEASE; 0: the triggers package default).
+	triggerLease time.Duration
 }
 
 // appServeFromEnv reads ATOLL_SECRETS (a JSON file of secret values),
 // ATOLL_PUBLIC_URL (the location endpoint's hostname) and
 // ATOLL_ACCESS_TOKEN_TTL / ATOLL_REFRESH_TOKEN_TTL (Go durations; the
-// end-to-end tests shorten the access token to exercise refresh).
+// end-to-end tests shorten the access token to exercise refresh) and
+// ATOLL_TRIGGER_LEASE (the trigger lease expiry).
 func appServeFromEnv() (appServeConfig, error) {
 	c := appServeConfig{secrets: os.Getenv("ATOLL_SECRETS"), publicURL: os.Getenv("ATOLL_PUBLIC_URL")}
 	for _, d := range []struct {
 		env string
 		dst *time.Duration
-	}{{"ATOLL_ACCESS_TOKEN_TTL", &c.accessTokenTTL}, {"ATOLL_REFRESH_TOKEN_TTL", &c.refreshTokenTTL}} {
+	}{{"ATOLL_ACCESS_TOKEN_TTL", &c.accessTokenTTL}, {"ATOLL_REFRESH_TOKEN_TTL", &c.refreshTokenTTL}, {"ATOLL_TRIGGER_LEASE", &c.triggerLease}} {
 		v := os.Getenv(d.env)
 		if v == "" {
 			continue
@@ -144,7 +149,9 @@ func mountApp(ctx context.Context, srv *server.Server, st store.Store, app *appc
 		_ = svc.Close()
 		return nil, fmt.Errorf("loading triggers: %w", err)
 	}
-	trigRunner := triggers.New(trigs, triggers.Config{Functions: engine, Store: st, Logger: logger})
+	// The embedded store is one process's: leases of a crashed earlier run are void.
+	_, exclusive := st.(*embedded.Store)
+	trigRunner := triggers.New(trigs, triggers.Config{Functions: engine, Store: st, Logger: logger, LeaseTTL: ac.triggerLease, Exclusive: exclusive})
 	svc.OnEvent(trigRunner.OnAuthEvent)
 	if err := trigRunner.Start(ctx); err != nil {
 		_ = engine.Close()

@@ -73,7 +73,9 @@ export function run(main) {
 
 /** realm-web's errors carry the server's error code and message. */
 function describe(err) {
-  if (err.errorCode || err.error) return [err.errorCode, err.error].filter(Boolean).join(": ");
+  if (err.errorCode || err.error) {
+    return [err.errorCode, String(err.error ?? "").split("\n")[0]].filter(Boolean).join(": ");
+  }
   const line = String(err.message).split("\n")[0];
   return line.length > 100 ? `${line.slice(0, 97)}...` : line;
 }

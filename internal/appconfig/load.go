@@ -198,6 +198,8 @@ var knownTop = map[string]bool{
 	"triggers": true, "values": true, "secrets.json": true,
 	// Not app config, but commonly committed next to it.
 	"README.md": true, ".gitignore": true, ".git": true,
+	// An example app's client, as Atoll's examples/*/demo/ keep it.
+	"demo": true,
 }
 
 func (l *loader) checkUnknownEntries() {
@@ -740,10 +742,19 @@ func (l *loader) collectSecrets() {
 			set[v.SecretName()] = true
 		}
 	}
+	values := map[string]bool{}
+	for _, v := range l.app.Values {
+		values[v.Name] = true
+	}
 	for _, p := range l.app.AuthProviders {
 		for _, s := range p.SecretConfig {
 			for _, n := range s.Values {
-				set[n] = true
+				// Auth falls back to a value of the same name (a public
+				// signing key needs no secret); a secret-backed value's
+				// own secret is listed above.
+				if !values[n] {
+					set[n] = true
+				}
 			}
 		}
 	}

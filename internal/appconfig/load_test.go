@@ -197,6 +197,27 @@ func TestSecretsNeverFromDirectory(t *testing.T) {
 	}
 }
 
+// A custom-token signing key may be a plain value (a public key needs no
+// secret): auth reads it from the values, so it is not a missing secret.
+func TestSigningKeyFromValue(t *testing.T) {
+	files := map[string]string{
+		"root_config.json": `{"name":"s"}`,
+		"auth/providers.json": `{"custom-token":{"name":"custom-token","type":"custom-token",
+			"config":{"signingAlgorithm":"RS256"},"secret_config":{"signingKeys":["pubKey","otherKey"]}}}`,
+		"values/pubKey.json": `{"name":"pubKey","value":"-----BEGIN PUBLIC KEY-----","from_secret":false}`,
+	}
+	a := mustLoad(t, app(files), Options{})
+	if got := a.MissingSecrets(); len(got) != 1 || got[0] != "otherKey" {
+		t.Errorf("missing secrets = %v, want [otherKey]", got)
+	}
+	// A secret-backed value of that name needs its own secret instead.
+	files["values/pubKey.json"] = `{"name":"pubKey","value":"pub-secret","from_secret":true}`
+	a = mustLoad(t, app(files), Options{})
+	if got := a.MissingSecrets(); len(got) != 2 || got[0] != "otherKey" || got[1] != "pub-secret" {
+		t.Errorf("missing secrets = %v, want [otherKey pub-secret]", got)
+	}
+}
+
 func TestUnknownKeysSurvive(t *testing.T) {
 	a := mustLoad(t, app(map[string]string{
 		"root_config.json":      `{"name":"u","zeta":1,"alpha":{"b":[1,2]}}`,

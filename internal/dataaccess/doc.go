@@ -24,4 +24,9 @@
 // $lookup/$unionWith reading foreign collections under their own rules.
 // Watch fans one change feed per database out to subscribers, each event
 // decided and redacted like a read.
+//
+// Multi-document transactions (transaction.go) are scoped by context, as in
+// package store: operations given a transaction's context take part in it
+// and still pass the caller's rules. WithTransaction and BeginTransaction
+// never nest; inside a transaction a write's own commit joins it.
 package dataaccess

@@ -389,7 +389,7 @@ func (c *Collection) modify(ctx context.Context, spec *modifySpec) (*modifyOutco
 		}
 		return nil
 	}
-	if len(out.changes) > 1 && c.a.st.Capabilities().Transactions {
+	if len(out.changes) > 1 && c.a.st.Capabilities().Transactions && !InTransaction(ctx) {
 		err = c.a.st.WithTransaction(ctx, commit)
 	} else {
 		err = commit(ctx)

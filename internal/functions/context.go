@@ -200,18 +200,7 @@ func (rt *jsRuntime) serviceObject(c *call, f *frame, name string) goja.Value {
 		return db
 	})
 	_ = svc.Set("startSession", func(goja.FunctionCall) goja.Value {
-		// dataaccess has no multi-document transactions yet: refuse
-		// rather than run the callback without atomicity.
-		sess := vm.NewObject()
-		refuse := func(goja.FunctionCall) goja.Value {
-			rt.throw(errors.New("transactions are not supported by Atoll yet"))
-			return nil
-		}
-		for _, m := range []string{"withTransaction", "startTransaction", "commitTransaction", "abortTransaction"} {
-			_ = sess.Set(m, refuse)
-		}
-		_ = sess.Set("endSession", func(goja.FunctionCall) goja.Value { return goja.Undefined() })
-		return sess
+		return rt.sessionObject(c)
 	})
 	_ = svc.Set("admin", func(goja.FunctionCall) goja.Value {
 		adm := vm.NewObject()
@@ -381,24 +370,32 @@ func (rt *jsRuntime) collectionProto() *goja.Object {
 	vm := rt.vm
 	o := vm.NewObject()
 	var cur *collRef
+	var curCtx context.Context // the call's, or the { session }'s transaction's
 	open := func() *dataaccess.Collection { return cur.open(rt) }
-	ctx := func() context.Context { return cur.c.ctx }
+	ctx := func() context.Context { return curCtx }
 	method := func(name string, op func(goja.FunctionCall) (any, error)) {
 		_ = o.Set(name, func(call goja.FunctionCall) goja.Value {
 			cur = rt.collRefOf(call.This)
-			return rt.promise(func() (any, error) { return op(call) })
+			use := rt.sessionOf(cur.c, call.Argument(sessionArg[name]))
+			return rt.promise(func() (any, error) {
+				return use.run(func(c context.Context) (any, error) { curCtx = c; return op(call) })
+			})
 		})
 	}
 	_ = o.Set("find", func(call goja.FunctionCall) goja.Value {
 		r := rt.collRefOf(call.This)
 		q, proj := rt.doc(call.Argument(0)), rt.optProjection(call.Argument(1))
+		use := rt.sessionOf(r.c, call.Argument(sessionArg["find"]))
 		return rt.cursorObject(func(sort bson.D, skip, limit int64) ([]bson.D, error) {
-			return r.open(rt).Find(r.c.ctx, q, dataaccess.FindOptions{Projection: proj, Sort: sort, Skip: skip, Limit: limit})
+			return runDocs(use, func(ctx context.Context) ([]bson.D, error) {
+				return r.open(rt).Find(ctx, q, dataaccess.FindOptions{Projection: proj, Sort: sort, Skip: skip, Limit: limit})
+			})
 		})
 	})
 	_ = o.Set("aggregate", func(call goja.FunctionCall) goja.Value {
 		r := rt.collRefOf(call.This)
 		p := rt.docs(call.Argument(0))
+		use := rt.sessionOf(r.c, call.Argument(sessionArg["aggregate"]))
 		return rt.cursorObject(func(sort bson.D, skip, limit int64) ([]bson.D, error) {
 			pipe := p
 			if len(sort) > 0 {
@@ -410,7 +407,7 @@ func (rt *jsRuntime) collectionProto() *goja.Object {
 			if limit > 0 {
 				pipe = append(pipe[:len(pipe):len(pipe)], bson.D{{Key: "$limit", Value: limit}})
 			}
-			return r.open(rt).Aggregate(r.c.ctx, pipe)
+			return runDocs(use, func(ctx context.Context) ([]bson.D, error) { return r.open(rt).Aggregate(ctx, pipe) })
 		})
 	})
 	method("findOne", func(call goja.FunctionCall) (any, error) {

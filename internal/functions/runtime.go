@@ -279,6 +279,12 @@ func (c *call) run(ctx context.Context, rt *jsRuntime, fn *compiledFunc, args []
 		delete(c.e.active, c)
 		c.e.mu.Unlock()
 		c.mu.Lock()
+		if c.interrupted != nil {
+			// An interrupt inside a promise job can leave goja's call
+			// stack half unwound: later calls would never run their
+			// promise jobs. Such a runtime is not reused.
+			rt.tainted = true
+		}
 		c.rt = nil
 		c.mu.Unlock()
 		rt.vm.ClearInterrupt()

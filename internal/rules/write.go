@@ -62,8 +62,9 @@ func (v *View) visibleRole(ctx context.Context, doc bson.D) (int, bool) {
 }
 
 // CheckUpdate decides an update or replacement of pre (the stored document)
-// into post (§4.5). The role is chosen on the pre-image; %%root is the
-// post-image and %%prevRoot the pre-image. ErrNotVisible means the
+// into post (§4.5). The role is chosen on the pre-image; its write document
+// filter must hold on both images; %%root is the post-image and %%prevRoot
+// the pre-image. ErrNotVisible means the
 // document is not a candidate (skip it silently); ErrUpdateNotPermitted
 // fails the request.
 func (v *View) CheckUpdate(ctx context.Context, pre, post bson.D) error {
@@ -78,9 +79,14 @@ func (v *View) CheckUpdate(ctx context.Context, pre, post bson.D) error {
 		return ErrNotVisible
 	}
 	r := &v.roles[i]
+	// The write filter must hold on the stored document (a reader may not
+	// take a document over by rewriting the field the filter checks) and
+	// on the result (it must stay writable, W-35).
+	if r.hasDF && !v.eval(ctx, &r.dfWrite, expr.ReadOf(pre)) {
+		return ErrUpdateNotPermitted
+	}
 	in := expr.UpdateOf(pre, post)
 	if r.hasDF && !v.eval(ctx, &r.dfWrite, in) {
-		// The post-image must stay writable (W-35).
 		return ErrUpdateNotPermitted
 	}
 	if !v.fieldsWritable(ctx, r, in, pre, post) {

@@ -56,10 +56,17 @@ func newStackWith(t testing.TB, files map[string]string, mod func(*Config)) *sta
 // openStack is newStackWith on the embedded store in dir.
 func openStack(t testing.TB, dir string, files map[string]string, mod func(*Config)) *stack {
 	t.Helper()
+	return openStackOpts(t, dir, embedded.Options{SyncOff: true}, files, mod)
+}
+
+// openStackOpts is openStack with the embedded store opened with opts
+// (benchmarks use the production setting, synchronous=FULL).
+func openStackOpts(t testing.TB, dir string, opts embedded.Options, files map[string]string, mod func(*Config)) *stack {
+	t.Helper()
 	ctx := tctx(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	app := testApp(t, files)
-	st, err := embedded.Open(ctx, dir, embedded.Options{SyncOff: true})
+	st, err := embedded.Open(ctx, dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,4 +203,83 @@ func lookup(d bson.D, key string) any {
 		}
 	}
 	return nil
+}
+
+// blockingFunctions never finishes a call before its context ends: a
+// process that dies before its handler ran to completion.
+type blockingFunctions struct{ called chan string }
+
+func (b blockingFunctions) Call(ctx context.Context, _ functions.Caller, name string, _ []any) (any, error) {
+	select {
+	case b.called <- name:
+	default:
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestAuthEventSurvivesCrash: an authentication event is recorded under
+// __atoll before the auth request returns; a runner stopped before the
+// handler completed leaves it recorded, and the next runner delivers it
+// (after the dead process's lease expires) and removes it.
+func TestAuthEventSurvivesCrash(t *testing.T) {
+	ctx := tctx(t)
+	block := blockingFunctions{called: make(chan string, 1)}
+	s := newStackWith(t, map[string]string{
+		"auth/providers.json":   `{"anon-user":{"name":"anon-user","type":"anon-user","disabled":false}}`,
+		"functions/config.json": `[{"name":"countLogins","private":true}]`,
+		"functions/countLogins.js": `exports = async (ev) => context.services.get("mongodb-atlas").db("tracker").collection("logins").insertOne(
+			{user_id: ev.user.id, op: ev.operationType})`,
+		"triggers/onLogin.json": `{"name":"onLogin","type":"AUTHENTICATION","config":{"operation_type":"LOGIN","providers":["anon-user"]},"function_name":"countLogins"}`,
+	}, func(c *Config) { c.Functions = block; c.LeaseTTL = 300 * time.Millisecond })
+	res, err := s.auth.Login(ctx, auth.LoginRequest{Provider: "anon-user", ClientIP: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := s.st.Database(StateDatabase).Collection(AuthEventCollection)
+	// Recorded by the time the login returned.
+	if n, err := events.CountDocuments(ctx, bson.D{{Key: "trigger", Value: "onLogin"}, {Key: "event.user.id", Value: res.UserID}}, store.CountOptions{}); err != nil || n != 1 {
+		t.Fatalf("recorded events for the login: %d (%v), want 1", n, err)
+	}
+	select {
+	case <-block.called:
+	case <-ctx.Done():
+		t.Fatal("the handler was never called")
+	}
+	s.runner.Close()
+	if n, _ := events.CountDocuments(ctx, bson.D{}, store.CountOptions{}); n != 1 {
+		t.Fatalf("after a cut-short delivery %d events are recorded, want 1", n)
+	}
+	// The process died holding the delivery lease.
+	if _, err := leaseColl(s.st).InsertOne(ctx, bson.D{{Key: "_id", Value: authLease + "#99"}, {Key: "trigger", Value: authLease}, {Key: "epoch", Value: int64(99)},
+		{Key: "holder", Value: "dead"}, {Key: "expires", Value: bson.NewDateTimeFromTime(time.Now().Add(300 * time.Millisecond))}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.cfg
+	cfg.Functions = s.engine
+	r := New(s.triggers, cfg)
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	login := waitFind(ctx, t, s.st.Database("tracker").Collection("logins"), bson.D{{Key: "user_id", Value: res.UserID}})
+	if lookup(login, "op") != "LOGIN" {
+		t.Errorf("delivered event %v", login)
+	}
+	for {
+		n, err := events.CountDocuments(ctx, bson.D{}, store.CountOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%d events still recorded after delivery", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if h, _, _ := LeaseHolder(ctx, s.st, authLease); h != r.id {
+		t.Errorf("delivery lease held by %q, want the new runner", h)
+	}
 }

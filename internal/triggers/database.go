@@ -136,6 +136,14 @@ func (d *dbTrigger) stream(ctx context.Context, token bson.D) error {
 	un := &unordered{d: d}
 	// Handlers still running end with ctx; none outlives the stream.
 	defer un.wg.Wait()
+	// An ordered trigger's positions are written by rec; what it holds is
+	// written before the stream returns (deferred calls run last first).
+	rec := newTokenRecorder(st, d.t.Name)
+	defer func() {
+		if err := rec.close(); err != nil && ctx.Err() == nil {
+			d.r.log.Error("recording trigger position", "trigger", d.t.Name, "error", err)
+		}
+	}()
 	// Record where the stream starts, so events committed from now on are
 	// delivered after a restart even if none has been handled yet.
 	last := cs.ResumeToken()
@@ -158,6 +166,10 @@ func (d *dbTrigger) stream(ctx context.Context, token bson.D) error {
 					return err
 				}
 				continue
+			}
+			// The heartbeat must not be overtaken by an older token.
+			if err := rec.flush(); err != nil {
+				return err
 			}
 			if tok := cs.ResumeToken(); !tokenEqual(tok, last) {
 				if err := setState(ctx, st, d.t.Name, bson.D{{Key: "resume_token", Value: tok},
@@ -188,11 +200,10 @@ func (d *dbTrigger) stream(ctx context.Context, token bson.D) error {
 			}
 			return errSuspend{fmt.Errorf("function %s: %w", d.t.Function, err)}
 		}
-		// The handler finished: record it even if ctx just ended, so a
-		// shutdown does not cause a needless redelivery.
+		// The handler finished: record it (in the background, while the
+		// next event is handled; a write error ends the stream).
 		last = cs.ResumeToken()
-		if err := setState(context.WithoutCancel(ctx), st, d.t.Name, bson.D{{Key: "resume_token", Value: last},
-			{Key: "last_delivered", Value: bson.NewDateTimeFromTime(time.Now())}}); err != nil {
+		if err := rec.set(last); err != nil {
 			return err
 		}
 	}
@@ -206,7 +217,7 @@ type unorderedJob struct {
 }
 
 // unordered runs an unordered trigger's handlers concurrently (at most
-// MaxInFlight at once) and records the low-water mark: the token of the
+// MaxInFlight at once, MaxThroughputInFlight with maximum_throughput) and records the low-water mark: the token of the
 // last event such that it and every earlier one finished. After a crash
 // or a suspension, events after the mark run again, including some that
 // already ran (at least once, as App Services documents).
@@ -216,8 +227,16 @@ type unordered struct {
 	wg     sync.WaitGroup
 }
 
+// limit is how many handlers may run at once.
+func (u *unordered) limit() int {
+	if u.d.t.MaximumThroughput {
+		return u.d.r.cfg.MaxThroughputInFlight
+	}
+	return u.d.r.cfg.MaxInFlight
+}
+
 func (u *unordered) launch(ctx context.Context, arg bson.D, tok bson.D) error {
-	if len(u.window) >= u.d.r.cfg.MaxInFlight {
+	if len(u.window) >= u.limit() {
 		if err := u.advance(ctx, true, 1); err != nil {
 			return err
 		}

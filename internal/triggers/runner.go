@@ -3,6 +3,7 @@ package triggers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -27,10 +28,10 @@ type Config struct {
 	// needed by DATABASE triggers.
 	Store  store.Store
 	Logger *slog.Logger
-	// AuthQueue is how many authentication events may wait for their
-	// triggers before the auth request that produced one waits (default
-	// 1024).
-	AuthQueue int
+	// AuthPoll is how often the process delivering authentication
+	// trigger events looks for events recorded by other processes (its own
+	// wake it at once; default 1 s).
+	AuthPoll time.Duration
 	// PollInterval is how often a suspended DATABASE trigger checks whether
 	// it was resumed, and the pause before reopening a failed stream
 	// (default 2 s).
@@ -44,9 +45,17 @@ type Config struct {
 	// time another process waits before taking over from a dead holder
 	// (default 30 s; renewed every third of it).
 	LeaseTTL time.Duration
+	// Exclusive says no other process can use Store (the embedded store
+	// locks its directory): leases left by an earlier process that died
+	// are void, so a restart does not wait LeaseTTL for them to expire.
+	Exclusive bool
 	// MaxInFlight bounds the concurrent handlers of one unordered trigger
 	// (default 64; the functions engine's own limit applies as well).
 	MaxInFlight int
+	// MaxThroughputInFlight is that bound for an unordered trigger with
+	// maximum_throughput, App Services' switch for exceeding the default
+	// concurrency (default 1,024, and never below MaxInFlight).
+	MaxThroughputInFlight int
 }
 
 // ErrClosed is returned by Start after Close.
@@ -60,14 +69,15 @@ type Runner struct {
 	triggers []*Trigger
 	auth     []*Trigger
 	// id names this runner as a lease holder.
-	id    string
-	authQ chan authJob
+	id string
+	// authWake tells the authentication event deliverer an event was
+	// recorded.
+	authWake chan struct{}
 
 	mu      sync.Mutex
 	started bool
 	closed  bool
 	cancel  context.CancelFunc
-	done    chan struct{} // closed by Close
 	wg      sync.WaitGroup
 }
 
@@ -79,6 +89,10 @@ func New(triggers []*Trigger, cfg Config) *Runner {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 64
 	}
+	if cfg.MaxThroughputInFlight <= 0 {
+		cfg.MaxThroughputInFlight = 1024
+	}
+	cfg.MaxThroughputInFlight = max(cfg.MaxThroughputInFlight, cfg.MaxInFlight)
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 30 * time.Second
 	}
@@ -91,16 +105,16 @@ func New(triggers []*Trigger, cfg Config) *Runner {
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = 10 * time.Second
 	}
-	if cfg.AuthQueue <= 0 {
-		cfg.AuthQueue = 1024
+	if cfg.AuthPoll <= 0 {
+		cfg.AuthPoll = time.Second
 	}
-	r := &Runner{cfg: cfg, log: cfg.Logger, triggers: triggers, done: make(chan struct{}), id: bson.NewObjectID().Hex()}
+	r := &Runner{cfg: cfg, log: cfg.Logger, triggers: triggers, id: bson.NewObjectID().Hex()}
 	for _, t := range triggers {
 		if t.Type == TypeAuthentication && !t.Disabled {
 			r.auth = append(r.auth, t)
 		}
 	}
-	r.authQ = make(chan authJob, cfg.AuthQueue)
+	r.authWake = make(chan struct{}, 1)
 	return r
 }
 
@@ -116,10 +130,19 @@ func (r *Runner) Start(ctx context.Context) error {
 		return errors.New("triggers: runner already started")
 	}
 	r.started = true
+	if r.cfg.Exclusive && r.cfg.Store != nil {
+		if _, err := leaseColl(r.cfg.Store).DeleteMany(ctx, bson.D{}); err != nil {
+			return fmt.Errorf("triggers: clearing the leases of an earlier process: %w", err)
+		}
+	}
 	ctx, r.cancel = context.WithCancel(ctx)
 	if len(r.auth) > 0 {
+		if r.cfg.Store == nil {
+			r.cancel()
+			return errors.New("triggers: AUTHENTICATION triggers need a store")
+		}
 		r.wg.Add(1)
-		go r.runAuth(ctx)
+		go r.leased(ctx, authLease, r.runAuth)
 	}
 	for _, t := range r.triggers {
 		switch {
@@ -156,7 +179,8 @@ func (r *Runner) Start(ctx context.Context) error {
 }
 
 // Close stops every trigger and waits for running handlers to return.
-// Authentication events still queued are dropped (and logged).
+// Authentication events not yet delivered stay recorded in the store for
+// the next runner.
 func (r *Runner) Close() error {
 	r.mu.Lock()
 	if r.closed {
@@ -164,14 +188,10 @@ func (r *Runner) Close() error {
 		return nil
 	}
 	r.closed = true
-	close(r.done)
 	if r.cancel != nil {
 		r.cancel()
 	}
 	r.mu.Unlock()
 	r.wg.Wait()
-	if n := len(r.authQ); n > 0 {
-		r.log.Warn("authentication trigger events dropped at shutdown", "events", n)
-	}
 	return nil
 }

@@ -444,9 +444,15 @@ func (c *collection) CreateIndex(ctx context.Context, index store.IndexModel) (s
 	if len(index.Keys) == 0 {
 		return "", mql.Errorf(store.CodeInvalidIndexSpecification, "index keys cannot be empty")
 	}
-	for _, k := range index.Keys {
-		switch k.Value.(type) {
+	keys := make(bson.D, len(index.Keys))
+	copy(keys, index.Keys)
+	for i, k := range keys {
+		switch v := k.Value.(type) {
 		case int32, int64, float64, string, bson.Decimal128:
+		case int:
+			// Go ints are how most callers write a direction; send the
+			// number MongoDB expects rather than refusing it.
+			keys[i].Value = int64(v)
 		default:
 			// The driver refuses these itself, without a code.
 			return "", mql.Errorf(codeCannotCreateIndex, "Values in v:2 index key pattern cannot be of type %s. Only numbers > 0, numbers < 0, and strings are allowed.", mql.TypeName(k.Value))
@@ -455,7 +461,7 @@ func (c *collection) CreateIndex(ctx context.Context, index store.IndexModel) (s
 	o := options.Index()
 	if index.Name != "" {
 		o.SetName(index.Name)
-	} else if len(index.Keys) == 1 && index.Keys[0].Key == "_id" && mql.Compare(index.Keys[0].Value, int32(1)) == 0 {
+	} else if len(keys) == 1 && keys[0].Key == "_id" && mql.Compare(keys[0].Value, int32(1)) == 0 {
 		// The driver would name it "_id_1"; the _id index is "_id_", so
 		// asking for it is the no-op MongoDB's documentation describes.
 		o.SetName("_id_")
@@ -466,7 +472,7 @@ func (c *collection) CreateIndex(ctx context.Context, index store.IndexModel) (s
 	if index.PartialFilterExpression != nil {
 		o.SetPartialFilterExpression(index.PartialFilterExpression)
 	}
-	name, err := c.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: index.Keys, Options: o})
+	name, err := c.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: keys, Options: o})
 	if err != nil {
 		return "", mapError(err)
 	}

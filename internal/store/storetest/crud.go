@@ -67,6 +67,7 @@ var Tests = []Test{
 	{"AggregateLookup", testAggregateLookup},
 	{"IndexesCreateListDrop", testIndexesCreateListDrop},
 	{"IndexesOnID", testIndexesOnID},
+	{"IndexesGoIntKeys", testIndexesGoIntKeys},
 	{"IndexesBadSpec", testIndexesBadSpec},
 	{"IndexesUnique", testIndexesUnique},
 	{"IndexesUniqueUpdate", testIndexesUniqueUpdate},

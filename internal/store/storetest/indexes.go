@@ -28,6 +28,27 @@ func indexSummary(idx []store.IndexModel) bson.A {
 	return a
 }
 
+// testIndexesGoIntKeys: callers write key directions as Go ints
+// (bson.D{{Key: "a", Value: 1}}), as the driver's own examples do; every
+// backend takes them as the numbers they are.
+func testIndexesGoIntKeys(t *testing.T, e *Env) {
+	c := e.C("c")
+	name, err := c.CreateIndex(e.Ctx, store.IndexModel{Name: "user_id_1", Keys: bson.D{{Key: "user_id", Value: 1}}})
+	NoErr(t, err)
+	if name != "user_id_1" {
+		t.Errorf("index name %q, want user_id_1", name)
+	}
+	name, err = c.CreateIndex(e.Ctx, store.IndexModel{Keys: bson.D{{Key: "a", Value: 1}, {Key: "b", Value: -1}}})
+	NoErr(t, err)
+	if name != "a_1_b_-1" {
+		t.Errorf("index name %q, want a_1_b_-1", name)
+	}
+	idx, err := c.ListIndexes(e.Ctx)
+	NoErr(t, err)
+	Equal(t, indexSummary(sortIndexes(idx)), `[{"name": "_id_", "key": {"_id": 1}}, {"name": "a_1_b_-1", "key": {"a": 1, "b": -1}},
+		{"name": "user_id_1", "key": {"user_id": 1}}]`)
+}
+
 func testIndexesCreateListDrop(t *testing.T, e *Env) {
 	c := e.C("c")
 	// Creating an index creates the collection.
