@@ -26,35 +26,6 @@ func compatEngine(t *testing.T, cfg Config, srcs map[string]string, manifest str
 	return testEngine(t, testApp(t, fnFiles(srcs, manifest)), cfg)
 }
 
-// startSession() exists but its transaction methods throw, since data
-// access has no multi-document transactions yet; endSession is harmless.
-func TestCompatStartSessionRefusesTransactions(t *testing.T) {
-	e := compatEngine(t, Config{}, map[string]string{
-		"tx": `exports = async function(){
-			const s = context.services.get("mongodb-atlas").startSession();
-			const out = [];
-			for (const m of ["withTransaction", "startTransaction", "commitTransaction", "abortTransaction"]) {
-				try { await s[m](() => 1); out.push(m + ": ran"); } catch (e) { out.push(m + ": " + e.message); }
-			}
-			s.endSession();
-			return out;
-		}`,
-	}, `[{"name":"tx","run_as_system":true}]`)
-	got, err := e.Call(tctx(t), SystemCaller(), "tx", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	arr, ok := got.(bson.A)
-	if !ok || len(arr) != 4 {
-		t.Fatalf("got %#v", got)
-	}
-	for _, v := range arr {
-		if s, _ := v.(string); !strings.Contains(s, "not supported") {
-			t.Errorf("%v", v)
-		}
-	}
-}
-
 // Results are capped (18 MiB by default) with ErrResultTooLarge.
 func TestCompatResultSizeCap(t *testing.T) {
 	e := compatEngine(t, Config{MaxResultBytes: 1000}, map[string]string{
