@@ -30,9 +30,9 @@ func TestCompatStartFromNowAndEventAsProduced(t *testing.T) {
 	if _, err := items.InsertOne(ctx, bson.D{{Key: "_id", Value: "after"}}); err != nil {
 		t.Fatal(err)
 	}
-	evs := waitEvents(ctx, t, s.st, 1)
+	waitEvents(ctx, t, s.st, 1)
 	s.runner.Close()
-	evs = waitEvents(ctx, t, s.st, 1)
+	evs := waitEvents(ctx, t, s.st, 1)
 	if len(evs) != 1 {
 		t.Fatalf("%d events, want 1", len(evs))
 	}
