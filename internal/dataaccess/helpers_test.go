@@ -69,6 +69,7 @@ func testApp() *appconfig.App {
 			coll("tracker", "open", openRules, ""),
 			coll("tracker", "employees", employeesRules(), ""),
 			coll("tracker", "vault", vaultRules, ""),
+			coll("tracker", "shared", sharedRules, ""),
 		},
 	}}}
 }

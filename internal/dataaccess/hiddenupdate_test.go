@@ -35,6 +35,29 @@ const vaultRules = `{"roles":[
  {"name":"other","apply_when":{},"insert":true,"delete":true,
   "fields":{"secret":{"read":false,"write":false}},"additional_fields":{"read":true,"write":true}}]}`
 
+// shared: one role for everyone; the owner of a document writes, and so
+// reads, all of it (a document-dependent write); others read it without
+// secret.
+const sharedRules = `{"roles":[{"name":"member","apply_when":{},"insert":true,
+ "write":{"owner_id":"%%user.id"},
+ "fields":{"secret":{"read":false,"write":false}},"additional_fields":{"read":true}}]}`
+
+var (
+	sharedAlice = bson.ObjectID{0xb1}
+	sharedBob   = bson.ObjectID{0xb2}
+)
+
+// sharedSeed holds alice's and bob's documents, secret set to hidden.
+func sharedSeed(hidden any) []bson.D {
+	out := []bson.D{d("_id", sharedAlice, "owner_id", "alice", "name", "n"), d("_id", sharedBob, "owner_id", "bob", "name", "n")}
+	if !isMissingValue(hidden) {
+		for i := range out {
+			out[i] = append(out[i], bson.E{Key: "secret", Value: hidden})
+		}
+	}
+	return out
+}
+
 var (
 	empPhylis  = bson.ObjectID{0x52, 0x8}
 	empStanley = bson.ObjectID{0x71, 0x3}
@@ -299,6 +322,10 @@ func TestHiddenFieldUpdateIsNoOracle(t *testing.T) {
 		d("owner_id", "bob", "kind", "ghost", "name", "n"))
 	assertNoHiddenOracle(t, f0alice(), "vault", "secret", vaultClosed, vaultSeed,
 		d("owner_id", "bob", "kind", "public", "open", false, "name", "n"))
+	// A role whose field rules hide secret from all but the owner, who
+	// reads the whole document through a document-dependent write.
+	assertNoHiddenOracle(t, f0alice(), "shared", "secret", sharedBob, sharedSeed,
+		d("owner_id", "bob", "name", "n"))
 }
 
 func f0alice() Request { return Request{Caller: Caller{ID: "alice", Type: "normal"}} }
@@ -396,6 +423,20 @@ func TestManagerUpdatesSalary(t *testing.T) {
 	}
 	if res, err := vault.UpdateOne(f.ctx, d("_id", vaultOwned), d("$inc", d("secret", int32(1))), UpdateOptions{}); err != nil || res.ModifiedCount != 1 {
 		t.Errorf("owner's secret: %v %v", res, err)
+	}
+
+	// shared: one role hides secret, except from the owner, who reads the
+	// whole document (write true for it): not refused for the request.
+	f.seed("shared", sharedSeed(int32(7))...)
+	shared := f.coll(f.alice, "shared")
+	if res, err := shared.UpdateOne(f.ctx, d("_id", sharedAlice), d("$inc", d("secret", int32(1))), UpdateOptions{}); err != nil || res.ModifiedCount != 1 {
+		t.Errorf("owner's secret under a document-dependent write: %v %v", res, err)
+	}
+	if res, err := shared.ReplaceOne(f.ctx, d("_id", sharedAlice), d("owner_id", "alice", "name", "m"), UpdateOptions{}); err != nil || res.ModifiedCount != 1 {
+		t.Errorf("owner's replacement: %v %v", res, err)
+	}
+	if _, err := shared.UpdateMany(f.ctx, nil, d("$inc", d("secret", int32(1))), UpdateOptions{}); !isErr(err, rules.ErrUpdateNotPermitted) {
+		t.Errorf("secret of every document: %v", err)
 	}
 }
 

@@ -449,16 +449,19 @@ type UpdateTargets struct {
 // conditions test values. So every path the update names (every target of
 // every operator, $rename source and target, positional, $[] and $[<id>]
 // components stripped, every arrayFilters and $pull condition) is checked
-// against each role: a role that hides one of them (a field rule that is
-// not a constant grant), or that returns no document, cannot have this
-// update applied; CheckUpdateBefore refuses its documents with
-// ErrUpdateNotPermitted before the update touches them, whatever they hold.
-// The choice depends only on the role, which the caller can already tell
-// from a read of the document. A path that every role which may apply
-// hides is refused here, for the whole request (ErrForbidden): no
-// document could ever take the update. A replacement names every field:
-// it is refused per document under any role that hides a field.
-// Operators and query operators only the system may use are refused here.
+// against each role: under a role that hides one of them (a field rule
+// that is not a constant grant, or a path into an object shown only in
+// part), or that returns no document, CheckUpdateBefore refuses a
+// document with ErrUpdateNotPermitted before the update touches it,
+// whatever it holds, unless the caller reads that document whole. The
+// choice depends only on the role and the read decision, which the caller
+// can already tell from a read of the document. A path that every role
+// which may apply hides (none of them able to show a document whole
+// through a document-dependent read or write) is refused here, for the
+// whole request (ErrForbidden): no document could ever take the update.
+// A replacement names every field: it is refused per document under any
+// role that hides a field, unless the document is read whole. Operators
+// and query operators only the system may use are refused here.
 func (v *View) CheckUpdateDoc(update bson.D, arrayFilters []bson.D) (UpdateTargets, error) {
 	if v.system || v.partition != nil {
 		return UpdateTargets{checked: true}, nil
@@ -547,7 +550,7 @@ func (v *View) CheckUpdateDoc(update bson.D, arrayFilters []bson.D) (UpdateTarge
 			if never || v.kind(&r.applyWhen) == condFalse {
 				continue
 			}
-			if !hidden {
+			if !hidden || v.maybeWhole(r) {
 				some = true
 			} else if first == "" {
 				first = r.role.Name
@@ -572,6 +575,13 @@ func (v *View) updatePathReadable(r *planRole, comps []string) bool {
 		}
 	}
 	return v.pathReadable(r, comps)
+}
+
+// maybeWhole reports whether a document-dependent read or write may make
+// a document whole under the role, showing every field whatever the field
+// rules (CheckUpdateBefore then lets an update through).
+func (v *View) maybeWhole(r *planRole) bool {
+	return v.kind(&r.read) == condDynamic || v.kind(&r.write) == condDynamic
 }
 
 // hidesNothing reports whether every field of every document the role

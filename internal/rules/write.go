@@ -68,8 +68,10 @@ func (v *View) visibleRole(ctx context.Context, doc bson.D) (int, bool) {
 // its role hides a path the update names, or the caller may not read the
 // document at all, so that applying the update could reveal a value the
 // caller may not see (an error, a no-op accepted); the request fails
-// without the update ever touching the document. Otherwise the update may
-// be applied and the result decided by CheckUpdate.
+// without the update ever touching the document. A document the caller
+// reads whole (read or write true for it) hides nothing, whatever the
+// role's field rules. Otherwise the update may be applied and the result
+// decided by CheckUpdate.
 func (v *View) CheckUpdateBefore(ctx context.Context, pre bson.D, t UpdateTargets) error {
 	if v.system {
 		return nil
@@ -90,20 +92,21 @@ func (v *View) CheckUpdateBefore(ctx context.Context, pre bson.D, t UpdateTarget
 	if !ok {
 		return ErrNotVisible
 	}
-	if i >= len(t.hides) || t.hides[i] {
+	if i >= len(t.hides) {
 		return ErrUpdateNotPermitted
 	}
-	// The caller must be able to read the document (as Decide says): the
-	// paths are readable by the role, but a withheld document shows none
-	// of them.
+	// What the caller can read of this document, as Decide says: a read
+	// of it would show as much, so deciding on it reveals nothing more.
 	r, in := &v.roles[i], expr.ReadOf(pre)
 	switch v.docLevel(ctx, r, in) {
+	case Whole:
+		// Every field is shown (read or write true for this document).
+		return nil
 	case Withhold:
 		return ErrUpdateNotPermitted
-	case Partial:
-		if !v.anyFieldReadable(ctx, r, pre, in) {
-			return ErrUpdateNotPermitted
-		}
+	}
+	if t.hides[i] || !v.anyFieldReadable(ctx, r, pre, in) {
+		return ErrUpdateNotPermitted
 	}
 	return nil
 }
