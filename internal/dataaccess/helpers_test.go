@@ -67,6 +67,9 @@ func testApp() *appconfig.App {
 			coll("tracker", "notes", notesRules, ""),
 			coll("tracker", "profiles", profilesRules, ""),
 			coll("tracker", "open", openRules, ""),
+			coll("tracker", "employees", employeesRules(), ""),
+			coll("tracker", "vault", vaultRules, ""),
+			coll("tracker", "shared", sharedRules, ""),
 		},
 	}}}
 }

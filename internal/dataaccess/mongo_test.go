@@ -39,6 +39,8 @@ func TestOnMongoDB(t *testing.T) {
 	t.Run("TrackerWriteEffects", TestTrackerWriteEffects)
 	t.Run("RedactedReads", TestRedactedReads)
 	t.Run("BadInput", TestBadInput)
+	t.Run("ManagerUpdatesSalary", TestManagerUpdatesSalary)
+	t.Run("HiddenFieldUpdateIsNoOracle", TestHiddenFieldUpdateIsNoOracle)
 	if probe, err := mongo.Open(context.Background(), uri); err == nil {
 		// A standalone FerretDB applies a conditional update as a read
 		// followed by a write, not atomically, so concurrent guarded

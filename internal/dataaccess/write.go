@@ -18,9 +18,13 @@ import (
 // Writes by application users follow one plan (§4.5):
 //
 //  1. check the request: filter and sort like a read, the update document
-//     against protected paths (rules.CheckUpdateDoc);
-//  2. select candidates with the write push-down and compute every
-//     post-image in memory with mql (Apply, UpsertSeed);
+//     (rules.CheckUpdateDoc: operators, and which roles hide a path it
+//     names);
+//  2. select candidates with the write push-down; decide each one's role
+//     on the stored document before anything else (rules.CheckUpdateBefore:
+//     a role hiding a path the update names refuses the request before
+//     the update is applied, so no outcome depends on a hidden value);
+//     compute every post-image in memory with mql (Apply, UpsertSeed);
 //  3. decide every candidate (CheckUpdate / CheckDelete / CheckInsert) and
 //     validate every post-image against the schema; a single refusal fails
 //     the request before anything is written;
@@ -64,6 +68,8 @@ type modifySpec struct {
 	multi        bool
 	upsert       bool
 	sort         bson.D
+	// targets is what the update names, per role (compileModify).
+	targets rules.UpdateTargets
 }
 
 // change is one candidate document with its decided post-image.
@@ -255,9 +261,11 @@ func (c *Collection) compileModify(spec *modifySpec) (*mql.Update, *mql.Filter, 
 			}
 		}
 	}
-	if err := c.view.CheckUpdateDoc(spec.update, spec.arrayFilters); err != nil {
+	targets, err := c.view.CheckUpdateDoc(spec.update, spec.arrayFilters)
+	if err != nil {
 		return nil, nil, AsError(err)
 	}
+	spec.targets = targets
 	u, err := mql.CompileUpdate(spec.update, mql.UpdateOptions{ArrayFilters: spec.arrayFilters})
 	if err != nil {
 		return nil, nil, AsError(err)
@@ -277,10 +285,16 @@ func (c *Collection) decide(ctx context.Context, spec *modifySpec, u *mql.Update
 		}
 		return change{pre: pre}, nil
 	}
-	// Visibility first, so that an update error (a type mismatch) on a
-	// document the caller cannot see never surfaces.
-	if err := c.view.CheckUpdate(ctx, pre, pre); errors.Is(err, rules.ErrNotVisible) {
-		return change{}, errSkip
+	// Visibility and the role first, before the update touches the
+	// document: under a role that hides a field the update names (or
+	// that shows nothing of the document), the update is refused whatever
+	// the document holds, so that no error (a type mismatch), no accepted
+	// no-op and no count can reveal a value the caller may not read.
+	if err := c.view.CheckUpdateBefore(ctx, pre, spec.targets); err != nil {
+		if errors.Is(err, rules.ErrNotVisible) {
+			return change{}, errSkip
+		}
+		return change{}, AsError(err)
 	}
 	_, pos := f.MatchPosition(pre)
 	post, changed, err := u.Apply(pre, mql.ApplyOptions{Position: pos})

@@ -41,12 +41,15 @@ func (v *View) CheckFilter(filter bson.D) error {
 	if v.system {
 		return nil
 	}
-	return v.checkQuery(filter, "", 0)
+	return v.checkQuery(filter, "", 0, v.checkReadable)
 }
 
 const maxCheckDepth = 100
 
-func (v *View) checkQuery(q bson.D, prefix string, depth int) error {
+// checkQuery checks a query's operators and hands every field path it
+// names to visit (checkReadable for a filter; a collector for the
+// conditions inside an update, which are decided per document).
+func (v *View) checkQuery(q bson.D, prefix string, depth int, visit func(string) error) error {
 	if depth > maxCheckDepth {
 		return forbidden("filter nested too deeply")
 	}
@@ -62,7 +65,7 @@ func (v *View) checkQuery(q bson.D, prefix string, depth int) error {
 				if !ok {
 					return forbidden("%s elements must be documents", e.Key)
 				}
-				if err := v.checkQuery(d, prefix, depth+1); err != nil {
+				if err := v.checkQuery(d, prefix, depth+1, visit); err != nil {
 					return err
 				}
 			}
@@ -71,10 +74,10 @@ func (v *View) checkQuery(q bson.D, prefix string, depth int) error {
 			return forbidden("query operator %s is not allowed", e.Key)
 		default:
 			path := prefix + e.Key
-			if err := v.checkReadable(path); err != nil {
+			if err := visit(path); err != nil {
 				return err
 			}
-			if err := v.checkValue(path, e.Value, depth+1); err != nil {
+			if err := v.checkValue(path, e.Value, depth+1, visit); err != nil {
 				return err
 			}
 		}
@@ -94,7 +97,7 @@ func (v *View) checkRegex() error {
 }
 
 // checkValue checks the value side of {path: value}.
-func (v *View) checkValue(path string, val any, depth int) error {
+func (v *View) checkValue(path string, val any, depth int, visit func(string) error) error {
 	if depth > maxCheckDepth {
 		return forbidden("filter nested too deeply")
 	}
@@ -112,7 +115,7 @@ func (v *View) checkValue(path string, val any, depth int) error {
 					return err
 				}
 			case "$not":
-				if err := v.checkValue(path, op.Value, depth+1); err != nil {
+				if err := v.checkValue(path, op.Value, depth+1, visit); err != nil {
 					return err
 				}
 			case "$elemMatch":
@@ -121,10 +124,10 @@ func (v *View) checkValue(path string, val any, depth int) error {
 					return forbidden("$elemMatch needs a document")
 				}
 				if isOperatorDoc(d) && d[0].Key != "$and" && d[0].Key != "$or" && d[0].Key != "$nor" {
-					if err := v.checkValue(path, d, depth+1); err != nil {
+					if err := v.checkValue(path, d, depth+1, visit); err != nil {
 						return err
 					}
-				} else if err := v.checkQuery(d, path+".", depth+1); err != nil {
+				} else if err := v.checkQuery(d, path+".", depth+1, visit); err != nil {
 					return err
 				}
 			case "$in", "$nin", "$all":
@@ -136,7 +139,7 @@ func (v *View) checkValue(path string, val any, depth int) error {
 						}
 					}
 					if d, ok := el.(bson.D); ok && op.Key == "$all" && len(d) > 0 && d[0].Key == "$elemMatch" {
-						if err := v.checkValue(path, d, depth+1); err != nil {
+						if err := v.checkValue(path, d, depth+1, visit); err != nil {
 							return err
 						}
 					}
@@ -193,7 +196,7 @@ func (v *View) CheckProjection(proj bson.D) error {
 					if !ok {
 						return forbidden("$elemMatch needs a document")
 					}
-					if err := v.checkQuery(q, path+".", 1); err != nil {
+					if err := v.checkQuery(q, path+".", 1, v.checkReadable); err != nil {
 						return err
 					}
 				}
@@ -424,38 +427,75 @@ var updateOps = map[string]bool{
 	"$pop": true, "$pull": true, "$pullAll": true, "$bit": true, "$rename": true,
 }
 
-// CheckUpdateDoc refuses an update document whose operators touch a field
-// the caller may not read: every target path ($set, $unset, $setOnInsert,
-// $rename source and target, array operators, positional $, $[] and
-// $[<id>] components stripped) and every arrayFilters condition. Writing is
-// decided later on the pre- and post-images (CheckUpdate); this check closes
-// the oracle in between (an update that leaves a withheld field unchanged
-// would otherwise succeed, revealing its value). Replacement documents are
-// decided by CheckUpdate alone.
-func (v *View) CheckUpdateDoc(update bson.D, arrayFilters []bson.D) error {
-	if v.system || !isOperatorDoc(update) {
+// UpdateTargets is what CheckUpdateDoc found an update document to name,
+// per role: which roles would have to let the caller see a field they
+// hide for the update to be decided. CheckUpdateBefore refuses a document
+// under such a role before the update is applied to it.
+type UpdateTargets struct {
+	checked bool
+	// hides[i]: role i does not let the caller read, in every document
+	// it returns, some path the update names (a replacement names every
+	// field), or it returns no document at all.
+	hides []bool
+}
+
+// CheckUpdateDoc checks an update document before any document is looked
+// at and says which roles it may not be applied under.
+//
+// An update outcome must never depend on a value the caller may not read:
+// applying $inc to a withheld non-number fails, $set of a withheld field
+// to its current value changes nothing (and succeeds where a different
+// value would be refused), $push needs an array, arrayFilters and $pull
+// conditions test values. So every path the update names (every target of
+// every operator, $rename source and target, positional, $[] and $[<id>]
+// components stripped, every arrayFilters and $pull condition) is checked
+// against each role: under a role that hides one of them (a field rule
+// that is not a constant grant, or a path into an object shown only in
+// part), or that returns no document, CheckUpdateBefore refuses a
+// document with ErrUpdateNotPermitted before the update touches it,
+// whatever it holds, unless the caller reads that document whole. The
+// choice depends only on the role and the read decision, which the caller
+// can already tell from a read of the document. A path that every role
+// which may apply hides (none of them able to show a document whole
+// through a document-dependent read or write) is refused here, for the
+// whole request (ErrForbidden): no document could ever take the update.
+// A replacement names every field: it is refused per document under any
+// role that hides a field, unless the document is read whole. Operators
+// and query operators only the system may use are refused here.
+func (v *View) CheckUpdateDoc(update bson.D, arrayFilters []bson.D) (UpdateTargets, error) {
+	if v.system || v.partition != nil {
+		return UpdateTargets{checked: true}, nil
+	}
+	t := UpdateTargets{checked: true, hides: make([]bool, len(v.roles))}
+	if !isOperatorDoc(update) {
+		for i := range v.roles {
+			t.hides[i] = !v.hidesNothing(&v.roles[i])
+		}
+		return t, nil
+	}
+	var paths []string
+	collect := func(p string) error {
+		paths = append(paths, p)
 		return nil
 	}
 	idents := map[string]string{} // $[id] -> path of the array it ranges over
 	for _, op := range update {
 		if !updateOps[op.Key] {
-			return forbidden("update operator %s is not allowed", op.Key)
+			return UpdateTargets{}, forbidden("update operator %s is not allowed", op.Key)
 		}
 		args, ok := op.Value.(bson.D)
 		if !ok {
-			return forbidden("%s needs a document", op.Key)
+			return UpdateTargets{}, forbidden("%s needs a document", op.Key)
 		}
 		for _, a := range args {
-			paths := []string{a.Key}
+			targets := []string{a.Key}
 			if op.Key == "$rename" {
 				if s, ok := a.Value.(string); ok {
-					paths = append(paths, s)
+					targets = append(targets, s)
 				}
 			}
-			for _, p := range paths {
-				if err := v.checkReadable(p); err != nil {
-					return err
-				}
+			for _, p := range targets {
+				paths = append(paths, p)
 				comps := strings.Split(p, ".")
 				for i, c := range comps {
 					if strings.HasPrefix(c, "$[") && c != "$[]" {
@@ -466,11 +506,11 @@ func (v *View) CheckUpdateDoc(update bson.D, arrayFilters []bson.D) error {
 			if op.Key == "$pull" {
 				if d, ok := a.Value.(bson.D); ok {
 					if isOperatorDoc(d) {
-						if err := v.checkValue(a.Key, d, 1); err != nil {
-							return err
+						if err := v.checkValue(a.Key, d, 1, collect); err != nil {
+							return UpdateTargets{}, err
 						}
-					} else if err := v.checkQuery(d, a.Key+".", 1); err != nil {
-						return err
+					} else if err := v.checkQuery(d, a.Key+".", 1, collect); err != nil {
+						return UpdateTargets{}, err
 					}
 				}
 			}
@@ -489,12 +529,91 @@ func (v *View) CheckUpdateDoc(update bson.D, arrayFilters []bson.D) error {
 			if rest != "" {
 				path = base + "." + rest
 			}
-			if err := v.checkQuery(bson.D{{Key: path, Value: e.Value}}, "", 1); err != nil {
-				return err
+			if err := v.checkQuery(bson.D{{Key: path, Value: e.Value}}, "", 1, collect); err != nil {
+				return UpdateTargets{}, err
 			}
 		}
 	}
-	return nil
+	for _, p := range paths {
+		comps := ruleComponents(p)
+		if len(comps) == 0 {
+			return UpdateTargets{}, forbidden("invalid field path %q", p)
+		}
+		// first: a role that may apply, may return documents and hides p;
+		// some: such a role that does not hide p.
+		first, some := "", false
+		for i := range v.roles {
+			r := &v.roles[i]
+			never := v.neverReads(r)
+			hidden := never || !v.updatePathReadable(r, comps)
+			t.hides[i] = t.hides[i] || hidden
+			if never || v.kind(&r.applyWhen) == condFalse {
+				continue
+			}
+			if !hidden || v.maybeWhole(r) {
+				some = true
+			} else if first == "" {
+				first = r.role.Name
+			}
+		}
+		if !some && first != "" {
+			return UpdateTargets{}, forbidden("field %q may not be read by this user (role %q)", p, first)
+		}
+	}
+	return t, nil
+}
+
+// updatePathReadable is pathReadable for a path an update names, which
+// must also not go into an object shown only in part (nested field rules):
+// whether such an object exists, is a document or holds something else is
+// not shown to the caller (a read omits it alike), and that decides
+// whether an update of one of its fields fails.
+func (v *View) updatePathReadable(r *planRole, comps []string) bool {
+	if !v.wholeOrNothing(r) {
+		if f, ok := r.fields[comps[0]]; ok && !f.own {
+			return false
+		}
+	}
+	return v.pathReadable(r, comps)
+}
+
+// maybeWhole reports whether a document-dependent read or write may make
+// a document whole under the role, showing every field whatever the field
+// rules (CheckUpdateBefore then lets an update through).
+func (v *View) maybeWhole(r *planRole) bool {
+	return v.kind(&r.read) == condDynamic || v.kind(&r.write) == condDynamic
+}
+
+// hidesNothing reports whether every field of every document the role
+// returns is returned (constant grants only): a replacement under the
+// role names no field the caller cannot read.
+func (v *View) hidesNothing(r *planRole) bool {
+	if v.neverReads(r) {
+		return false
+	}
+	if v.wholeOrNothing(r) {
+		return true
+	}
+	if r.additional == nil || !v.constantReadable(r.additional) {
+		return false
+	}
+	return v.fieldsReadable(r.fields)
+}
+
+// fieldsReadable reports whether every listed field is readable by a
+// constant grant; an entry with only nested rules drops unlisted
+// sub-fields, so it hides something.
+func (v *View) fieldsReadable(fields map[string]*planField) bool {
+	for _, f := range fields {
+		if !f.own || !v.constantReadable(f) {
+			return false
+		}
+	}
+	return true
+}
+
+func (v *View) constantReadable(f *planField) bool {
+	return v.kind(&f.read) == condTrue || v.kind(&f.write) == condTrue
 }
 
 // checkReadable refuses path unless every role that may apply to a

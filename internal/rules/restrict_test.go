@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -94,24 +95,86 @@ func TestRestrictionsFieldOracles(t *testing.T) {
 		{`{"$push":{"secret":1}}`, nil},
 		{`{"$where":{"x":1}}`, nil},
 	}
+	// The owner role reads everything, so these updates are not refused
+	// for the request; under the other role, which hides a path each of
+	// them names, a document is refused before the update is applied.
+	ctx := context.Background()
+	owned := ej(t, `{"_id":1,"owner":"u1","name":"n","secret":"s","a":{"b":1,"hidden":2}}`)
+	other := ej(t, `{"_id":2,"owner":"u2","name":"n","secret":"s","a":{"b":1,"hidden":2}}`)
 	for i, u := range updates {
 		var af []bson.D
 		for _, f := range u.af {
 			af = append(af, ej(t, f))
 		}
-		err := v.CheckUpdateDoc(ej(t, u.upd), af)
-		if i == 7 {
-			if err != nil {
-				t.Errorf("update %s: %v", u.upd, err)
+		tg, err := v.CheckUpdateDoc(ej(t, u.upd), af)
+		if i == len(updates)-1 {
+			if !errors.Is(err, ErrForbidden) {
+				t.Errorf("update %s: got %v", u.upd, err)
 			}
 			continue
 		}
-		if !errors.Is(err, ErrForbidden) {
-			t.Errorf("update %s %v: got %v", u.upd, u.af, err)
+		if err != nil {
+			t.Errorf("update %s %v: %v", u.upd, u.af, err)
+			continue
+		}
+		if err := v.CheckUpdateBefore(ctx, owned, tg); err != nil {
+			t.Errorf("update %s of the owner's document: %v", u.upd, err)
+		}
+		want := ErrUpdateNotPermitted
+		if i == 7 {
+			want = nil
+		}
+		if err := v.CheckUpdateBefore(ctx, other, tg); !errors.Is(err, want) {
+			t.Errorf("update %s %v of another's document: got %v, want %v", u.upd, u.af, err, want)
 		}
 	}
-	if err := v.CheckUpdateDoc(ej(t, `{"$set":{"name":"x","a.b":2,"items.$[e].x":1},"$push":{"tags":"t"}}`), []bson.D{ej(t, `{"e.x":{"$gt":1}}`)}); err != nil {
+	tg, err := v.CheckUpdateDoc(ej(t, `{"$set":{"name":"x","items.$[e].x":1},"$push":{"tags":"t"}}`), []bson.D{ej(t, `{"e.x":{"$gt":1}}`)})
+	if err != nil {
 		t.Errorf("update: %v", err)
+	}
+	if err := v.CheckUpdateBefore(ctx, other, tg); err != nil {
+		t.Errorf("update of readable fields of another's document: %v", err)
+	}
+	// a.b is readable, but a is shown only in part: a read does not tell
+	// whether a is a document, which decides whether $set a.b fails.
+	tg, err = v.CheckUpdateDoc(ej(t, `{"$set":{"a.b":2}}`), nil)
+	if err != nil {
+		t.Errorf("update: %v", err)
+	}
+	if err := v.CheckUpdateBefore(ctx, other, tg); !errors.Is(err, ErrUpdateNotPermitted) {
+		t.Errorf("update into a partly shown object: %v", err)
+	}
+	// A document under the other role of which nothing is readable is
+	// withheld: no update applies to it.
+	tg, err = v.CheckUpdateDoc(ej(t, `{"$set":{"name":"x"}}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.CheckUpdateBefore(ctx, ej(t, `{"secret":1}`), tg); !errors.Is(err, ErrUpdateNotPermitted) {
+		t.Errorf("update of a withheld document: %v", err)
+	}
+	// A replacement names every field: refused under the role with field
+	// rules, allowed under the owner role.
+	tg, err = v.CheckUpdateDoc(ej(t, `{"owner":"u2","name":"n"}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.CheckUpdateBefore(ctx, other, tg); !errors.Is(err, ErrUpdateNotPermitted) {
+		t.Errorf("replacement of another's document: %v", err)
+	}
+	if err := v.CheckUpdateBefore(ctx, owned, tg); err != nil {
+		t.Errorf("replacement of the owner's document: %v", err)
+	}
+	// Without the owner role, no role reads secret: refused for the request.
+	only := view(t, roles(t, `[{"name":"other","apply_when":{},"fields":{"name":{"read":true,"write":true}},"additional_fields":{}}]`), user("u1"))
+	for _, u := range []string{`{"$set":{"secret":1}}`, `{"$inc":{"name":1,"secret":1}}`, `{"$set":{"name":"x"},"$unset":{"secret":""}}`} {
+		if _, err := only.CheckUpdateDoc(ej(t, u), nil); !errors.Is(err, ErrForbidden) {
+			t.Errorf("update %s with one role: got %v", u, err)
+		}
+	}
+	// A zero UpdateTargets (not from CheckUpdateDoc) refuses.
+	if err := v.CheckUpdateBefore(ctx, owned, UpdateTargets{}); !errors.Is(err, ErrUpdateNotPermitted) {
+		t.Errorf("unchecked update: %v", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"errors"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -59,6 +60,55 @@ func (v *View) visibleRole(ctx context.Context, doc bson.D) (int, bool) {
 		return i, false
 	}
 	return i, true
+}
+
+// CheckUpdateBefore decides a stored document before an update is applied
+// to it, with what CheckUpdateDoc found the update to name. ErrNotVisible:
+// the document is not a candidate (skip it silently). ErrUpdateNotPermitted:
+// its role hides a path the update names, or the caller may not read the
+// document at all, so that applying the update could reveal a value the
+// caller may not see (an error, a no-op accepted); the request fails
+// without the update ever touching the document. A document the caller
+// reads whole (read or write true for it) hides nothing, whatever the
+// role's field rules. Otherwise the update may be applied and the result
+// decided by CheckUpdate.
+func (v *View) CheckUpdateBefore(ctx context.Context, pre bson.D, t UpdateTargets) error {
+	if v.system {
+		return nil
+	}
+	if !t.checked {
+		// Not from CheckUpdateDoc: nothing is known of the update.
+		return ErrUpdateNotPermitted
+	}
+	if v.partition != nil {
+		// Partition permissions are whole-document: a readable partition
+		// shows every field.
+		if err := v.partition.checkWrite(ctx, pre, pre, ErrUpdateNotPermitted); errors.Is(err, ErrNotVisible) {
+			return err
+		}
+		return nil
+	}
+	i, ok := v.visibleRole(ctx, pre)
+	if !ok {
+		return ErrNotVisible
+	}
+	if i >= len(t.hides) {
+		return ErrUpdateNotPermitted
+	}
+	// What the caller can read of this document, as Decide says: a read
+	// of it would show as much, so deciding on it reveals nothing more.
+	r, in := &v.roles[i], expr.ReadOf(pre)
+	switch v.docLevel(ctx, r, in) {
+	case Whole:
+		// Every field is shown (read or write true for this document).
+		return nil
+	case Withhold:
+		return ErrUpdateNotPermitted
+	}
+	if t.hides[i] || !v.anyFieldReadable(ctx, r, pre, in) {
+		return ErrUpdateNotPermitted
+	}
+	return nil
 }
 
 // CheckUpdate decides an update or replacement of pre (the stored document)

@@ -175,7 +175,7 @@ async function main() {
     note("nothing changed");
   });
 
-  await step("Manager: Andy may change, delete and create his reports' documents", async () => {
+  await step("Manager: Andy may change (salaries too), delete and create his reports' documents", async () => {
     const his = employeesOf(u.andy);
     const moved = await allowed("Andy moves Stanley to the corporate team", () =>
       his.updateOne({ _id: ids.stanley }, { $set: { team: "corporate" } }));
@@ -195,6 +195,35 @@ async function main() {
     const back = await allowed("Andy creates it again (its email is one he manages)", () =>
       his.insertOne({ ...stored.stanley, _id: ids.stanley }));
     assert.equal(String(back.insertedId), stored.stanley._id);
+
+    // Salary is hidden from teammates, not from managers: Andy gives his
+    // reports a raise. Atoll decides the role of each document before
+    // applying the update, so the Teammate role hiding salary elsewhere
+    // does not stand in the way.
+    const raise = await allowed("Andy gives Phylis a raise ($inc salary)", () =>
+      his.updateOne({ _id: ids.phylis }, { $inc: { salary: 3000 } }));
+    assert.equal(raise.matchedCount, 1);
+    assert.equal(raise.modifiedCount, 1);
+    assert.equal((await his.findOne({ _id: ids.phylis })).salary, stored.phylis.salary + 3000);
+    assert.equal((await employeesOf(u.phylis).findOne({ _id: ids.phylis })).salary, stored.phylis.salary + 3000);
+    assert.equal((await employeesOf(u.stanley).findOne({ _id: ids.phylis })).salary, undefined);
+    note("Phylis sees her new salary; Stanley, her teammate, still sees none");
+    const both = await allowed("Andy raises both of his reports at once (updateMany)", () =>
+      his.updateMany({ email: { $in: stored.andy.manages } }, { $inc: { salary: 1000 } }));
+    assert.equal(both.modifiedCount, 2);
+    await refused("Andy raises the whole sales team, himself included (his own salary is read-only): nothing changes", () =>
+      his.updateMany({ team: "sales" }, { $inc: { salary: 1000 } }), /update not permitted/);
+    assert.equal((await his.findOne({ _id: ids.stanley })).salary, stored.stanley.salary + 1000);
+    await allowed("Andy puts Phylis's salary back", () =>
+      his.updateOne({ _id: ids.phylis }, { $set: { salary: stored.phylis.salary } }));
+    await allowed("Andy puts Stanley's salary back", () =>
+      his.updateOne({ _id: ids.stanley }, { $set: { salary: stored.stanley.salary } }));
+    const right = await refused("Stanley sets Phylis's salary to what it is (a field he cannot see)", () =>
+      employeesOf(u.stanley).updateOne({ _id: ids.phylis }, { $set: { salary: stored.phylis.salary } }), /update not permitted/);
+    const wrong = await refused("Stanley sets it to a wrong guess: the same answer, so the refusal tells him nothing", () =>
+      employeesOf(u.stanley).updateOne({ _id: ids.phylis }, { $set: { salary: 1 } }), /update not permitted/);
+    assert.equal(wrong.message, right.message);
+    assert.deepEqual(plain(await his.find({}, { sort: { employeeId: 1 } })), [stored.phylis, stored.stanley, stored.andy]);
 
     await refused("Andy creates a document for a new hire he does not manage", () =>
       his.insertOne({ employeeId: "1001", name: "Ryan Howard", team: "sales", email: "ryan.howard@dundermifflin.com", manages: [] }),
