@@ -70,6 +70,8 @@ func testApp() *appconfig.App {
 			coll("tracker", "employees", employeesRules(), ""),
 			coll("tracker", "vault", vaultRules, ""),
 			coll("tracker", "shared", sharedRules, ""),
+			coll("tracker", "locker", lockerRules, ""),
+			coll("tracker", "sparse", sparseRules, ""),
 		},
 	}}}
 }

@@ -267,12 +267,26 @@ func reseed(f *fixture, collName string, seeds []bson.D) {
 // assertNoHiddenOracle runs every probe against the document id under
 // req, once per hidden value, and requires the outcomes to be identical
 // and the document untouched: nothing the caller learns depends on the
-// field it may not read.
-func assertNoHiddenOracle(t *testing.T, req Request, collName, field string, id bson.ObjectID, seeds func(hidden any) []bson.D, rest bson.D) {
+// field it may not read. A document whose role hides the field must be
+// refused as such; a document the caller cannot see at all (withheld)
+// is no candidate (§4.5 pre-image rule): every outcome must be the one
+// of the same request when that document does not exist.
+func assertNoHiddenOracle(t *testing.T, req Request, collName, field string, id bson.ObjectID, seeds func(hidden any) []bson.D, rest bson.D, withheld bool) {
 	t.Helper()
 	f := newFixture(t)
 	for _, p := range hiddenProbes(field, rest) {
 		var first string
+		if withheld {
+			var others []bson.D
+			for _, doc := range seeds(hiddenValues[0]) {
+				if mqlGetID(doc) != id {
+					others = append(others, doc)
+				}
+			}
+			reseed(f, collName, others)
+			res, err := p.op(f, f.coll(req, collName), id)
+			first, _, _ = strings.Cut(outcome(t, f, collName, id, nil, res, err), "; stored")
+		}
 		for i, hv := range hiddenValues {
 			docs := seeds(hv)
 			reseed(f, collName, docs)
@@ -287,7 +301,8 @@ func assertNoHiddenOracle(t *testing.T, req Request, collName, field string, id 
 			if strings.Contains(got, "stored changed true") {
 				t.Errorf("%s on %s: the document changed (hidden %v): %s", p.name, collName, hv, got)
 			}
-			if i == 0 {
+			got, _, _ = strings.Cut(got, "; stored")
+			if i == 0 && !withheld {
 				// Every probe reaches a document whose role hides the
 				// field: it must be refused as such, not fail elsewhere
 				// (which would make the comparison say nothing).
@@ -298,7 +313,7 @@ func assertNoHiddenOracle(t *testing.T, req Request, collName, field string, id 
 				continue
 			}
 			if got != first {
-				t.Errorf("%s on %s: the outcome depends on the hidden value:\n  %v: %s\n  %v: %s", p.name, collName, hiddenValues[0], first, hv, got)
+				t.Errorf("%s on %s: the outcome depends on the hidden value or on the withheld document:\n  want: %s\n  %v: %s", p.name, collName, first, hv, got)
 			}
 		}
 	}
@@ -311,21 +326,21 @@ func assertNoHiddenOracle(t *testing.T, req Request, collName, field string, id 
 func TestHiddenFieldUpdateIsNoOracle(t *testing.T) {
 	// Stanley is Phylis's teammate: salary is hidden from him.
 	assertNoHiddenOracle(t, stanley, "employees", "salary", empPhylis, employeesSeed,
-		d("employeeId", "0528", "name", "Phylis Lapin", "team", "sales", "email", "phylis@dm.com", "manages", bson.A{}))
+		d("employeeId", "0528", "name", "Phylis Lapin", "team", "sales", "email", "phylis@dm.com", "manages", bson.A{}), false)
 	// Field rules without a document-level write (a no-op is accepted
 	// under such a role when it names only visible fields).
 	assertNoHiddenOracle(t, f0alice(), "vault", "secret", vaultOther, vaultSeed,
-		d("owner_id", "bob", "kind", "plain", "name", "n"))
+		d("owner_id", "bob", "kind", "plain", "name", "n"), false)
 	// A role that shows nothing (W-31) and a withheld document under a
-	// role with a document-dependent read.
+	// role with a document-dependent read: no candidates, as if absent.
 	assertNoHiddenOracle(t, f0alice(), "vault", "secret", vaultGhost, vaultSeed,
-		d("owner_id", "bob", "kind", "ghost", "name", "n"))
+		d("owner_id", "bob", "kind", "ghost", "name", "n"), true)
 	assertNoHiddenOracle(t, f0alice(), "vault", "secret", vaultClosed, vaultSeed,
-		d("owner_id", "bob", "kind", "public", "open", false, "name", "n"))
+		d("owner_id", "bob", "kind", "public", "open", false, "name", "n"), true)
 	// A role whose field rules hide secret from all but the owner, who
 	// reads the whole document through a document-dependent write.
 	assertNoHiddenOracle(t, f0alice(), "shared", "secret", sharedBob, sharedSeed,
-		d("owner_id", "bob", "name", "n"))
+		d("owner_id", "bob", "name", "n"), false)
 }
 
 func f0alice() Request { return Request{Caller: Caller{ID: "alice", Type: "normal"}} }

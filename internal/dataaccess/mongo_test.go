@@ -41,6 +41,7 @@ func TestOnMongoDB(t *testing.T) {
 	t.Run("BadInput", TestBadInput)
 	t.Run("ManagerUpdatesSalary", TestManagerUpdatesSalary)
 	t.Run("HiddenFieldUpdateIsNoOracle", TestHiddenFieldUpdateIsNoOracle)
+	t.Run("HiddenFilterIsNoOracle", TestHiddenFilterIsNoOracle)
 	if probe, err := mongo.Open(context.Background(), uri); err == nil {
 		// A standalone FerretDB applies a conditional update as a read
 		// followed by a write, not atomically, so concurrent guarded

@@ -21,9 +21,13 @@ import (
 //     (rules.CheckUpdateDoc: operators, and which roles hide a path it
 //     names);
 //  2. select candidates with the write push-down; decide each one's role
-//     on the stored document before anything else (rules.CheckUpdateBefore:
-//     a role hiding a path the update names refuses the request before
-//     the update is applied, so no outcome depends on a hidden value);
+//     on the stored document before anything else. Only a document a read
+//     would return is a candidate (§4.5 pre-image rule): one the caller
+//     cannot see at all is skipped as not matching, for updates, deletes
+//     and upserts alike, so whether the selector matched it never shows
+//     (rules.ErrNotVisible). rules.CheckUpdateBefore: a role hiding a path
+//     the update names refuses the request before the update is applied,
+//     so no outcome depends on a hidden value;
 //     compute every post-image in memory with mql (Apply, UpsertSeed);
 //  3. decide every candidate (CheckUpdate / CheckDelete / CheckInsert) and
 //     validate every post-image against the schema; a single refusal fails
@@ -286,10 +290,11 @@ func (c *Collection) decide(ctx context.Context, spec *modifySpec, u *mql.Update
 		return change{pre: pre}, nil
 	}
 	// Visibility and the role first, before the update touches the
-	// document: under a role that hides a field the update names (or
-	// that shows nothing of the document), the update is refused whatever
-	// the document holds, so that no error (a type mismatch), no accepted
-	// no-op and no count can reveal a value the caller may not read.
+	// document: a document that shows the caller nothing is skipped (it
+	// does not match); under a role that hides a field the update names,
+	// the update is refused whatever the document holds, so that no error
+	// (a type mismatch), no accepted no-op and no count can reveal a
+	// value the caller may not read.
 	if err := c.view.CheckUpdateBefore(ctx, pre, spec.targets); err != nil {
 		if errors.Is(err, rules.ErrNotVisible) {
 			return change{}, errSkip
@@ -425,6 +430,10 @@ func (c *Collection) modify(ctx context.Context, spec *modifySpec) (*modifyOutco
 
 // upsertDoc builds and decides the document an upsert inserts (§4.5: an
 // upsert that inserts is an insert: insert rights, field writes, schema).
+// An upsert whose selector matched only documents the caller cannot see
+// inserts, as when nothing matched: what it tells the caller is what an
+// insertOne of the same document tells (a duplicate key error when its
+// _id is taken), never whether a withheld document matched.
 func (c *Collection) upsertDoc(ctx context.Context, spec *modifySpec, u *mql.Update) (bson.D, error) {
 	seed, err := mql.UpsertSeed(spec.filter)
 	if err != nil {

@@ -451,9 +451,10 @@ type UpdateTargets struct {
 // components stripped, every arrayFilters and $pull condition) is checked
 // against each role: under a role that hides one of them (a field rule
 // that is not a constant grant, or a path into an object shown only in
-// part), or that returns no document, CheckUpdateBefore refuses a
-// document with ErrUpdateNotPermitted before the update touches it,
-// whatever it holds, unless the caller reads that document whole. The
+// part), CheckUpdateBefore refuses a document with ErrUpdateNotPermitted
+// before the update touches it, whatever it holds, unless the caller
+// reads that document whole; a document the caller cannot see at all
+// (any role that returns no document) is no candidate and is skipped. The
 // choice depends only on the role and the read decision, which the caller
 // can already tell from a read of the document. A path that every role
 // which may apply hides (none of them able to show a document whole

@@ -145,13 +145,18 @@ func TestRestrictionsFieldOracles(t *testing.T) {
 		t.Errorf("update into a partly shown object: %v", err)
 	}
 	// A document under the other role of which nothing is readable is
-	// withheld: no update applies to it.
+	// withheld: it is not a candidate (§4.5 pre-image rule), for an
+	// update or a delete, so the outcome is that of a selector matching
+	// nothing, whatever it holds.
 	tg, err = v.CheckUpdateDoc(ej(t, `{"$set":{"name":"x"}}`), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := v.CheckUpdateBefore(ctx, ej(t, `{"secret":1}`), tg); !errors.Is(err, ErrUpdateNotPermitted) {
+	if err := v.CheckUpdateBefore(ctx, ej(t, `{"secret":1}`), tg); !errors.Is(err, ErrNotVisible) {
 		t.Errorf("update of a withheld document: %v", err)
+	}
+	if err := v.CheckDelete(ctx, ej(t, `{"secret":1}`)); !errors.Is(err, ErrNotVisible) {
+		t.Errorf("delete of a withheld document: %v", err)
 	}
 	// A replacement names every field: refused under the role with field
 	// rules, allowed under the owner role.

@@ -284,6 +284,16 @@ func TestWorkedCases(t *testing.T) {
 			t.Fatalf("read %s", got)
 		}
 		wantErr(t, "insert", v.CheckInsert(ctx, ej(t, `{"x":1}`)), ErrInsertNotPermitted)
+		// Decision (§4.5 pre-image rule): a document the caller cannot
+		// see is no candidate for a write, so delete: true deletes
+		// nothing and an update matches nothing (no error either).
+		wantErr(t, "delete", v.CheckDelete(ctx, doc), ErrNotVisible)
+		wantErr(t, "update", update(t, v, doc, `{"$set":{"name":"x"}}`), ErrNotVisible)
+		tg, err := v.CheckUpdateDoc(ej(t, `{"$set":{"name":"x"}}`), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, "update before", v.CheckUpdateBefore(ctx, doc, tg), ErrNotVisible)
 		if canon(t, v.RulesFilter()) != canon(t, neverFilter) {
 			t.Errorf("pushed-down filter %s, want one matching nothing", canon(t, v.RulesFilter()))
 		}

@@ -46,28 +46,31 @@ func (v *View) CheckUpsertInsert(ctx context.Context, doc bson.D) error {
 	return v.CheckInsert(ctx, doc)
 }
 
-// visible reports the role of a stored document and whether the caller may
-// see it at all (role assigned and document filters pass); writes to
-// invisible documents are treated as non-matching (§4.5).
-func (v *View) visibleRole(ctx context.Context, doc bson.D) (int, bool) {
-	in := expr.ReadOf(doc)
-	i := v.roleFor(ctx, in)
-	if i < 0 {
-		return -1, false
-	}
-	r := &v.roles[i]
-	if r.hasDF && !v.eval(ctx, &r.dfRead, in) && !v.eval(ctx, &r.dfWrite, in) {
-		return i, false
-	}
-	return i, true
+// visibleRole reports the role of a stored document and the read
+// decision's level, which says whether the document is a write candidate
+// for the caller (any level but Withhold). Only a document a read
+// would return (role assigned, document filters pass, and the read
+// decision shows at least one field, as Decide says) is one (§4.5
+// pre-image rule): a document the caller cannot see at all (a role
+// without read, write or field rights, W-31; a document-dependent read
+// or write that is false for it; field rules showing none of its fields)
+// is treated as not matching the selector, silently, for updates and
+// deletes alike. Otherwise whether the selector matched it, a value the
+// caller may not read, would show in the outcome: an error instead of
+// matched 0, a deleted count, an upsert that does not insert. Which
+// documents are skipped depends only on what a read shows, and a read
+// shows nothing of a skipped document.
+func (v *View) visibleRole(ctx context.Context, doc bson.D) (int, Level) {
+	d := v.Decide(ctx, doc)
+	return d.Role, d.Level
 }
 
 // CheckUpdateBefore decides a stored document before an update is applied
 // to it, with what CheckUpdateDoc found the update to name. ErrNotVisible:
-// the document is not a candidate (skip it silently). ErrUpdateNotPermitted:
-// its role hides a path the update names, or the caller may not read the
-// document at all, so that applying the update could reveal a value the
-// caller may not see (an error, a no-op accepted); the request fails
+// the document is not a candidate (skip it silently): the caller cannot
+// see it at all (visibleRole). ErrUpdateNotPermitted: its role hides a
+// path the update names, so that applying the update could reveal a value
+// the caller may not see (an error, a no-op accepted); the request fails
 // without the update ever touching the document. A document the caller
 // reads whole (read or write true for it) hides nothing, whatever the
 // role's field rules. Otherwise the update may be applied and the result
@@ -88,24 +91,18 @@ func (v *View) CheckUpdateBefore(ctx context.Context, pre bson.D, t UpdateTarget
 		}
 		return nil
 	}
-	i, ok := v.visibleRole(ctx, pre)
-	if !ok {
+	i, level := v.visibleRole(ctx, pre)
+	switch {
+	case level == Withhold:
 		return ErrNotVisible
-	}
-	if i >= len(t.hides) {
+	case i >= len(t.hides):
 		return ErrUpdateNotPermitted
-	}
-	// What the caller can read of this document, as Decide says: a read
-	// of it would show as much, so deciding on it reveals nothing more.
-	r, in := &v.roles[i], expr.ReadOf(pre)
-	switch v.docLevel(ctx, r, in) {
-	case Whole:
-		// Every field is shown (read or write true for this document).
+	case level == Whole:
+		// What the caller can read of this document, as Decide says: a
+		// read of it shows every field (read or write true for it), so
+		// deciding on it reveals nothing more.
 		return nil
-	case Withhold:
-		return ErrUpdateNotPermitted
-	}
-	if t.hides[i] || !v.anyFieldReadable(ctx, r, pre, in) {
+	case t.hides[i]:
 		return ErrUpdateNotPermitted
 	}
 	return nil
@@ -124,8 +121,8 @@ func (v *View) CheckUpdate(ctx context.Context, pre, post bson.D) error {
 	if v.partition != nil {
 		return v.partition.checkWrite(ctx, pre, post, ErrUpdateNotPermitted)
 	}
-	i, ok := v.visibleRole(ctx, pre)
-	if !ok {
+	i, level := v.visibleRole(ctx, pre)
+	if level == Withhold {
 		return ErrNotVisible
 	}
 	r := &v.roles[i]
@@ -154,8 +151,10 @@ func (v *View) CheckDelete(ctx context.Context, doc bson.D) error {
 	if v.partition != nil {
 		return v.partition.checkWrite(ctx, doc, nil, ErrDeleteNotPermitted)
 	}
-	i, ok := v.visibleRole(ctx, doc)
-	if !ok {
+	i, level := v.visibleRole(ctx, doc)
+	if level == Withhold {
+		// A document the caller cannot see is not deleted, whatever
+		// `delete` says (W-31 with delete true deletes nothing).
 		return ErrNotVisible
 	}
 	r := &v.roles[i]
