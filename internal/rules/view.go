@@ -359,11 +359,11 @@ type View struct {
 	opts      Options
 	// The pushed-down filters are compiled on first use (a request that
 	// only inserts never needs them): filter is the rules part of the read
-	// query (nil: none), visible the same for write selectors.
+	// query (nil: none), for reads and write selectors alike.
 	compileOnce     sync.Once
 	bindCtx         context.Context
 	filterQuery     bson.D
-	filter, visible bson.D
+	filter          bson.D
 	projection      bson.D
 	filtersApplied  []string
 	partition       *partitionView
@@ -812,9 +812,11 @@ func (c compiled) filter() bson.D {
 // negated, field-level emptiness is not compiled); the decider runs after it.
 func (v *View) compileRoles(ctx context.Context) {
 	reads := make([]compiled, 0, len(v.roles))
-	vis := make([]compiled, 0, len(v.roles))
 	for i := range v.roles {
 		r := &v.roles[i]
+		if v.neverReads(r) {
+			continue
+		}
 		role := r.role
 		aw := v.compileCond(ctx, &r.applyWhen, role.ApplyWhen)
 		gate := compiled{}
@@ -823,14 +825,9 @@ func (v *View) compileRoles(ctx context.Context) {
 				v.compileCond(ctx, &r.dfRead, role.DocumentFilters.Read),
 				v.compileCond(ctx, &r.dfWrite, role.DocumentFilters.Write))
 		}
-		vis = append(vis, andCompiled(aw, gate))
-		if v.neverReads(r) {
-			continue
-		}
 		reads = append(reads, andCompiled(aw, gate, v.compileReadable(ctx, r)))
 	}
 	v.filter = andOf(nonNil(v.filterQuery, orCompiled(reads...).filter()))
-	v.visible = andOf(nonNil(v.filterQuery, orCompiled(vis...).filter()))
 }
 
 // compileReadable is the role's "read or write holds" condition, which a
@@ -910,10 +907,12 @@ func (v *View) PushDown(client bson.D) bson.D {
 }
 
 // PushDownWrite is PushDown for update and delete selectors: only documents
-// visible to the caller are candidates (§4.5 pre-image rule).
+// a read would return are candidates (§4.5 pre-image rule; the decision
+// per document is the write check's, this only narrows what the store
+// sends, so a role that returns no document, W-31, sends none).
 func (v *View) PushDownWrite(client bson.D) bson.D {
 	v.compile()
-	return v.pushDown(client, v.visible)
+	return v.pushDown(client, v.filter)
 }
 
 func (v *View) pushDown(client, rules bson.D) bson.D {
