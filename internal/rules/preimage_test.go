@@ -15,7 +15,7 @@ func TestWriteCandidatesAreReadable(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
 		name, roles, doc string
-		visible         bool
+		visible          bool
 	}{
 		{"W-31 with delete true", `[{"name":"r","apply_when":{},"insert":true,"delete":true}]`, `{"_id":1,"x":1}`, false},
 		{"read false, delete true", `[{"name":"r","apply_when":{},"read":false,"delete":true}]`, `{"_id":1,"x":1}`, false},

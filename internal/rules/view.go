@@ -360,13 +360,13 @@ type View struct {
 	// The pushed-down filters are compiled on first use (a request that
 	// only inserts never needs them): filter is the rules part of the read
 	// query (nil: none), for reads and write selectors alike.
-	compileOnce     sync.Once
-	bindCtx         context.Context
-	filterQuery     bson.D
-	filter          bson.D
-	projection      bson.D
-	filtersApplied  []string
-	partition       *partitionView
+	compileOnce    sync.Once
+	bindCtx        context.Context
+	filterQuery    bson.D
+	filter         bson.D
+	projection     bson.D
+	filtersApplied []string
+	partition      *partitionView
 	// slotBuf holds the slots of small rulesets, saving an allocation.
 	slotBuf [4]slot
 }
