@@ -10,8 +10,9 @@
 // Retention is by count: after every MaxEntries/2 entries written, the
 // writer deletes all but the newest Options.MaxEntries entries (default
 // 10,000), so the log holds between MaxEntries and 1.5×MaxEntries entries
-// once full (the pruning query reads the collection; running it less
-// often keeps its cost per entry small). Each entry is bounded
+// once full (pruning is one delete by _id; the writer finds the cut-off
+// among the ids it wrote itself, and reads the collection for it only
+// until it has written MaxEntries entries). Each entry is bounded
 // in size (see MaxFieldBytes and MaxLogBytes).
 package applog
 
@@ -187,6 +188,8 @@ func (w *Writer) loop() {
 	// Retention runs after every MaxEntries/2 entries written, so that
 	// its query does not follow every small batch.
 	sincePrune, pruneEvery := 0, max(1, w.opts.MaxEntries/2)
+	// mine are the ids this writer wrote, oldest first, for prune.
+	var mine []bson.ObjectID
 	flush := func() {
 		if n := w.dropped.Load(); n != reported {
 			w.log.Warn("app log entries dropped: buffer full", "dropped_total", n, "dropped_since_last_report", n-reported)
@@ -201,10 +204,15 @@ func (w *Writer) loop() {
 			w.log.Error("app log write failed", "entries", len(batch), "error", err)
 		} else {
 			w.written.Add(int64(len(batch)))
+			for _, d := range batch {
+				if id, ok := lookup(d, "_id").(bson.ObjectID); ok {
+					mine = append(mine, id)
+				}
+			}
 			sincePrune += len(batch)
 			if sincePrune >= pruneEvery {
 				sincePrune = 0
-				w.prune(ctx)
+				mine = w.prune(ctx, mine)
 			}
 		}
 		batch = batch[:0]
@@ -237,26 +245,44 @@ func (w *Writer) loop() {
 	}
 }
 
-// prune deletes all but the newest MaxEntries entries. _id is an
+// prune deletes all but the newest MaxEntries entries and returns what
+// is left of mine, the ids this writer wrote (oldest first). _id is an
 // ObjectId made when the entry was recorded, so it orders entries by the
 // time they were recorded (within one process; across processes to the
 // second).
-func (w *Writer) prune(ctx context.Context) {
-	old, err := w.coll.FindOne(ctx, bson.D{}, store.FindOptions{
-		Sort: bson.D{{Key: "_id", Value: -1}}, Skip: int64(w.opts.MaxEntries),
-		Projection: bson.D{{Key: "_id", Value: 1}},
-	})
-	if errors.Is(err, store.ErrNoDocuments) || (err == nil && old == nil) {
-		return
+//
+// Once this writer has written more than MaxEntries entries, the cut-off
+// is the newest of its own entries beyond the newest MaxEntries: deleting
+// every _id up to it keeps at least MaxEntries entries (this writer's
+// newest) without reading the collection. Until then (a new process, a
+// log holding entries of earlier runs or other processes) the cut-off is
+// found by a query that skips MaxEntries entries in _id order; that query
+// reads the collection, and at one run per MaxEntries/2 entries it was
+// the app log's largest cost per entry.
+func (w *Writer) prune(ctx context.Context, mine []bson.ObjectID) []bson.ObjectID {
+	keep := w.opts.MaxEntries
+	var id any
+	if len(mine) > keep {
+		id = mine[len(mine)-keep-1]
+		mine = append(mine[:0], mine[len(mine)-keep:]...)
+	} else {
+		old, err := w.coll.FindOne(ctx, bson.D{}, store.FindOptions{
+			Sort: bson.D{{Key: "_id", Value: -1}}, Skip: int64(keep),
+			Projection: bson.D{{Key: "_id", Value: 1}},
+		})
+		if errors.Is(err, store.ErrNoDocuments) || (err == nil && old == nil) {
+			return mine
+		}
+		if err != nil {
+			w.log.Error("app log retention failed", "error", err)
+			return mine
+		}
+		id = lookup(old, "_id")
 	}
-	if err != nil {
-		w.log.Error("app log retention failed", "error", err)
-		return
-	}
-	id := lookup(old, "_id")
 	if _, err := w.coll.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$lte", Value: id}}}}); err != nil {
 		w.log.Error("app log retention failed", "error", err)
 	}
+	return mine
 }
 
 func lookup(d bson.D, k string) any {

@@ -101,3 +101,41 @@ func TestFullBufferCountsDrops(t *testing.T) {
 		t.Fatalf("record after close not counted")
 	}
 }
+
+// TestRetentionAcrossRuns: entries of an earlier run (another Writer on
+// the same store) are pruned too once the new Writer has written more
+// than MaxEntries itself, and its newest MaxEntries stay.
+func TestRetentionAcrossRuns(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st := openStore(t)
+	old := NewWriter(st, Options{MaxEntries: 1000, BatchSize: 50, FlushInterval: time.Millisecond})
+	for i := 0; i < 30; i++ {
+		old.Record(Entry{Type: "function", Name: "old"})
+	}
+	if err := old.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w := NewWriter(st, Options{MaxEntries: 4, BatchSize: 1, FlushInterval: time.Millisecond})
+	for i := 0; i < 11; i++ {
+		w.Record(Entry{Type: "function", Name: "new" + string(rune('a'+i))})
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	all, err := Read(ctx, st, Query{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) < 4 || len(all) > 4+2 {
+		t.Fatalf("retention: %d entries kept", len(all))
+	}
+	for _, d := range all {
+		if lookup(d, "name") == "old" {
+			t.Fatalf("an entry of the earlier run survived: %v", all)
+		}
+	}
+	if last := all[len(all)-1]; lookup(last, "name") != "newk" {
+		t.Fatalf("newest entry: %v", last)
+	}
+}

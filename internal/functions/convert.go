@@ -43,6 +43,10 @@ type bsonClasses struct {
 	binaryFrom goja.Callable
 
 	objectID, long, decimal, binary, timestamp, regex, minKey, maxKey *goja.Object
+	// The prototypes of ObjectId, Long and Decimal128: toJS makes their
+	// instances directly (see tagged), the way the constructors do, without
+	// running JavaScript. They are the commonest BSON values in documents.
+	objectIDProto, longProto, decimalProto *goja.Object
 }
 
 func (rt *jsRuntime) binaryFrom(this goja.Value, args ...goja.Value) (goja.Value, error) {
@@ -56,6 +60,23 @@ func (rt *jsRuntime) newOf(c *goja.Object, args ...any) goja.Value {
 	}
 	o, err := rt.vm.New(c, vals...)
 	if err != nil {
+		panic(err)
+	}
+	return o
+}
+
+// tagged makes an instance of a BSON class from Go: an object with the
+// class's prototype and its one hidden state property (non-enumerable,
+// read-only, non-configurable), which is what the class's constructor in
+// prelude.js builds after validating its argument. Values coming from Go
+// are valid already, so the constructor's JavaScript (and its call back
+// into Go to validate) is skipped.
+func (rt *jsRuntime) tagged(proto *goja.Object, key, val string) goja.Value {
+	o := rt.vm.NewObject()
+	if err := o.SetPrototype(proto); err != nil {
+		panic(err)
+	}
+	if err := o.DefineDataProperty(key, rt.vm.ToValue(val), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
 		panic(err)
 	}
 	return o
@@ -80,11 +101,11 @@ func (rt *jsRuntime) toJS(v any) goja.Value {
 	case float64:
 		return vm.ToValue(x)
 	case int64:
-		return rt.newOf(rt.bs.long, strconv.FormatInt(x, 10))
+		return rt.tagged(rt.bs.longProto, "_s", strconv.FormatInt(x, 10))
 	case bson.Decimal128:
-		return rt.newOf(rt.bs.decimal, x.String())
+		return rt.tagged(rt.bs.decimalProto, "_s", x.String())
 	case bson.ObjectID:
-		return rt.newOf(rt.bs.objectID, x.Hex())
+		return rt.tagged(rt.bs.objectIDProto, "_hex", x.Hex())
 	case bson.DateTime:
 		return rt.newDate(int64(x))
 	case time.Time:

@@ -443,14 +443,82 @@ func (c *call) checkSize(v any) error {
 		}
 		return ErrResultTooLarge
 	}
-	b, err := bson.Marshal(bson.D{{Key: "r", Value: v}})
-	if err != nil {
-		return &ExecutionError{Message: err.Error(), Err: err}
+	n, ok := bsonSize(v, 0)
+	n += 8 // measured as the field r of a document, as before
+	if !ok {
+		// A type the quick measure does not know: encode it.
+		b, err := bson.Marshal(bson.D{{Key: "r", Value: v}})
+		if err != nil {
+			return &ExecutionError{Message: err.Error(), Err: err}
+		}
+		n = len(b)
 	}
-	if len(b) > c.e.cfg.MaxResultBytes {
-		return fmt.Errorf("%w: %d bytes (limit %d)", ErrResultTooLarge, len(b), c.e.cfg.MaxResultBytes)
+	if n > c.e.cfg.MaxResultBytes {
+		return fmt.Errorf("%w: %d bytes (limit %d)", ErrResultTooLarge, n, c.e.cfg.MaxResultBytes)
 	}
 	return nil
+}
+
+// bsonSize is the size of v's BSON encoding as a document field value
+// (without its type byte and key), computed without encoding it; ok is
+// false for a type it does not know, or nesting past maxDepth. A result
+// is measured on every call, and encoding it only to count bytes used to
+// cost as much as converting it.
+func bsonSize(v any, depth int) (n int, ok bool) {
+	if depth > maxDepth {
+		return 0, false
+	}
+	switch x := v.(type) {
+	case nil, bson.Undefined, bson.Null, bson.MinKey, bson.MaxKey:
+		return 0, true
+	case bool:
+		return 1, true
+	case int32:
+		return 4, true
+	case int64, float64, bson.DateTime, bson.Timestamp:
+		return 8, true
+	case bson.ObjectID:
+		return 12, true
+	case bson.Decimal128:
+		return 16, true
+	case string:
+		return 4 + len(x) + 1, true
+	case bson.Binary:
+		return 4 + 1 + len(x.Data), true
+	case bson.Regex:
+		return len(x.Pattern) + 1 + len(x.Options) + 1, true
+	case bson.D:
+		n = 4 + 1
+		for _, e := range x {
+			m, ok := bsonSize(e.Value, depth+1)
+			if !ok {
+				return 0, false
+			}
+			n += 1 + len(e.Key) + 1 + m
+		}
+		return n, true
+	case bson.A:
+		n = 4 + 1
+		for i, e := range x {
+			m, ok := bsonSize(e, depth+1)
+			if !ok {
+				return 0, false
+			}
+			n += 1 + decimalLen(i) + 1 + m
+		}
+		return n, true
+	}
+	return 0, false
+}
+
+// decimalLen is the number of digits of i ≥ 0 (an array index key).
+func decimalLen(i int) int {
+	n := 1
+	for i >= 10 {
+		i /= 10
+		n++
+	}
+	return n
 }
 
 // resolveRunAs returns the execution identity of fn called from parent
