@@ -11,7 +11,7 @@ import (
 	"github.com/atollhq/atoll/internal/store/embedded"
 )
 
-func openStore(t *testing.T) *embedded.Store {
+func openStore(t testing.TB) *embedded.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

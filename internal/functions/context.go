@@ -37,8 +37,7 @@ func (rt *jsRuntime) contextObject(c *call, f *frame) goja.Value {
 	_ = o.Set("app", rt.appObj)
 	_ = o.Set("environment", rt.envObj)
 	_ = o.Set("values", rt.valuesObj)
-	_ = o.Set("user", rt.toJS(userDoc(c.caller)))
-	_ = o.Set("request", rt.toJS(requestDoc(c.caller)))
+	rt.lazyContext(o, c)
 	_ = o.Set("runningAsSystem", func(goja.FunctionCall) goja.Value { return vm.ToValue(f.exec.System) })
 	fns := vm.NewObject()
 	_ = fns.Set("execute", func(call goja.FunctionCall) goja.Value {
@@ -52,6 +51,62 @@ func (rt *jsRuntime) contextObject(c *call, f *frame) goja.Value {
 	_ = o.Set("services", services)
 	_ = o.Set("http", rt.httpObj)
 	return o
+}
+
+// lazyCtx holds context.user and context.request of one context object,
+// made on first read: most functions read neither, and converting the
+// caller's user record and the HTTP request with its headers was a fifth
+// of building the context.
+type lazyCtx struct {
+	c             *call
+	user, request goja.Value
+}
+
+// lazyContext defines context.user and context.request on o as
+// accessors: the getter makes the value on first read and returns the
+// same object after that, and assigning replaces it, as with the plain
+// properties they stand for. The getter and setter are shared by every
+// context object of the runtime and find o's values in rt.lazy, which
+// is emptied when the call ends.
+func (rt *jsRuntime) lazyContext(o *goja.Object, c *call) {
+	if rt.lazy == nil {
+		rt.lazy = map[*goja.Object]*lazyCtx{}
+		state := func(this goja.Value) *lazyCtx {
+			if to, ok := this.(*goja.Object); ok {
+				if l := rt.lazy[to]; l != nil && l.c == rt.cur {
+					return l
+				}
+			}
+			return nil
+		}
+		accessor := func(pick func(*lazyCtx) *goja.Value, make func(*lazyCtx) goja.Value) [2]goja.Value {
+			get := rt.vm.ToValue(func(call goja.FunctionCall) goja.Value {
+				l := state(call.This)
+				if l == nil {
+					return goja.Undefined()
+				}
+				v := pick(l)
+				if *v == nil {
+					*v = make(l)
+				}
+				return *v
+			})
+			set := rt.vm.ToValue(func(call goja.FunctionCall) goja.Value {
+				if l := state(call.This); l != nil {
+					*pick(l) = call.Argument(0)
+				}
+				return goja.Undefined()
+			})
+			return [2]goja.Value{get, set}
+		}
+		rt.userAcc = accessor(func(l *lazyCtx) *goja.Value { return &l.user },
+			func(l *lazyCtx) goja.Value { return rt.toJS(userDoc(l.c.caller)) })
+		rt.requestAcc = accessor(func(l *lazyCtx) *goja.Value { return &l.request },
+			func(l *lazyCtx) goja.Value { return rt.toJS(requestDoc(l.c.caller)) })
+	}
+	rt.lazy[o] = &lazyCtx{c: c}
+	_ = o.DefineAccessorProperty("user", rt.userAcc[0], rt.userAcc[1], goja.FLAG_TRUE, goja.FLAG_TRUE)
+	_ = o.DefineAccessorProperty("request", rt.requestAcc[0], rt.requestAcc[1], goja.FLAG_TRUE, goja.FLAG_TRUE)
 }
 
 // execute is context.functions.execute: private functions are allowed,
@@ -179,24 +234,7 @@ func (rt *jsRuntime) serviceObject(c *call, f *frame, name string) goja.Value {
 	}
 	svc := vm.NewObject()
 	_ = svc.Set("db", func(call goja.FunctionCall) goja.Value {
-		dbName := call.Argument(0).String()
-		db := vm.NewObject()
-		_ = db.Set("collection", func(call goja.FunctionCall) goja.Value {
-			return rt.collectionObject(c, f, name, dbName, call.Argument(0).String())
-		})
-		_ = db.Set("getCollectionNames", func(goja.FunctionCall) goja.Value {
-			return rt.promise(func() (any, error) {
-				if err := systemOnly(f, "getCollectionNames"); err != nil {
-					return nil, err
-				}
-				st := c.e.cfg.Store
-				if st == nil || reservedDB(dbName) {
-					return bson.A{}, nil
-				}
-				names, err := st.Database(dbName).ListCollections(c.ctx)
-				return stringsA(names), err
-			})
-		})
+		db := rt.databaseObject(&dbRef{c: c, f: f, service: name, db: call.Argument(0).String()})
 		return db
 	})
 	_ = svc.Set("startSession", func(goja.FunctionCall) goja.Value {
@@ -237,6 +275,65 @@ func (rt *jsRuntime) serviceObject(c *call, f *frame, name string) goja.Value {
 		return adm
 	})
 	return svc
+}
+
+// dbRefKey is the hidden property that ties a database object to its
+// call, frame and names; as for collections (collRefKey), the methods
+// live on one prototype per runtime, so that db(name) costs one object
+// and no new functions.
+const dbRefKey = "__atollDatabase"
+
+// dbRef is what a database object stands for.
+type dbRef struct {
+	c           *call
+	f           *frame
+	service, db string
+}
+
+// databaseObject is service.db(name).
+func (rt *jsRuntime) databaseObject(r *dbRef) goja.Value {
+	if rt.dbProto == nil {
+		rt.dbProto = rt.databaseProto()
+	}
+	o := rt.vm.NewObject()
+	_ = o.SetPrototype(rt.dbProto)
+	_ = o.DefineDataProperty(dbRefKey, rt.vm.ToValue(r), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+	return o
+}
+
+func (rt *jsRuntime) dbRefOf(this goja.Value) *dbRef {
+	if o, ok := this.(*goja.Object); ok {
+		if v := o.Get(dbRefKey); v != nil {
+			if r, ok := v.Export().(*dbRef); ok && r.c == rt.cur {
+				return r
+			}
+		}
+	}
+	panic(rt.vm.NewTypeError("not a database of this call"))
+}
+
+// databaseProto holds collection and getCollectionNames.
+func (rt *jsRuntime) databaseProto() *goja.Object {
+	o := rt.vm.NewObject()
+	_ = o.Set("collection", func(call goja.FunctionCall) goja.Value {
+		r := rt.dbRefOf(call.This)
+		return rt.collectionObject(r.c, r.f, r.service, r.db, call.Argument(0).String())
+	})
+	_ = o.Set("getCollectionNames", func(call goja.FunctionCall) goja.Value {
+		r := rt.dbRefOf(call.This)
+		return rt.promise(func() (any, error) {
+			if err := systemOnly(r.f, "getCollectionNames"); err != nil {
+				return nil, err
+			}
+			st := r.c.e.cfg.Store
+			if st == nil || reservedDB(r.db) {
+				return bson.A{}, nil
+			}
+			names, err := st.Database(r.db).ListCollections(r.c.ctx)
+			return stringsA(names), err
+		})
+	})
+	return rt.freeze(o)
 }
 
 func reservedDB(n string) bool {
@@ -369,8 +466,10 @@ func (r *collRef) open(rt *jsRuntime) *dataaccess.Collection {
 
 func (rt *jsRuntime) collRefOf(this goja.Value) *collRef {
 	if o, ok := this.(*goja.Object); ok {
-		if r, ok := o.Get(collRefKey).Export().(*collRef); ok && r.c == rt.cur {
-			return r
+		if v := o.Get(collRefKey); v != nil {
+			if r, ok := v.Export().(*collRef); ok && r.c == rt.cur {
+				return r
+			}
 		}
 	}
 	panic(rt.vm.NewTypeError("not a collection of this call"))

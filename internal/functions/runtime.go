@@ -67,7 +67,12 @@ type jsRuntime struct {
 	cur       *call
 	// shared per-version objects, made on first use.
 	appObj, envObj, valuesObj, httpObj goja.Value
-	collProto                          *goja.Object
+	collProto, dbProto                 *goja.Object
+	// lazy holds the lazily made context.user and context.request of the
+	// current call's context objects (see lazyContext); userAcc and
+	// requestAcc are their shared getter and setter.
+	lazy                map[*goja.Object]*lazyCtx
+	userAcc, requestAcc [2]goja.Value
 }
 
 func newRuntime(e *Engine, v *version) (*jsRuntime, error) {
@@ -283,6 +288,7 @@ func (c *call) run(ctx context.Context, rt *jsRuntime, fn *compiledFunc, args []
 		c.mu.Unlock()
 		rt.vm.ClearInterrupt()
 		rt.cur = nil
+		clear(rt.lazy)
 		rt.reset()
 		if r := recover(); r != nil {
 			rt.tainted = true

@@ -1,0 +1,106 @@
+package functions
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/atollhq/atoll/internal/rules"
+)
+
+// TestLazyContextMembers: context.user and context.request, made on
+// first read, behave as the plain properties they were: listed, stable,
+// assignable, and each context object (nested evaluations included) has
+// its own.
+func TestLazyContextMembers(t *testing.T) {
+	srcs := map[string]string{
+		"members": `exports = function(){
+			const k = Object.keys(context);
+			const same = context.user === context.user && context.request === context.request;
+			const ua = context.request.httpUserAgent, id = context.user.id;
+			context.user.extra = 1;
+			const kept = context.user.extra;
+			const { user } = context;
+			context.request = "replaced";
+			return [k.includes("user") && k.includes("request"), same, ua, id, kept, user.id, context.request,
+				JSON.parse(JSON.stringify(context)).user.id];
+		}`,
+		"outer": `exports = async function(){
+			context.user.mark = "outer";
+			const inner = await context.functions.execute("inner");
+			return [inner, context.user.mark];
+		}`,
+		"inner": `exports = function(){ return [context.user.id, typeof context.user.mark, context.runningAsSystem()] }`,
+	}
+	e := testEngine(t, testApp(t, fnFiles(srcs, `[{"name":"members"},{"name":"outer"},{"name":"inner","run_as_system":true}]`)), Config{MaxIdleRuntimes: 1})
+	ctx := tctx(t)
+	r := httptest.NewRequest("POST", "/x", nil)
+	r.Header.Set("User-Agent", "lazy-test/1")
+	got, err := e.Call(ctx, ClientCaller(alice(), RequestOf(r, "", "members")), "members", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bson.A{true, true, "lazy-test/1", "alice", int32(1), "alice", "replaced", "alice"}
+	if a, ok := got.(bson.A); !ok || len(a) != len(want) {
+		t.Fatalf("members: %#v", got)
+	} else {
+		for i := range want {
+			if a[i] != want[i] {
+				t.Errorf("members[%d] = %#v, want %#v", i, a[i], want[i])
+			}
+		}
+	}
+	got, err = e.Call(ctx, ClientCaller(alice(), nil), "outer", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := got.(bson.A); !ok || a[1] != "outer" {
+		t.Fatalf("outer: %#v", got)
+	} else if in, ok := a[0].(bson.A); !ok || in[0] != "alice" || in[1] != "undefined" || in[2] != true {
+		t.Errorf("inner evaluation's context: %#v", a[0])
+	}
+	// The next caller on the same runtime sees its own user.
+	got, err = e.Call(ctx, ClientCaller(rules.Caller{ID: "bob", Type: "normal"}, nil), "inner", nil)
+	if a, ok := got.(bson.A); err != nil || !ok || a[0] != "bob" || a[1] != "undefined" {
+		t.Errorf("bob: %#v %v", got, err)
+	}
+}
+
+// TestDatabaseObjectBinding: db objects carry their frame; a database
+// object not made by db() (the prototype borrowed) is refused, and so
+// are detached methods.
+func TestDatabaseObjectBinding(t *testing.T) {
+	srcs := map[string]string{
+		"forged": `exports = function(){
+			const db = context.services.get("mongodb-atlas").db("d");
+			const fake = Object.create(Object.getPrototypeOf(db));
+			const out = [];
+			try { fake.collection("c"); out.push("forged ok") } catch (e) { out.push(e.name) }
+			const detached = db.collection;
+			try { detached("c"); out.push("detached ok") } catch (e) { out.push(e.name) }
+			out.push(typeof db.collection("c").findOne);
+			const fc = Object.create(Object.getPrototypeOf(db.collection("c")));
+			try { fc.findOne({}); out.push("forged coll ok") } catch (e) { out.push(e.name) }
+			return out;
+		}`,
+		"sysNames": `exports = async function(){ return context.services.get("mongodb-atlas").db("d").getCollectionNames() }`,
+		"userNames": `exports = async function(){
+			try { await context.services.get("mongodb-atlas").db("d").getCollectionNames(); return "listed" } catch (e) { return e.message }
+		}`,
+	}
+	e := testEngine(t, testApp(t, fnFiles(srcs, `[{"name":"forged"},{"name":"sysNames","run_as_system":true},{"name":"userNames"}]`)), Config{})
+	ctx := tctx(t)
+	got, err := e.Call(ctx, ClientCaller(alice(), nil), "forged", nil)
+	if a, ok := got.(bson.A); err != nil || !ok || a[0] != "TypeError" || a[1] != "TypeError" || a[2] != "function" || a[3] != "TypeError" {
+		t.Errorf("forged: %#v %v", got, err)
+	}
+	if _, err := e.Call(ctx, ClientCaller(alice(), nil), "sysNames", nil); err != nil {
+		t.Errorf("sysNames: %v", err)
+	}
+	got, err = e.Call(ctx, ClientCaller(alice(), nil), "userNames", nil)
+	if s, _ := got.(string); err != nil || !strings.Contains(s, "only available to functions running as system") {
+		t.Errorf("userNames: %#v %v", got, err)
+	}
+}
