@@ -59,12 +59,12 @@ type jsRuntime struct {
 	globalVals  []goja.Value
 	ownNames    goja.Callable
 	globalCount int
-	// protoKeys counts the own properties of the built-in prototypes; a
-	// call that adds to them taints the runtime, which is then dropped.
-	protos    []*goja.Object
-	protoKeys []int
-	tainted   bool
-	cur       *call
+	// guards watch the global object and the built-ins for changes a
+	// call leaves behind (guard.go); a changed built-in taints the
+	// runtime, which is then dropped.
+	guards  *guards
+	tainted bool
+	cur     *call
 	// shared per-version objects, made on first use.
 	appObj, envObj, valuesObj, httpObj goja.Value
 	collProto, dbProto                 *goja.Object
@@ -98,18 +98,34 @@ func newRuntime(e *Engine, v *version) (*jsRuntime, error) {
 	if rt.ownNames == nil {
 		return nil, errors.New("functions: Object.getOwnPropertyNames missing")
 	}
-	rt.globalCount = rt.ownCount(g)
-	// The prototypes ordinary code inherits from most; checking them all
-	// would double the cost of a trivial call.
-	for _, n := range []string{"Object", "Array", "Function", "String"} {
-		if c, ok := g.Get(n).(*goja.Object); ok {
-			if p, ok := c.Get("prototype").(*goja.Object); ok {
-				rt.protos = append(rt.protos, p)
-				rt.protoKeys = append(rt.protoKeys, rt.ownCount(p))
-			}
+	var builtins []*goja.Object
+	for _, n := range guardedBuiltins {
+		o, ok := g.Get(n[0]).(*goja.Object)
+		if ok && n[1] != "" {
+			o, ok = o.Get(n[1]).(*goja.Object)
 		}
+		if !ok {
+			return nil, fmt.Errorf("functions: built-in %s.%s missing", n[0], n[1])
+		}
+		builtins = append(builtins, o)
 	}
+	if err := rt.installGuards(builtins); err != nil {
+		return nil, err
+	}
+	// The global object's names and values as the guards left them (they
+	// replace Object.defineProperty and its kin, not globals).
+	rt.globalCount = rt.ownCount(g)
 	return rt, nil
+}
+
+// guardedBuiltins are the built-in objects (global name, then property)
+// whose changes taint a runtime: the prototypes ordinary code inherits
+// from most. Each costs about 3 µs per call (guard.go); guarding also
+// the other prototypes and the namespaces (JSON, Math, Object, Promise,
+// ...) would double the cost of a trivial call, so their members are
+// not watched (see docs/performance.md).
+var guardedBuiltins = [][2]string{
+	{"Object", "prototype"}, {"Array", "prototype"}, {"Function", "prototype"}, {"String", "prototype"},
 }
 
 // ownCount is the number of own string-keyed properties of o, or -1
@@ -146,9 +162,9 @@ func (rt *jsRuntime) unchanged() bool {
 }
 
 // reset restores the global object after a call: only when the call
-// changed it (the common case is a quick check, see unchanged) are its
-// properties walked, new ones deleted and changed ones put back. A call
-// that added to or removed from a built-in prototype taints the runtime.
+// changed it (see guard) are its properties walked, new ones deleted and
+// changed ones put back. A call that changed a guarded built-in taints
+// the runtime.
 func (rt *jsRuntime) reset() {
 	// A global the call turned into a throwing getter panics in Get: the
 	// runtime cannot be trusted any more, and the panic must not escape.
@@ -157,12 +173,22 @@ func (rt *jsRuntime) reset() {
 			rt.tainted = true
 		}
 	}()
-	if !rt.unchanged() {
+	gs := rt.guards
+	if gs.dirtyGlobal || !rt.intact(gs.list[0]) {
+		gs.dirtyGlobal = false
 		rt.restoreGlobals()
-	}
-	for i, p := range rt.protos {
-		if rt.ownCount(p) != rt.protoKeys[i] {
+		if !rt.intact(gs.list[0]) {
 			rt.tainted = true
+		}
+	}
+	if gs.dirtyBuiltin {
+		gs.dirtyBuiltin = false
+		rt.tainted = true
+	}
+	for _, g := range gs.list[1:] {
+		if !rt.intact(g) {
+			rt.tainted = true
+			return
 		}
 	}
 }
