@@ -104,3 +104,29 @@ func TestDatabaseObjectBinding(t *testing.T) {
 		t.Errorf("userNames: %#v %v", got, err)
 	}
 }
+
+// TestPromiseAndArrayBufferFields: objects are told apart by export type
+// (not exported whole): an ArrayBuffer becomes Binary, a Promise inside
+// a document is refused, a plain object stays a document.
+func TestPromiseAndArrayBufferFields(t *testing.T) {
+	srcs := map[string]string{
+		"buf":     `exports = function(){ const b = new Uint8Array([1, 2, 3]); return {b: b.buffer, o: {x: 1}} }`,
+		"promise": `exports = function(){ return {p: Promise.resolve(1)} }`,
+	}
+	e := testEngine(t, testApp(t, fnFiles(srcs, `[{"name":"buf"},{"name":"promise"}]`)), Config{})
+	ctx := tctx(t)
+	got, err := e.Call(ctx, ClientCaller(alice(), nil), "buf", nil)
+	d, ok := got.(bson.D)
+	if err != nil || !ok || len(d) != 2 {
+		t.Fatalf("buf: %#v %v", got, err)
+	}
+	if b, ok := d[0].Value.(bson.Binary); !ok || string(b.Data) != "\x01\x02\x03" {
+		t.Errorf("ArrayBuffer field: %#v", d[0].Value)
+	}
+	if o, ok := d[1].Value.(bson.D); !ok || len(o) != 1 || o[0].Value != int32(1) {
+		t.Errorf("object field: %#v", d[1].Value)
+	}
+	if _, err := e.Call(ctx, ClientCaller(alice(), nil), "promise", nil); err == nil || !strings.Contains(err.Error(), "Promise cannot be converted") {
+		t.Errorf("promise field: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -32,6 +33,12 @@ import (
 //
 // BSON.Int32 and BSON.Double objects convert back to int32 and float64.
 // In documents, undefined fields and functions are dropped (as JSON does).
+
+// The export types of goja's Promise and ArrayBuffer objects.
+var (
+	promiseType     = reflect.TypeOf((*goja.Promise)(nil))
+	arrayBufferType = reflect.TypeOf(goja.ArrayBuffer{})
+)
 
 // maxDepth bounds nesting (and catches cycles).
 const maxDepth = 100
@@ -247,12 +254,17 @@ func (rt *jsRuntime) fromJS(v goja.Value, depth int, top bool) (any, error) {
 	case "Error":
 		return bson.D{{Key: "name", Value: o.Get("name").String()}, {Key: "message", Value: o.Get("message").String()}}, nil
 	}
-	if _, ok := o.Export().(*goja.Promise); ok {
+	// Promises and ArrayBuffers are told by their export type: Export,
+	// the other way to tell them, copies a plain object whole into a map.
+	switch o.ExportType() {
+	case promiseType:
 		return nil, errors.New("a Promise cannot be converted to BSON; await it first")
+	case arrayBufferType:
+		if ab, ok := o.Export().(goja.ArrayBuffer); ok {
+			return bson.Binary{Data: append([]byte(nil), ab.Bytes()...)}, nil
+		}
 	}
-	if ab, ok := o.Export().(goja.ArrayBuffer); ok {
-		return bson.Binary{Data: append([]byte(nil), ab.Bytes()...)}, nil
-	}
+	// Any other object: its enumerable properties, in order.
 	keys := o.Keys()
 	out := make(bson.D, 0, len(keys))
 	for _, k := range keys {

@@ -390,7 +390,7 @@ func (c *call) invoke(rt *jsRuntime, fn *compiledFunc, exec rules.Caller, args [
 // queue before control comes back to Go, so a promise still pending here
 // can never settle.
 func (c *call) settle(name string, v goja.Value) (goja.Value, error) {
-	p, ok := v.Export().(*goja.Promise)
+	p, ok := promiseOf(v)
 	if !ok {
 		return v, nil
 	}
@@ -457,6 +457,17 @@ func (c *call) thrown(name string, v goja.Value, stack string) error {
 		ee.Message = v.String()
 	}
 	return ee
+}
+
+// promiseOf returns v's promise when v is a Promise. Other objects are
+// not exported: Export copies a plain object whole into a map.
+func promiseOf(v goja.Value) (*goja.Promise, bool) {
+	o, ok := v.(*goja.Object)
+	if !ok || o.ExportType() != promiseType {
+		return nil, false
+	}
+	p, ok := o.Export().(*goja.Promise)
+	return p, ok
 }
 
 func isStringValue(v goja.Value) bool {
