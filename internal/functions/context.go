@@ -37,38 +37,65 @@ func (rt *jsRuntime) contextObject(c *call, f *frame) goja.Value {
 	_ = o.Set("app", rt.appObj)
 	_ = o.Set("environment", rt.envObj)
 	_ = o.Set("values", rt.valuesObj)
-	rt.lazyContext(o, c)
-	_ = o.Set("runningAsSystem", func(goja.FunctionCall) goja.Value { return vm.ToValue(f.exec.System) })
-	fns := vm.NewObject()
-	_ = fns.Set("execute", func(call goja.FunctionCall) goja.Value {
-		return rt.execute(c, f, call.Argument(0).String(), call.Arguments[min(1, len(call.Arguments)):])
-	})
-	_ = o.Set("functions", fns)
-	services := vm.NewObject()
-	_ = services.Set("get", func(call goja.FunctionCall) goja.Value {
-		return rt.serviceObject(c, f, call.Argument(0).String())
-	})
-	_ = o.Set("services", services)
+	rt.lazyContext(o, c, f)
 	_ = o.Set("http", rt.httpObj)
 	return o
 }
 
-// lazyCtx holds context.user and context.request of one context object,
-// made on first read: most functions read neither, and converting the
-// caller's user record and the HTTP request with its headers was a fifth
-// of building the context.
-type lazyCtx struct {
-	c             *call
-	user, request goja.Value
+// lazyMembers are the members of context made on first read (by
+// makeLazy), in the order context lists them.
+var lazyMembers = [nLazy]string{"user", "request", "runningAsSystem", "functions", "services"}
+
+// nLazy is the number of lazyMembers.
+const nLazy = 5
+
+// makeLazy makes lazyMembers[i] for l. The members bound to the
+// evaluation's frame (runningAsSystem, functions.execute, services.get)
+// are closures over it, as they were when made eagerly: a method called
+// detached from its object still runs as its frame.
+func (rt *jsRuntime) makeLazy(i int, l *lazyCtx) goja.Value {
+	vm, c, f := rt.vm, l.c, l.f
+	switch lazyMembers[i] {
+	case "user":
+		return rt.toJS(userDoc(c.caller))
+	case "request":
+		return rt.toJS(requestDoc(c.caller))
+	case "runningAsSystem":
+		return vm.ToValue(func(goja.FunctionCall) goja.Value { return vm.ToValue(f.exec.System) })
+	case "functions":
+		fns := vm.NewObject()
+		_ = fns.Set("execute", func(call goja.FunctionCall) goja.Value {
+			return rt.execute(c, f, call.Argument(0).String(), call.Arguments[min(1, len(call.Arguments)):])
+		})
+		return fns
+	case "services":
+		services := vm.NewObject()
+		_ = services.Set("get", func(call goja.FunctionCall) goja.Value {
+			return rt.serviceObject(c, f, call.Argument(0).String())
+		})
+		return services
+	}
+	return goja.Undefined()
 }
 
-// lazyContext defines context.user and context.request on o as
-// accessors: the getter makes the value on first read and returns the
-// same object after that, and assigning replaces it, as with the plain
-// properties they stand for. The getter and setter are shared by every
-// context object of the runtime and find o's values in rt.lazy, which
-// is emptied when the call ends.
-func (rt *jsRuntime) lazyContext(o *goja.Object, c *call) {
+// lazyCtx holds the lazily made members of one context object (see
+// lazyMembers): most functions read few of them, and making all of them
+// (converting the caller's user record and the HTTP request with its
+// headers, four new functions) was most of building the context.
+type lazyCtx struct {
+	c    *call
+	f    *frame
+	vals [nLazy]goja.Value
+}
+
+// lazyContext defines the lazyMembers on o as accessors: the getter
+// makes the value on first read and returns the same value after that,
+// and assigning replaces it, as with the plain properties they stand
+// for. The getters and setters are shared by every context object of the
+// runtime and find o's values in rt.lazy, which is emptied when the call
+// ends; read on another object (one inheriting from a context), they
+// give undefined.
+func (rt *jsRuntime) lazyContext(o *goja.Object, c *call, f *frame) {
 	if rt.lazy == nil {
 		rt.lazy = map[*goja.Object]*lazyCtx{}
 		state := func(this goja.Value) *lazyCtx {
@@ -79,34 +106,29 @@ func (rt *jsRuntime) lazyContext(o *goja.Object, c *call) {
 			}
 			return nil
 		}
-		accessor := func(pick func(*lazyCtx) *goja.Value, make func(*lazyCtx) goja.Value) [2]goja.Value {
-			get := rt.vm.ToValue(func(call goja.FunctionCall) goja.Value {
+		for i := range lazyMembers {
+			rt.lazyAcc[i][0] = rt.vm.ToValue(func(call goja.FunctionCall) goja.Value {
 				l := state(call.This)
 				if l == nil {
 					return goja.Undefined()
 				}
-				v := pick(l)
-				if *v == nil {
-					*v = make(l)
+				if l.vals[i] == nil {
+					l.vals[i] = rt.makeLazy(i, l)
 				}
-				return *v
+				return l.vals[i]
 			})
-			set := rt.vm.ToValue(func(call goja.FunctionCall) goja.Value {
+			rt.lazyAcc[i][1] = rt.vm.ToValue(func(call goja.FunctionCall) goja.Value {
 				if l := state(call.This); l != nil {
-					*pick(l) = call.Argument(0)
+					l.vals[i] = call.Argument(0)
 				}
 				return goja.Undefined()
 			})
-			return [2]goja.Value{get, set}
 		}
-		rt.userAcc = accessor(func(l *lazyCtx) *goja.Value { return &l.user },
-			func(l *lazyCtx) goja.Value { return rt.toJS(userDoc(l.c.caller)) })
-		rt.requestAcc = accessor(func(l *lazyCtx) *goja.Value { return &l.request },
-			func(l *lazyCtx) goja.Value { return rt.toJS(requestDoc(l.c.caller)) })
 	}
-	rt.lazy[o] = &lazyCtx{c: c}
-	_ = o.DefineAccessorProperty("user", rt.userAcc[0], rt.userAcc[1], goja.FLAG_TRUE, goja.FLAG_TRUE)
-	_ = o.DefineAccessorProperty("request", rt.requestAcc[0], rt.requestAcc[1], goja.FLAG_TRUE, goja.FLAG_TRUE)
+	rt.lazy[o] = &lazyCtx{c: c, f: f}
+	for i, name := range lazyMembers {
+		_ = o.DefineAccessorProperty(name, rt.lazyAcc[i][0], rt.lazyAcc[i][1], goja.FLAG_TRUE, goja.FLAG_TRUE)
+	}
 }
 
 // execute is context.functions.execute: private functions are allowed,

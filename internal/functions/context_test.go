@@ -33,8 +33,17 @@ func TestLazyContextMembers(t *testing.T) {
 			return [inner, context.user.mark];
 		}`,
 		"inner": `exports = function(){ return [context.user.id, typeof context.user.mark, context.runningAsSystem()] }`,
+		"detached": `exports = async function(){
+			const ex = context.functions.execute, ras = context.runningAsSystem;
+			const inner = await ex("innerDetached");
+			return [Object.keys(context).join(), ras(), inner];
+		}`,
+		"innerDetached": `exports = function(){
+			const ras = context.runningAsSystem, { services } = context, get = services.get;
+			return [ras(), typeof get("mongodb-atlas").db, typeof get("nope")];
+		}`,
 	}
-	e := testEngine(t, testApp(t, fnFiles(srcs, `[{"name":"members"},{"name":"outer"},{"name":"inner","run_as_system":true}]`)), Config{MaxIdleRuntimes: 1})
+	e := testEngine(t, testApp(t, fnFiles(srcs, `[{"name":"members"},{"name":"outer"},{"name":"inner","run_as_system":true},{"name":"detached"},{"name":"innerDetached","run_as_system":true}]`)), Config{MaxIdleRuntimes: 1})
 	ctx := tctx(t)
 	r := httptest.NewRequest("POST", "/x", nil)
 	r.Header.Set("User-Agent", "lazy-test/1")
@@ -60,6 +69,13 @@ func TestLazyContextMembers(t *testing.T) {
 		t.Fatalf("outer: %#v", got)
 	} else if in, ok := a[0].(bson.A); !ok || in[0] != "alice" || in[1] != "undefined" || in[2] != true {
 		t.Errorf("inner evaluation's context: %#v", a[0])
+	}
+	// Members read detached from context keep their frame's identity.
+	got, err = e.Call(ctx, ClientCaller(alice(), nil), "detached", nil)
+	if a, ok := got.(bson.A); err != nil || !ok || a[0] != "app,environment,values,user,request,runningAsSystem,functions,services,http" || a[1] != false {
+		t.Errorf("detached: %#v %v", got, err)
+	} else if in, ok := a[2].(bson.A); !ok || in[0] != true || in[1] != "function" || in[2] != "undefined" {
+		t.Errorf("detached inner: %#v", a[2])
 	}
 	// The next caller on the same runtime sees its own user.
 	got, err = e.Call(ctx, ClientCaller(rules.Caller{ID: "bob", Type: "normal"}, nil), "inner", nil)

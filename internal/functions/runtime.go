@@ -68,11 +68,11 @@ type jsRuntime struct {
 	// shared per-version objects, made on first use.
 	appObj, envObj, valuesObj, httpObj goja.Value
 	collProto, dbProto                 *goja.Object
-	// lazy holds the lazily made context.user and context.request of the
-	// current call's context objects (see lazyContext); userAcc and
-	// requestAcc are their shared getter and setter.
-	lazy                map[*goja.Object]*lazyCtx
-	userAcc, requestAcc [2]goja.Value
+	// lazy holds the lazily made members of the current call's context
+	// objects (see lazyContext); lazyAcc are their shared getters and
+	// setters.
+	lazy    map[*goja.Object]*lazyCtx
+	lazyAcc [nLazy][2]goja.Value
 }
 
 func newRuntime(e *Engine, v *version) (*jsRuntime, error) {
