@@ -254,10 +254,9 @@ func (rt *jsRuntime) serviceObject(c *call, f *frame, name string) goja.Value {
 	if data == nil || !slices.Contains(data.Services(), name) {
 		return goja.Undefined()
 	}
-	svc := vm.NewObject()
-	_ = svc.Set("db", func(call goja.FunctionCall) goja.Value {
-		db := rt.databaseObject(&dbRef{c: c, f: f, service: name, db: call.Argument(0).String()})
-		return db
+	// db is a method of the services' prototype (serviceProto).
+	svc := rt.bound(rt.serviceProto(), &serviceRef{
+		c: c, f: f, name: name,
 	})
 	_ = svc.Set("startSession", func(goja.FunctionCall) goja.Value {
 		// dataaccess has no multi-document transactions yet: refuse
@@ -299,12 +298,6 @@ func (rt *jsRuntime) serviceObject(c *call, f *frame, name string) goja.Value {
 	return svc
 }
 
-// dbRefKey is the hidden property that ties a database object to its
-// call, frame and names; as for collections (collRefKey), the methods
-// live on one prototype per runtime, so that db(name) costs one object
-// and no new functions.
-const dbRefKey = "__atollDatabase"
-
 // dbRef is what a database object stands for.
 type dbRef struct {
 	c           *call
@@ -312,26 +305,72 @@ type dbRef struct {
 	service, db string
 }
 
+// serviceRef is what a service object (context.services.get(name))
+// stands for.
+type serviceRef struct {
+	c    *call
+	f    *frame
+	name string
+}
+
+// bound makes an object with prototype proto standing for ref (a
+// *serviceRef, *dbRef or *collRef: its call, frame and namespace). The
+// methods live on one prototype per runtime, so that opening a service,
+// database or collection costs one object, not a set of new functions;
+// a method finds its object's ref with refOf. The refs are forgotten when
+// the call ends.
+func (rt *jsRuntime) bound(proto *goja.Object, ref any) *goja.Object {
+	o := rt.vm.NewObject()
+	_ = o.SetPrototype(proto)
+	if rt.refs == nil {
+		rt.refs = map[*goja.Object]any{}
+	}
+	rt.refs[o] = ref
+	return o
+}
+
+// refOf returns the ref of this (or of the nearest object on its
+// prototype chain that has one) when it is a T of the current call, and
+// throws a TypeError otherwise: a method called on a forged object, or
+// detached from its object, or on an object of an earlier call.
+func refOf[T interface{ call() *call }](rt *jsRuntime, this goja.Value, what string) T {
+	o, _ := this.(*goja.Object)
+	for depth := 0; o != nil && depth < 8; depth++ {
+		if r, ok := rt.refs[o].(T); ok && r.call() == rt.cur {
+			return r
+		}
+		o = o.Prototype()
+	}
+	panic(rt.vm.NewTypeError("not a %s of this call", what))
+}
+
+func (r *serviceRef) call() *call { return r.c }
+func (r *dbRef) call() *call      { return r.c }
+func (r *collRef) call() *call    { return r.c }
+
 // databaseObject is service.db(name).
 func (rt *jsRuntime) databaseObject(r *dbRef) goja.Value {
 	if rt.dbProto == nil {
 		rt.dbProto = rt.databaseProto()
 	}
-	o := rt.vm.NewObject()
-	_ = o.SetPrototype(rt.dbProto)
-	_ = o.DefineDataProperty(dbRefKey, rt.vm.ToValue(r), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
-	return o
+	return rt.bound(rt.dbProto, r)
 }
 
 func (rt *jsRuntime) dbRefOf(this goja.Value) *dbRef {
-	if o, ok := this.(*goja.Object); ok {
-		if v := o.Get(dbRefKey); v != nil {
-			if r, ok := v.Export().(*dbRef); ok && r.c == rt.cur {
-				return r
-			}
-		}
+	return refOf[*dbRef](rt, this, "database")
+}
+
+// serviceProto holds db.
+func (rt *jsRuntime) serviceProto() *goja.Object {
+	if rt.svcProto == nil {
+		o := rt.vm.NewObject()
+		_ = o.Set("db", func(call goja.FunctionCall) goja.Value {
+			r := refOf[*serviceRef](rt, call.This, "service")
+			return rt.databaseObject(&dbRef{c: r.c, f: r.f, service: r.name, db: call.Argument(0).String()})
+		})
+		rt.svcProto = rt.freeze(o)
 	}
-	panic(rt.vm.NewTypeError("not a database of this call"))
+	return rt.svcProto
 }
 
 // databaseProto holds collection and getCollectionNames.
@@ -454,22 +493,14 @@ func optBool(o goja.Value, k string) bool {
 	return false
 }
 
-// collectionObject is db.collection(name) with the methods of spec §1.5.
+// collectionObject is db.collection(name) with the methods of spec §1.5
+// (on one prototype per runtime, see bound).
 func (rt *jsRuntime) collectionObject(c *call, f *frame, service, db, coll string) goja.Value {
 	if rt.collProto == nil {
 		rt.collProto = rt.collectionProto()
 	}
-	o := rt.vm.NewObject()
-	_ = o.SetPrototype(rt.collProto)
-	_ = o.DefineDataProperty(collRefKey, rt.vm.ToValue(&collRef{c: c, f: f, service: service, db: db, coll: coll}), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
-	return o
+	return rt.bound(rt.collProto, &collRef{c: c, f: f, service: service, db: db, coll: coll})
 }
-
-// collRefKey is the hidden property that ties a collection object to its
-// call, frame and namespace; the methods live on one prototype per
-// runtime, so that opening a collection costs one object, not twenty
-// functions.
-const collRefKey = "__atollCollection"
 
 // collRef is what a collection object stands for.
 type collRef struct {
@@ -487,14 +518,7 @@ func (r *collRef) open(rt *jsRuntime) *dataaccess.Collection {
 }
 
 func (rt *jsRuntime) collRefOf(this goja.Value) *collRef {
-	if o, ok := this.(*goja.Object); ok {
-		if v := o.Get(collRefKey); v != nil {
-			if r, ok := v.Export().(*collRef); ok && r.c == rt.cur {
-				return r
-			}
-		}
-	}
-	panic(rt.vm.NewTypeError("not a collection of this call"))
+	return refOf[*collRef](rt, this, "collection")
 }
 
 // collectionProto holds the methods of spec §1.5.

@@ -67,7 +67,10 @@ type jsRuntime struct {
 	cur     *call
 	// shared per-version objects, made on first use.
 	appObj, envObj, valuesObj, httpObj goja.Value
-	collProto, dbProto                 *goja.Object
+	collProto, dbProto, svcProto       *goja.Object
+	// refs are the service, database and collection objects of the
+	// current call and what they stand for (see bound).
+	refs map[*goja.Object]any
 	// lazy holds the lazily made members of the current call's context
 	// objects (see lazyContext); lazyAcc are their shared getters and
 	// setters.
@@ -315,6 +318,7 @@ func (c *call) run(ctx context.Context, rt *jsRuntime, fn *compiledFunc, args []
 		rt.vm.ClearInterrupt()
 		rt.cur = nil
 		clear(rt.lazy)
+		clear(rt.refs)
 		rt.reset()
 		if r := recover(); r != nil {
 			rt.tainted = true
