@@ -146,3 +146,16 @@ func TestPromiseAndArrayBufferFields(t *testing.T) {
 		t.Errorf("promise field: %v", err)
 	}
 }
+
+// TestRequestOfQueryString: secret=… pairs and empty pairs are dropped,
+// other queries pass unchanged.
+func TestRequestOfQueryString(t *testing.T) {
+	for q, want := range map[string]string{
+		"a=1&b=2": "a=1&b=2", "secret=x&a=1": "a=1", "a=1&&b=2&": "a=1&b=2", "": "", "secretive=1": "secretive=1", "secret": "",
+	} {
+		r := httptest.NewRequest("GET", "/x?"+q, nil)
+		if got := RequestOf(r, "", "f").RawQueryString; got != want {
+			t.Errorf("%q: %q, want %q", q, got, want)
+		}
+	}
+}
