@@ -315,7 +315,11 @@ func (e *Engine) record(start time.Time, fn *compiledFunc, caller Caller, exec *
 		ent.System = exec.System
 	}
 	if !fn.cfg.DisableArgLogs {
-		ent.Arguments = ejsonOf(bson.A(args))
+		if len(args) == 0 {
+			ent.Arguments = "[]" // what ejsonOf gives, without the encoder
+		} else {
+			ent.Arguments = ejsonOf(bson.A(args))
+		}
 	}
 	if err != nil {
 		ent.Error = err.Error()
