@@ -117,6 +117,9 @@ func (rt *jsRuntime) installGuards(protos []*goja.Object) error {
 			return v
 		}).(*goja.Object)
 		_ = w.DefineDataProperty("name", vm.ToValue(name), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+		if of, ok := o.Get(name).(*goja.Object); ok {
+			_ = w.DefineDataProperty("length", of.Get("length"), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+		}
 		return o.DefineDataProperty(name, w, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 	}
 	for _, d := range []struct {

@@ -74,7 +74,7 @@ func TestDefineWrappersBehave(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := bson.A{true, true, true, false, "TypeError", "a,b,c", "defineProperty"}
+	want := bson.A{true, true, true, false, "TypeError", "a,b,c", "defineProperty", int32(3)}
 	a, ok := got.(bson.A)
 	if !ok || len(a) < len(want) {
 		t.Fatalf("defs: %#v", got)
