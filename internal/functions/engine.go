@@ -331,6 +331,9 @@ func (e *Engine) record(start time.Time, fn *compiledFunc, caller Caller, exec *
 
 // ejsonOf is v in canonical extended JSON, or a note that it has none.
 func ejsonOf(v any) string {
+	if b, ok := appendCanonical(make([]byte, 0, 128), v, 0); ok {
+		return string(b)
+	}
 	b, err := bson.MarshalExtJSON(bson.D{{Key: "v", Value: v}}, true, false)
 	if err != nil {
 		return fmt.Sprintf("(not representable: %v)", err)
