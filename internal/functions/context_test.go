@@ -159,3 +159,20 @@ func TestRequestOfQueryString(t *testing.T) {
 		}
 	}
 }
+
+// TestProtoFieldStaysData: a document field named __proto__ (from the
+// database, or from the arguments) is an own field in JavaScript, not a
+// change of the object's prototype, and comes back as a field.
+func TestProtoFieldStaysData(t *testing.T) {
+	srcs := map[string]string{"echo": `exports = function(d){ return [typeof d.polluted, Object.keys(d).join(), d] }`}
+	e := testEngine(t, testApp(t, fnFiles(srcs, `[{"name":"echo"}]`)), Config{})
+	arg := bson.D{{Key: "__proto__", Value: bson.D{{Key: "polluted", Value: int32(1)}}}, {Key: "a", Value: int32(2)}}
+	got, err := e.Call(tctx(t), ClientCaller(alice(), nil), "echo", []any{arg})
+	a, ok := got.(bson.A)
+	if err != nil || !ok || a[0] != "undefined" || a[1] != "__proto__,a" {
+		t.Fatalf("echo: %#v %v", got, err)
+	}
+	if d, ok := a[2].(bson.D); !ok || len(d) != 2 || d[0].Key != "__proto__" {
+		t.Errorf("round trip: %#v", a[2])
+	}
+}

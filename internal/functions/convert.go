@@ -132,15 +132,20 @@ func (rt *jsRuntime) toJS(v any) goja.Value {
 	case bson.MaxKey:
 		return rt.newOf(rt.bs.maxKey)
 	case bson.D:
+		// Fields are defined, not assigned: assignment would look up the
+		// prototype chain for a setter on every field and, for a field
+		// named __proto__, call Object.prototype's and change the
+		// object's prototype instead of making the field (as JSON.parse
+		// does it).
 		o := vm.NewObject()
 		for _, e := range x {
-			_ = o.Set(e.Key, rt.toJS(e.Value))
+			_ = o.DefineDataProperty(e.Key, rt.toJS(e.Value), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
 		}
 		return o
 	case bson.M:
 		o := vm.NewObject()
 		for k, e := range x {
-			_ = o.Set(k, rt.toJS(e))
+			_ = o.DefineDataProperty(k, rt.toJS(e), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
 		}
 		return o
 	case map[string]any:
