@@ -5,19 +5,22 @@
 //
 // Writes never sit on the call path: Writer.Record hands the entry to a
 // bounded buffer that one goroutine, owned by the Writer and stopped by
-// Close, drains in batches. When the buffer is full the entry is dropped,
-// counted, and the drop is logged through slog, never silently.
+// Close, drains in batches, each stored as one document (a chunk, see
+// chunkOf). When the buffer is full the entry is dropped, counted, and
+// the drop is logged through slog, never silently.
 // Retention is by count: after every MaxEntries/2 entries written, the
 // writer deletes all but the newest Options.MaxEntries entries (default
-// 10,000), so the log holds between MaxEntries and 1.5×MaxEntries entries
-// once full (the pruning query reads the collection; running it less
-// often keeps its cost per entry small). Each entry is bounded
-// in size (see MaxFieldBytes and MaxLogBytes).
+// 10,000) in whole chunks, so the log holds between MaxEntries and
+// 1.5×MaxEntries entries plus one chunk once full (pruning is one delete
+// by _id; the writer finds the cut-off among the chunks it wrote itself,
+// and reads the collection for it only until it has written MaxEntries
+// entries). Each entry is bounded in size (see MaxFieldBytes and
+// MaxLogBytes).
 package applog
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -187,6 +190,9 @@ func (w *Writer) loop() {
 	// Retention runs after every MaxEntries/2 entries written, so that
 	// its query does not follow every small batch.
 	sincePrune, pruneEvery := 0, max(1, w.opts.MaxEntries/2)
+	// mine are the chunks this writer wrote, oldest first, for prune.
+	var mine []chunkRef
+	size := 0
 	flush := func() {
 		if n := w.dropped.Load(); n != reported {
 			w.log.Warn("app log entries dropped: buffer full", "dropped_total", n, "dropped_since_last_report", n-reported)
@@ -197,35 +203,39 @@ func (w *Writer) loop() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := w.coll.InsertMany(ctx, batch, store.InsertManyOptions{Unordered: true}); err != nil {
+		c := chunkOf(batch)
+		if _, err := w.coll.InsertOne(ctx, c.doc); err != nil {
 			w.log.Error("app log write failed", "entries", len(batch), "error", err)
 		} else {
 			w.written.Add(int64(len(batch)))
+			mine = append(mine, c.ref)
 			sincePrune += len(batch)
 			if sincePrune >= pruneEvery {
 				sincePrune = 0
-				w.prune(ctx)
+				mine = w.prune(ctx, mine)
 			}
 		}
-		batch = batch[:0]
+		clear(batch)
+		batch, size = batch[:0], 0
+	}
+	add := func(d bson.D) {
+		batch = append(batch, d)
+		size += entrySize(d)
+		if len(batch) >= w.opts.BatchSize || size >= MaxChunkBytes {
+			flush()
+		}
 	}
 	for {
 		select {
 		case d := <-w.ch:
-			batch = append(batch, d)
-			if len(batch) >= w.opts.BatchSize {
-				flush()
-			}
+			add(d)
 		case <-t.C:
 			flush()
 		case <-w.stop:
 			for {
 				select {
 				case d := <-w.ch:
-					batch = append(batch, d)
-					if len(batch) >= w.opts.BatchSize {
-						flush()
-					}
+					add(d)
 					continue
 				default:
 				}
@@ -237,26 +247,74 @@ func (w *Writer) loop() {
 	}
 }
 
-// prune deletes all but the newest MaxEntries entries. _id is an
-// ObjectId made when the entry was recorded, so it orders entries by the
-// time they were recorded (within one process; across processes to the
-// second).
-func (w *Writer) prune(ctx context.Context) {
-	old, err := w.coll.FindOne(ctx, bson.D{}, store.FindOptions{
-		Sort: bson.D{{Key: "_id", Value: -1}}, Skip: int64(w.opts.MaxEntries),
-		Projection: bson.D{{Key: "_id", Value: 1}},
-	})
-	if errors.Is(err, store.ErrNoDocuments) || (err == nil && old == nil) {
-		return
+// chunkRef is a chunk this writer wrote: its _id and entry count.
+type chunkRef struct {
+	id bson.ObjectID
+	n  int
+}
+
+// prune deletes all but the newest MaxEntries entries (whole chunks: the
+// chunk holding the MaxEntries-th newest entry is kept) and returns what
+// is left of mine, the chunks this writer wrote (oldest first). Chunk
+// _ids are ObjectIds made when the chunk was written, so they order
+// chunks by time (within one process; across processes to the second).
+//
+// Once this writer has written more than MaxEntries entries, the cut-off
+// is found among its own chunks: deleting every document with a smaller
+// _id keeps at least MaxEntries entries (this writer's newest) without
+// reading the collection. Until then (a new process, a log holding
+// entries of earlier runs or other processes) the documents are read
+// newest first, counting entries, to find it.
+func (w *Writer) prune(ctx context.Context, mine []chunkRef) []chunkRef {
+	keep := w.opts.MaxEntries
+	var cutoff any
+	total := 0
+	for _, c := range mine {
+		total += c.n
 	}
-	if err != nil {
+	if total > keep {
+		acc, i := 0, len(mine)-1
+		for ; i > 0; i-- {
+			if acc += mine[i].n; acc >= keep {
+				break
+			}
+		}
+		if i == 0 {
+			return mine
+		}
+		cutoff = mine[i].id
+		mine = append(mine[:0], mine[i:]...)
+	} else {
+		cur, err := w.coll.Find(ctx, bson.D{}, store.FindOptions{
+			Sort: bson.D{{Key: "_id", Value: -1}}, Projection: bson.D{{Key: "_id", Value: 1}, {Key: "n", Value: 1}},
+		})
+		if err != nil {
+			w.log.Error("app log retention failed", "error", err)
+			return mine
+		}
+		acc := 0
+		for cur.Next(ctx) {
+			d := cur.Doc()
+			acc += entryCount(d)
+			if acc >= keep {
+				cutoff = lookup(d, "_id")
+				break
+			}
+		}
+		err = cur.Err()
+		_ = cur.Close(ctx)
+		if err != nil {
+			w.log.Error("app log retention failed", "error", err)
+			return mine
+		}
+		if cutoff == nil {
+			return mine
+		}
+	}
+	if _, err := w.coll.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$lt", Value: cutoff}}}}); err != nil {
 		w.log.Error("app log retention failed", "error", err)
-		return
 	}
-	id := lookup(old, "_id")
-	if _, err := w.coll.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$lte", Value: id}}}}); err != nil {
-		w.log.Error("app log retention failed", "error", err)
-	}
+	return mine
 }
 
 func lookup(d bson.D, k string) any {
@@ -316,4 +374,70 @@ func (e Entry) doc() bson.D {
 		d = append(d, bson.E{Key: "result", Value: cut(e.Result, MaxFieldBytes)})
 	}
 	return d
+}
+
+// MaxChunkBytes bounds the entries of one chunk (by the size of their
+// strings): a chunk is written when it reaches BatchSize entries or this
+// size, far under the 16 MiB document limit even with the largest entry.
+const MaxChunkBytes = 1 << 20
+
+// A chunk is one stored document holding the entries of one batch, in
+// the order they were recorded: {_id, n, last, entries: [...]}, where n
+// counts the entries and last is the newest entry's _id (for Query.After).
+// One document per batch instead of one per entry makes the log's cost
+// per entry in the store (the row, its change-feed record, its later
+// delete) a fraction of what it was. Read also accepts the one-entry
+// documents earlier versions wrote.
+type chunk struct {
+	doc bson.D
+	ref chunkRef
+}
+
+func chunkOf(entries []bson.D) chunk {
+	id := bson.NewObjectID()
+	var last any
+	a := make(bson.A, len(entries))
+	for i, d := range entries {
+		a[i] = d
+		if v, ok := lookup(d, "_id").(bson.ObjectID); ok {
+			if l, ok := last.(bson.ObjectID); !ok || bytes.Compare(v[:], l[:]) > 0 {
+				last = v
+			}
+		}
+	}
+	return chunk{
+		doc: bson.D{{Key: "_id", Value: id}, {Key: "n", Value: int32(len(entries))}, {Key: "last", Value: last}, {Key: "entries", Value: a}},
+		ref: chunkRef{id: id, n: len(entries)},
+	}
+}
+
+// entryCount is how many entries a stored document holds: n for a
+// chunk, 1 for an entry stored alone.
+func entryCount(d bson.D) int {
+	switch n := lookup(d, "n").(type) {
+	case int32:
+		return int(n)
+	case int64:
+		return int(n)
+	}
+	return 1
+}
+
+// entrySize approximates an entry's stored size by its strings.
+func entrySize(d bson.D) int {
+	n := 64
+	for _, e := range d {
+		n += len(e.Key)
+		switch v := e.Value.(type) {
+		case string:
+			n += len(v)
+		case bson.A:
+			for _, l := range v {
+				if s, ok := l.(string); ok {
+					n += len(s) + 8
+				}
+			}
+		}
+	}
+	return n
 }

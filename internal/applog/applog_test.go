@@ -3,15 +3,19 @@ package applog
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/atollhq/atoll/internal/store"
 	"github.com/atollhq/atoll/internal/store/embedded"
 )
 
-func openStore(t *testing.T) *embedded.Store {
+func openStore(t testing.TB) *embedded.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -99,5 +103,102 @@ func TestFullBufferCountsDrops(t *testing.T) {
 	w.Record(Entry{Type: "function", Name: "late"})
 	if w.Dropped()+w.Written() != 51 {
 		t.Fatalf("record after close not counted")
+	}
+}
+
+// TestRetentionAcrossRuns: entries of an earlier run (another Writer on
+// the same store) are pruned too once the new Writer has written more
+// than MaxEntries itself, and its newest MaxEntries stay.
+func TestRetentionAcrossRuns(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st := openStore(t)
+	old := NewWriter(st, Options{MaxEntries: 1000, BatchSize: 50, FlushInterval: time.Millisecond})
+	for i := 0; i < 30; i++ {
+		old.Record(Entry{Type: "function", Name: "old"})
+	}
+	if err := old.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w := NewWriter(st, Options{MaxEntries: 4, BatchSize: 1, FlushInterval: time.Millisecond})
+	for i := 0; i < 11; i++ {
+		w.Record(Entry{Type: "function", Name: "new" + string(rune('a'+i))})
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	all, err := Read(ctx, st, Query{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) < 4 || len(all) > 4+2 {
+		t.Fatalf("retention: %d entries kept", len(all))
+	}
+	for _, d := range all {
+		if lookup(d, "name") == "old" {
+			t.Fatalf("an entry of the earlier run survived: %v", all)
+		}
+	}
+	if last := all[len(all)-1]; lookup(last, "name") != "newk" {
+		t.Fatalf("newest entry: %v", last)
+	}
+}
+
+// TestReadChunksAndSingleEntries: Read takes entries out of chunks and
+// reads the one-entry documents of earlier versions alike, in order,
+// with the type filter, the limit and After cutting inside chunks.
+func TestReadChunksAndSingleEntries(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st := openStore(t)
+	coll := st.Database(store.SystemDatabase).Collection(Collection)
+	// Two entries as an earlier version stored them, one per document.
+	for _, n := range []string{"single1", "single2"} {
+		if _, err := coll.InsertOne(ctx, Entry{Type: "function", Name: n}.doc()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := NewWriter(st, Options{BatchSize: 3, FlushInterval: time.Hour})
+	for i := 0; i < 7; i++ { // chunks of 3, 3 and (at Close) 1
+		typ := "function"
+		if i == 4 {
+			typ = "trigger"
+		}
+		w.Record(Entry{Type: typ, Name: fmt.Sprintf("c%d", i)})
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := coll.CountDocuments(ctx, bson.D{}, store.CountOptions{}); err != nil || n != 2+3 {
+		t.Fatalf("stored documents: %d %v (want 2 single entries and 3 chunks)", n, err)
+	}
+	names := func(docs []bson.D) string {
+		var s []string
+		for _, d := range docs {
+			s = append(s, lookup(d, "name").(string))
+		}
+		return strings.Join(s, ",")
+	}
+	all, err := Read(ctx, st, Query{})
+	if err != nil || names(all) != "single1,single2,c0,c1,c2,c3,c4,c5,c6" {
+		t.Fatalf("all: %s %v", names(all), err)
+	}
+	if got, _ := Read(ctx, st, Query{Limit: 5}); names(got) != "c2,c3,c4,c5,c6" {
+		t.Errorf("limit 5: %s", names(got))
+	}
+	if got, _ := Read(ctx, st, Query{Type: "function", Limit: 4}); names(got) != "c2,c3,c5,c6" {
+		t.Errorf("type function, limit 4: %s", names(got))
+	}
+	if got, _ := Read(ctx, st, Query{Type: "trigger"}); names(got) != "c4" {
+		t.Errorf("type trigger: %s", names(got))
+	}
+	if got, _ := Read(ctx, st, Query{After: lookup(all[3], "_id")}); names(got) != "c2,c3,c4,c5,c6" {
+		t.Errorf("after c1: %s", names(got))
+	}
+	if got, _ := Read(ctx, st, Query{After: lookup(all[0], "_id"), Type: "function"}); names(got) != "single2,c0,c1,c2,c3,c5,c6" {
+		t.Errorf("after single1, functions: %s", names(got))
+	}
+	if got, _ := Read(ctx, st, Query{After: lookup(all[8], "_id")}); len(got) != 0 {
+		t.Errorf("after the newest: %s", names(got))
 	}
 }

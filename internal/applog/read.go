@@ -1,6 +1,7 @@
 package applog
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -23,26 +24,68 @@ type Query struct {
 	After any
 }
 
-// Read returns the entries q selects, oldest first.
+// Read returns the entries q selects, oldest first. It reads stored
+// documents newest first, taking the entries out of chunks (and entries
+// stored alone by earlier versions as they are), until it has Limit.
 func Read(ctx context.Context, st store.Store, q Query) ([]bson.D, error) {
 	if q.Limit <= 0 {
 		q.Limit = 100
 	}
-	filter := bson.D{}
+	var and bson.A
 	if q.Type != "" {
-		filter = append(filter, bson.E{Key: "type", Value: q.Type})
+		and = append(and, bson.D{{Key: "$or", Value: bson.A{
+			bson.D{{Key: "type", Value: q.Type}}, bson.D{{Key: "entries.type", Value: q.Type}},
+		}}})
 	}
+	after, hasAfter := q.After.(bson.ObjectID)
 	if q.After != nil {
-		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: q.After}}})
+		and = append(and, bson.D{{Key: "$or", Value: bson.A{
+			bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: q.After}}}},
+			bson.D{{Key: "last", Value: bson.D{{Key: "$gt", Value: q.After}}}},
+		}}})
+	}
+	filter := bson.D{}
+	if len(and) > 0 {
+		filter = bson.D{{Key: "$and", Value: and}}
 	}
 	cur, err := st.Database(store.SystemDatabase).Collection(Collection).Find(ctx, filter, store.FindOptions{
-		Sort: bson.D{{Key: "_id", Value: -1}}, Limit: int64(q.Limit),
+		Sort: bson.D{{Key: "_id", Value: -1}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("applog: reading: %w", err)
 	}
-	docs, err := store.All(ctx, cur)
-	if err != nil {
+	defer cur.Close(ctx)
+	// keep reports whether an entry passes the filters (a chunk matching
+	// them holds other entries too).
+	keep := func(e bson.D) bool {
+		if q.Type != "" && lookup(e, "type") != q.Type {
+			return false
+		}
+		if q.After != nil {
+			id, ok := lookup(e, "_id").(bson.ObjectID)
+			if !ok || !hasAfter || bytes.Compare(id[:], after[:]) <= 0 {
+				return false
+			}
+		}
+		return true
+	}
+	var docs []bson.D // newest first
+	for len(docs) < q.Limit && cur.Next(ctx) {
+		d := cur.Doc()
+		entries, ok := lookup(d, "entries").(bson.A)
+		if !ok {
+			if keep(d) {
+				docs = append(docs, d)
+			}
+			continue
+		}
+		for i := len(entries) - 1; i >= 0 && len(docs) < q.Limit; i-- {
+			if e, ok := entries[i].(bson.D); ok && keep(e) {
+				docs = append(docs, e)
+			}
+		}
+	}
+	if err := cur.Err(); err != nil {
 		return nil, fmt.Errorf("applog: reading: %w", err)
 	}
 	for i, j := 0, len(docs)-1; i < j; i, j = i+1, j-1 {

@@ -37,21 +37,98 @@ func (rt *jsRuntime) contextObject(c *call, f *frame) goja.Value {
 	_ = o.Set("app", rt.appObj)
 	_ = o.Set("environment", rt.envObj)
 	_ = o.Set("values", rt.valuesObj)
-	_ = o.Set("user", rt.toJS(userDoc(c.caller)))
-	_ = o.Set("request", rt.toJS(requestDoc(c.caller)))
-	_ = o.Set("runningAsSystem", func(goja.FunctionCall) goja.Value { return vm.ToValue(f.exec.System) })
-	fns := vm.NewObject()
-	_ = fns.Set("execute", func(call goja.FunctionCall) goja.Value {
-		return rt.execute(c, f, call.Argument(0).String(), call.Arguments[min(1, len(call.Arguments)):])
-	})
-	_ = o.Set("functions", fns)
-	services := vm.NewObject()
-	_ = services.Set("get", func(call goja.FunctionCall) goja.Value {
-		return rt.serviceObject(c, f, call.Argument(0).String())
-	})
-	_ = o.Set("services", services)
+	rt.lazyContext(o, c, f)
 	_ = o.Set("http", rt.httpObj)
 	return o
+}
+
+// lazyMembers are the members of context made on first read (by
+// makeLazy), in the order context lists them.
+var lazyMembers = [nLazy]string{"user", "request", "runningAsSystem", "functions", "services"}
+
+// nLazy is the number of lazyMembers.
+const nLazy = 5
+
+// makeLazy makes lazyMembers[i] for l. The members bound to the
+// evaluation's frame (runningAsSystem, functions.execute, services.get)
+// are closures over it, as they were when made eagerly: a method called
+// detached from its object still runs as its frame.
+func (rt *jsRuntime) makeLazy(i int, l *lazyCtx) goja.Value {
+	vm, c, f := rt.vm, l.c, l.f
+	switch lazyMembers[i] {
+	case "user":
+		return rt.toJS(userDoc(c.caller))
+	case "request":
+		return rt.toJS(requestDoc(c.caller))
+	case "runningAsSystem":
+		return vm.ToValue(func(goja.FunctionCall) goja.Value { return vm.ToValue(f.exec.System) })
+	case "functions":
+		fns := vm.NewObject()
+		_ = fns.Set("execute", func(call goja.FunctionCall) goja.Value {
+			return rt.execute(c, f, call.Argument(0).String(), call.Arguments[min(1, len(call.Arguments)):])
+		})
+		return fns
+	case "services":
+		services := vm.NewObject()
+		_ = services.Set("get", func(call goja.FunctionCall) goja.Value {
+			return rt.serviceObject(c, f, call.Argument(0).String())
+		})
+		return services
+	}
+	return goja.Undefined()
+}
+
+// lazyCtx holds the lazily made members of one context object (see
+// lazyMembers): most functions read few of them, and making all of them
+// (converting the caller's user record and the HTTP request with its
+// headers, four new functions) was most of building the context.
+type lazyCtx struct {
+	c    *call
+	f    *frame
+	vals [nLazy]goja.Value
+}
+
+// lazyContext defines the lazyMembers on o as accessors: the getter
+// makes the value on first read and returns the same value after that,
+// and assigning replaces it, as with the plain properties they stand
+// for. The getters and setters are shared by every context object of the
+// runtime and find o's values in rt.lazy, which is emptied when the call
+// ends; read on another object (one inheriting from a context), they
+// give undefined.
+func (rt *jsRuntime) lazyContext(o *goja.Object, c *call, f *frame) {
+	if rt.lazy == nil {
+		rt.lazy = map[*goja.Object]*lazyCtx{}
+		state := func(this goja.Value) *lazyCtx {
+			if to, ok := this.(*goja.Object); ok {
+				if l := rt.lazy[to]; l != nil && l.c == rt.cur {
+					return l
+				}
+			}
+			return nil
+		}
+		for i := range lazyMembers {
+			rt.lazyAcc[i][0] = rt.vm.ToValue(func(call goja.FunctionCall) goja.Value {
+				l := state(call.This)
+				if l == nil {
+					return goja.Undefined()
+				}
+				if l.vals[i] == nil {
+					l.vals[i] = rt.makeLazy(i, l)
+				}
+				return l.vals[i]
+			})
+			rt.lazyAcc[i][1] = rt.vm.ToValue(func(call goja.FunctionCall) goja.Value {
+				if l := state(call.This); l != nil {
+					l.vals[i] = call.Argument(0)
+				}
+				return goja.Undefined()
+			})
+		}
+	}
+	rt.lazy[o] = &lazyCtx{c: c, f: f}
+	for i, name := range lazyMembers {
+		_ = o.DefineAccessorProperty(name, rt.lazyAcc[i][0], rt.lazyAcc[i][1], goja.FLAG_TRUE, goja.FLAG_TRUE)
+	}
 }
 
 // execute is context.functions.execute: private functions are allowed,
@@ -177,27 +254,9 @@ func (rt *jsRuntime) serviceObject(c *call, f *frame, name string) goja.Value {
 	if data == nil || !slices.Contains(data.Services(), name) {
 		return goja.Undefined()
 	}
-	svc := vm.NewObject()
-	_ = svc.Set("db", func(call goja.FunctionCall) goja.Value {
-		dbName := call.Argument(0).String()
-		db := vm.NewObject()
-		_ = db.Set("collection", func(call goja.FunctionCall) goja.Value {
-			return rt.collectionObject(c, f, name, dbName, call.Argument(0).String())
-		})
-		_ = db.Set("getCollectionNames", func(goja.FunctionCall) goja.Value {
-			return rt.promise(func() (any, error) {
-				if err := systemOnly(f, "getCollectionNames"); err != nil {
-					return nil, err
-				}
-				st := c.e.cfg.Store
-				if st == nil || reservedDB(dbName) {
-					return bson.A{}, nil
-				}
-				names, err := st.Database(dbName).ListCollections(c.ctx)
-				return stringsA(names), err
-			})
-		})
-		return db
+	// db is a method of the services' prototype (serviceProto).
+	svc := rt.bound(rt.serviceProto(), &serviceRef{
+		c: c, f: f, name: name,
 	})
 	_ = svc.Set("startSession", func(goja.FunctionCall) goja.Value {
 		return rt.sessionObject(c)
@@ -226,6 +285,105 @@ func (rt *jsRuntime) serviceObject(c *call, f *frame, name string) goja.Value {
 		return adm
 	})
 	return svc
+}
+
+// dbRef is what a database object stands for.
+type dbRef struct {
+	c           *call
+	f           *frame
+	service, db string
+}
+
+// serviceRef is what a service object (context.services.get(name))
+// stands for.
+type serviceRef struct {
+	c    *call
+	f    *frame
+	name string
+}
+
+// bound makes an object with prototype proto standing for ref (a
+// *serviceRef, *dbRef or *collRef: its call, frame and namespace). The
+// methods live on one prototype per runtime, so that opening a service,
+// database or collection costs one object, not a set of new functions;
+// a method finds its object's ref with refOf. The refs are forgotten when
+// the call ends.
+func (rt *jsRuntime) bound(proto *goja.Object, ref any) *goja.Object {
+	o := rt.vm.NewObject()
+	_ = o.SetPrototype(proto)
+	if rt.refs == nil {
+		rt.refs = map[*goja.Object]any{}
+	}
+	rt.refs[o] = ref
+	return o
+}
+
+// refOf returns the ref of this (or of the nearest object on its
+// prototype chain that has one) when it is a T of the current call, and
+// throws a TypeError otherwise: a method called on a forged object, or
+// detached from its object, or on an object of an earlier call.
+func refOf[T interface{ call() *call }](rt *jsRuntime, this goja.Value, what string) T {
+	o, _ := this.(*goja.Object)
+	for depth := 0; o != nil && depth < 8; depth++ {
+		if r, ok := rt.refs[o].(T); ok && r.call() == rt.cur {
+			return r
+		}
+		o = o.Prototype()
+	}
+	panic(rt.vm.NewTypeError("not a %s of this call", what))
+}
+
+func (r *serviceRef) call() *call { return r.c }
+func (r *dbRef) call() *call      { return r.c }
+func (r *collRef) call() *call    { return r.c }
+
+// databaseObject is service.db(name).
+func (rt *jsRuntime) databaseObject(r *dbRef) goja.Value {
+	if rt.dbProto == nil {
+		rt.dbProto = rt.databaseProto()
+	}
+	return rt.bound(rt.dbProto, r)
+}
+
+func (rt *jsRuntime) dbRefOf(this goja.Value) *dbRef {
+	return refOf[*dbRef](rt, this, "database")
+}
+
+// serviceProto holds db.
+func (rt *jsRuntime) serviceProto() *goja.Object {
+	if rt.svcProto == nil {
+		o := rt.vm.NewObject()
+		_ = o.Set("db", func(call goja.FunctionCall) goja.Value {
+			r := refOf[*serviceRef](rt, call.This, "service")
+			return rt.databaseObject(&dbRef{c: r.c, f: r.f, service: r.name, db: call.Argument(0).String()})
+		})
+		rt.svcProto = rt.freeze(o)
+	}
+	return rt.svcProto
+}
+
+// databaseProto holds collection and getCollectionNames.
+func (rt *jsRuntime) databaseProto() *goja.Object {
+	o := rt.vm.NewObject()
+	_ = o.Set("collection", func(call goja.FunctionCall) goja.Value {
+		r := rt.dbRefOf(call.This)
+		return rt.collectionObject(r.c, r.f, r.service, r.db, call.Argument(0).String())
+	})
+	_ = o.Set("getCollectionNames", func(call goja.FunctionCall) goja.Value {
+		r := rt.dbRefOf(call.This)
+		return rt.promise(func() (any, error) {
+			if err := systemOnly(r.f, "getCollectionNames"); err != nil {
+				return nil, err
+			}
+			st := r.c.e.cfg.Store
+			if st == nil || reservedDB(r.db) {
+				return bson.A{}, nil
+			}
+			names, err := st.Database(r.db).ListCollections(r.c.ctx)
+			return stringsA(names), err
+		})
+	})
+	return rt.freeze(o)
 }
 
 func reservedDB(n string) bool {
@@ -324,22 +482,14 @@ func optBool(o goja.Value, k string) bool {
 	return false
 }
 
-// collectionObject is db.collection(name) with the methods of spec §1.5.
+// collectionObject is db.collection(name) with the methods of spec §1.5
+// (on one prototype per runtime, see bound).
 func (rt *jsRuntime) collectionObject(c *call, f *frame, service, db, coll string) goja.Value {
 	if rt.collProto == nil {
 		rt.collProto = rt.collectionProto()
 	}
-	o := rt.vm.NewObject()
-	_ = o.SetPrototype(rt.collProto)
-	_ = o.DefineDataProperty(collRefKey, rt.vm.ToValue(&collRef{c: c, f: f, service: service, db: db, coll: coll}), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
-	return o
+	return rt.bound(rt.collProto, &collRef{c: c, f: f, service: service, db: db, coll: coll})
 }
-
-// collRefKey is the hidden property that ties a collection object to its
-// call, frame and namespace; the methods live on one prototype per
-// runtime, so that opening a collection costs one object, not twenty
-// functions.
-const collRefKey = "__atollCollection"
 
 // collRef is what a collection object stands for.
 type collRef struct {
@@ -357,12 +507,7 @@ func (r *collRef) open(rt *jsRuntime) *dataaccess.Collection {
 }
 
 func (rt *jsRuntime) collRefOf(this goja.Value) *collRef {
-	if o, ok := this.(*goja.Object); ok {
-		if r, ok := o.Get(collRefKey).Export().(*collRef); ok && r.c == rt.cur {
-			return r
-		}
-	}
-	panic(rt.vm.NewTypeError("not a collection of this call"))
+	return refOf[*collRef](rt, this, "collection")
 }
 
 // collectionProto holds the methods of spec §1.5.

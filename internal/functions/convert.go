@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -33,6 +34,12 @@ import (
 // BSON.Int32 and BSON.Double objects convert back to int32 and float64.
 // In documents, undefined fields and functions are dropped (as JSON does).
 
+// The export types of goja's Promise and ArrayBuffer objects.
+var (
+	promiseType     = reflect.TypeOf((*goja.Promise)(nil))
+	arrayBufferType = reflect.TypeOf(goja.ArrayBuffer{})
+)
+
 // maxDepth bounds nesting (and catches cycles).
 const maxDepth = 100
 
@@ -43,6 +50,10 @@ type bsonClasses struct {
 	binaryFrom goja.Callable
 
 	objectID, long, decimal, binary, timestamp, regex, minKey, maxKey *goja.Object
+	// The prototypes of ObjectId, Long and Decimal128: toJS makes their
+	// instances directly (see tagged), the way the constructors do, without
+	// running JavaScript. They are the commonest BSON values in documents.
+	objectIDProto, longProto, decimalProto *goja.Object
 }
 
 func (rt *jsRuntime) binaryFrom(this goja.Value, args ...goja.Value) (goja.Value, error) {
@@ -56,6 +67,23 @@ func (rt *jsRuntime) newOf(c *goja.Object, args ...any) goja.Value {
 	}
 	o, err := rt.vm.New(c, vals...)
 	if err != nil {
+		panic(err)
+	}
+	return o
+}
+
+// tagged makes an instance of a BSON class from Go: an object with the
+// class's prototype and its one hidden state property (non-enumerable,
+// read-only, non-configurable), which is what the class's constructor in
+// prelude.js builds after validating its argument. Values coming from Go
+// are valid already, so the constructor's JavaScript (and its call back
+// into Go to validate) is skipped.
+func (rt *jsRuntime) tagged(proto *goja.Object, key, val string) goja.Value {
+	o := rt.vm.NewObject()
+	if err := o.SetPrototype(proto); err != nil {
+		panic(err)
+	}
+	if err := o.DefineDataProperty(key, rt.vm.ToValue(val), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
 		panic(err)
 	}
 	return o
@@ -80,11 +108,11 @@ func (rt *jsRuntime) toJS(v any) goja.Value {
 	case float64:
 		return vm.ToValue(x)
 	case int64:
-		return rt.newOf(rt.bs.long, strconv.FormatInt(x, 10))
+		return rt.tagged(rt.bs.longProto, "_s", strconv.FormatInt(x, 10))
 	case bson.Decimal128:
-		return rt.newOf(rt.bs.decimal, x.String())
+		return rt.tagged(rt.bs.decimalProto, "_s", x.String())
 	case bson.ObjectID:
-		return rt.newOf(rt.bs.objectID, x.Hex())
+		return rt.tagged(rt.bs.objectIDProto, "_hex", x.Hex())
 	case bson.DateTime:
 		return rt.newDate(int64(x))
 	case time.Time:
@@ -104,15 +132,20 @@ func (rt *jsRuntime) toJS(v any) goja.Value {
 	case bson.MaxKey:
 		return rt.newOf(rt.bs.maxKey)
 	case bson.D:
+		// Fields are defined, not assigned: assignment would look up the
+		// prototype chain for a setter on every field and, for a field
+		// named __proto__, call Object.prototype's and change the
+		// object's prototype instead of making the field (as JSON.parse
+		// does it).
 		o := vm.NewObject()
 		for _, e := range x {
-			_ = o.Set(e.Key, rt.toJS(e.Value))
+			_ = o.DefineDataProperty(e.Key, rt.toJS(e.Value), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
 		}
 		return o
 	case bson.M:
 		o := vm.NewObject()
 		for k, e := range x {
-			_ = o.Set(k, rt.toJS(e))
+			_ = o.DefineDataProperty(k, rt.toJS(e), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
 		}
 		return o
 	case map[string]any:
@@ -226,12 +259,17 @@ func (rt *jsRuntime) fromJS(v goja.Value, depth int, top bool) (any, error) {
 	case "Error":
 		return bson.D{{Key: "name", Value: o.Get("name").String()}, {Key: "message", Value: o.Get("message").String()}}, nil
 	}
-	if _, ok := o.Export().(*goja.Promise); ok {
+	// Promises and ArrayBuffers are told by their export type: Export,
+	// the other way to tell them, copies a plain object whole into a map.
+	switch o.ExportType() {
+	case promiseType:
 		return nil, errors.New("a Promise cannot be converted to BSON; await it first")
+	case arrayBufferType:
+		if ab, ok := o.Export().(goja.ArrayBuffer); ok {
+			return bson.Binary{Data: append([]byte(nil), ab.Bytes()...)}, nil
+		}
 	}
-	if ab, ok := o.Export().(goja.ArrayBuffer); ok {
-		return bson.Binary{Data: append([]byte(nil), ab.Bytes()...)}, nil
-	}
+	// Any other object: its enumerable properties, in order.
 	keys := o.Keys()
 	out := make(bson.D, 0, len(keys))
 	for _, k := range keys {

@@ -133,6 +133,8 @@ func (rt *jsRuntime) installGlobals() error {
 		binaryFrom: must(goja.AssertFunction(get("Binary").Get("fromBase64"))),
 		timestamp:  get("Timestamp"), regex: get("BSONRegExp"), minKey: get("MinKey"), maxKey: get("MaxKey"),
 	}
+	proto := func(c *goja.Object) *goja.Object { return c.Get("prototype").ToObject(vm) }
+	rt.bs.objectIDProto, rt.bs.longProto, rt.bs.decimalProto = proto(rt.bs.objectID), proto(rt.bs.long), proto(rt.bs.decimal)
 	g := vm.GlobalObject()
 	define := func(name string, v goja.Value) {
 		_ = g.DefineDataProperty(name, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)

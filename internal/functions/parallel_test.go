@@ -45,7 +45,7 @@ func TestParallelCallers(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if n := len(e.idle); n > 2 {
+	if n := e.idleCount(); n > 2 {
 		t.Errorf("%d idle runtimes, limit 2", n)
 	}
 }

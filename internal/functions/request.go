@@ -19,23 +19,26 @@ func RequestOf(r *http.Request, service, action string) *expr.Request {
 	if h, _, err := net.SplitHostPort(ip); err == nil {
 		ip = h
 	}
-	var q []string
-	for _, p := range strings.Split(r.URL.RawQuery, "&") {
-		if p != "" && p != "secret" && !strings.HasPrefix(p, "secret=") {
-			q = append(q, p)
+	raw := r.URL.RawQuery
+	if strings.Contains(raw, "secret") || strings.Contains(raw, "&&") || strings.HasPrefix(raw, "&") || strings.HasSuffix(raw, "&") {
+		var q []string
+		for _, p := range strings.Split(raw, "&") {
+			if p != "" && p != "secret" && !strings.HasPrefix(p, "secret=") {
+				q = append(q, p)
+			}
 		}
-	}
-	headers := make(map[string][]string, len(r.Header))
-	for k, v := range r.Header {
-		headers[k] = append([]string(nil), v...)
+		raw = strings.Join(q, "&")
 	}
 	return &expr.Request{
 		RemoteIPAddress: ip,
-		RequestHeaders:  headers,
-		RawQueryString:  strings.Join(q, "&"),
-		HTTPReferrer:    r.Referer(),
-		HTTPUserAgent:   r.UserAgent(),
-		Service:         service,
-		Action:          action,
+		// The request's own header map, not a copy: it is only read
+		// (%%request in rules, context.request, which converts it), and
+		// only while the request is being served.
+		RequestHeaders: r.Header,
+		RawQueryString: raw,
+		HTTPReferrer:   r.Referer(),
+		HTTPUserAgent:  r.UserAgent(),
+		Service:        service,
+		Action:         action,
 	}
 }

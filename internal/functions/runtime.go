@@ -59,15 +59,23 @@ type jsRuntime struct {
 	globalVals  []goja.Value
 	ownNames    goja.Callable
 	globalCount int
-	// protoKeys counts the own properties of the built-in prototypes; a
-	// call that adds to them taints the runtime, which is then dropped.
-	protos    []*goja.Object
-	protoKeys []int
-	tainted   bool
-	cur       *call
+	// guards watch the global object and the built-ins for changes a
+	// call leaves behind (guard.go); a changed built-in taints the
+	// runtime, which is then dropped.
+	guards  *guards
+	tainted bool
+	cur     *call
 	// shared per-version objects, made on first use.
 	appObj, envObj, valuesObj, httpObj goja.Value
-	collProto                          *goja.Object
+	collProto, dbProto, svcProto       *goja.Object
+	// refs are the service, database and collection objects of the
+	// current call and what they stand for (see bound).
+	refs map[*goja.Object]any
+	// lazy holds the lazily made members of the current call's context
+	// objects (see lazyContext); lazyAcc are their shared getters and
+	// setters.
+	lazy    map[*goja.Object]*lazyCtx
+	lazyAcc [nLazy][2]goja.Value
 }
 
 func newRuntime(e *Engine, v *version) (*jsRuntime, error) {
@@ -93,18 +101,34 @@ func newRuntime(e *Engine, v *version) (*jsRuntime, error) {
 	if rt.ownNames == nil {
 		return nil, errors.New("functions: Object.getOwnPropertyNames missing")
 	}
-	rt.globalCount = rt.ownCount(g)
-	// The prototypes ordinary code inherits from most; checking them all
-	// would double the cost of a trivial call.
-	for _, n := range []string{"Object", "Array", "Function", "String"} {
-		if c, ok := g.Get(n).(*goja.Object); ok {
-			if p, ok := c.Get("prototype").(*goja.Object); ok {
-				rt.protos = append(rt.protos, p)
-				rt.protoKeys = append(rt.protoKeys, rt.ownCount(p))
-			}
+	var builtins []*goja.Object
+	for _, n := range guardedBuiltins {
+		o, ok := g.Get(n[0]).(*goja.Object)
+		if ok && n[1] != "" {
+			o, ok = o.Get(n[1]).(*goja.Object)
 		}
+		if !ok {
+			return nil, fmt.Errorf("functions: built-in %s.%s missing", n[0], n[1])
+		}
+		builtins = append(builtins, o)
 	}
+	if err := rt.installGuards(builtins); err != nil {
+		return nil, err
+	}
+	// The global object's names and values as the guards left them (they
+	// replace Object.defineProperty and its kin, not globals).
+	rt.globalCount = rt.ownCount(g)
 	return rt, nil
+}
+
+// guardedBuiltins are the built-in objects (global name, then property)
+// whose changes taint a runtime: the prototypes ordinary code inherits
+// from most. Each costs about 3 µs per call (guard.go); guarding also
+// the other prototypes and the namespaces (JSON, Math, Object, Promise,
+// ...) would double the cost of a trivial call, so their members are
+// not watched (see docs/performance.md).
+var guardedBuiltins = [][2]string{
+	{"Object", "prototype"}, {"Array", "prototype"}, {"Function", "prototype"}, {"String", "prototype"},
 }
 
 // ownCount is the number of own string-keyed properties of o, or -1
@@ -141,9 +165,9 @@ func (rt *jsRuntime) unchanged() bool {
 }
 
 // reset restores the global object after a call: only when the call
-// changed it (the common case is a quick check, see unchanged) are its
-// properties walked, new ones deleted and changed ones put back. A call
-// that added to or removed from a built-in prototype taints the runtime.
+// changed it (see guard) are its properties walked, new ones deleted and
+// changed ones put back. A call that changed a guarded built-in taints
+// the runtime.
 func (rt *jsRuntime) reset() {
 	// A global the call turned into a throwing getter panics in Get: the
 	// runtime cannot be trusted any more, and the panic must not escape.
@@ -152,12 +176,22 @@ func (rt *jsRuntime) reset() {
 			rt.tainted = true
 		}
 	}()
-	if !rt.unchanged() {
+	gs := rt.guards
+	if gs.dirtyGlobal || !rt.intact(gs.list[0]) {
+		gs.dirtyGlobal = false
 		rt.restoreGlobals()
-	}
-	for i, p := range rt.protos {
-		if rt.ownCount(p) != rt.protoKeys[i] {
+		if !rt.intact(gs.list[0]) {
 			rt.tainted = true
+		}
+	}
+	if gs.dirtyBuiltin {
+		gs.dirtyBuiltin = false
+		rt.tainted = true
+	}
+	for _, g := range gs.list[1:] {
+		if !rt.intact(g) {
+			rt.tainted = true
+			return
 		}
 	}
 }
@@ -289,6 +323,8 @@ func (c *call) run(ctx context.Context, rt *jsRuntime, fn *compiledFunc, args []
 		c.mu.Unlock()
 		rt.vm.ClearInterrupt()
 		rt.cur = nil
+		clear(rt.lazy)
+		clear(rt.refs)
 		rt.reset()
 		if r := recover(); r != nil {
 			rt.tainted = true
@@ -364,7 +400,7 @@ func (c *call) invoke(rt *jsRuntime, fn *compiledFunc, exec rules.Caller, args [
 // queue before control comes back to Go, so a promise still pending here
 // can never settle.
 func (c *call) settle(name string, v goja.Value) (goja.Value, error) {
-	p, ok := v.Export().(*goja.Promise)
+	p, ok := promiseOf(v)
 	if !ok {
 		return v, nil
 	}
@@ -433,6 +469,17 @@ func (c *call) thrown(name string, v goja.Value, stack string) error {
 	return ee
 }
 
+// promiseOf returns v's promise when v is a Promise. Other objects are
+// not exported: Export copies a plain object whole into a map.
+func promiseOf(v goja.Value) (*goja.Promise, bool) {
+	o, ok := v.(*goja.Object)
+	if !ok || o.ExportType() != promiseType {
+		return nil, false
+	}
+	p, ok := o.Export().(*goja.Promise)
+	return p, ok
+}
+
 func isStringValue(v goja.Value) bool {
 	_, ok := v.Export().(string)
 	return ok
@@ -449,14 +496,82 @@ func (c *call) checkSize(v any) error {
 		}
 		return ErrResultTooLarge
 	}
-	b, err := bson.Marshal(bson.D{{Key: "r", Value: v}})
-	if err != nil {
-		return &ExecutionError{Message: err.Error(), Err: err}
+	n, ok := bsonSize(v, 0)
+	n += 8 // measured as the field r of a document, as before
+	if !ok {
+		// A type the quick measure does not know: encode it.
+		b, err := bson.Marshal(bson.D{{Key: "r", Value: v}})
+		if err != nil {
+			return &ExecutionError{Message: err.Error(), Err: err}
+		}
+		n = len(b)
 	}
-	if len(b) > c.e.cfg.MaxResultBytes {
-		return fmt.Errorf("%w: %d bytes (limit %d)", ErrResultTooLarge, len(b), c.e.cfg.MaxResultBytes)
+	if n > c.e.cfg.MaxResultBytes {
+		return fmt.Errorf("%w: %d bytes (limit %d)", ErrResultTooLarge, n, c.e.cfg.MaxResultBytes)
 	}
 	return nil
+}
+
+// bsonSize is the size of v's BSON encoding as a document field value
+// (without its type byte and key), computed without encoding it; ok is
+// false for a type it does not know, or nesting past maxDepth. A result
+// is measured on every call, and encoding it only to count bytes used to
+// cost as much as converting it.
+func bsonSize(v any, depth int) (n int, ok bool) {
+	if depth > maxDepth {
+		return 0, false
+	}
+	switch x := v.(type) {
+	case nil, bson.Undefined, bson.Null, bson.MinKey, bson.MaxKey:
+		return 0, true
+	case bool:
+		return 1, true
+	case int32:
+		return 4, true
+	case int64, float64, bson.DateTime, bson.Timestamp:
+		return 8, true
+	case bson.ObjectID:
+		return 12, true
+	case bson.Decimal128:
+		return 16, true
+	case string:
+		return 4 + len(x) + 1, true
+	case bson.Binary:
+		return 4 + 1 + len(x.Data), true
+	case bson.Regex:
+		return len(x.Pattern) + 1 + len(x.Options) + 1, true
+	case bson.D:
+		n = 4 + 1
+		for _, e := range x {
+			m, ok := bsonSize(e.Value, depth+1)
+			if !ok {
+				return 0, false
+			}
+			n += 1 + len(e.Key) + 1 + m
+		}
+		return n, true
+	case bson.A:
+		n = 4 + 1
+		for i, e := range x {
+			m, ok := bsonSize(e, depth+1)
+			if !ok {
+				return 0, false
+			}
+			n += 1 + decimalLen(i) + 1 + m
+		}
+		return n, true
+	}
+	return 0, false
+}
+
+// decimalLen is the number of digits of i ≥ 0 (an array index key).
+func decimalLen(i int) int {
+	n := 1
+	for i >= 10 {
+		i /= 10
+		n++
+	}
+	return n
 }
 
 // resolveRunAs returns the execution identity of fn called from parent

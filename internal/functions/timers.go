@@ -66,7 +66,7 @@ func (rt *jsRuntime) installTimers() {
 // pending promise. It returns when v settles, when no timer is left, or
 // with the call's interruption (timeout, cancellation).
 func (c *call) runTimers(rt *jsRuntime, v goja.Value) error {
-	p, ok := v.Export().(*goja.Promise)
+	p, ok := promiseOf(v)
 	if !ok {
 		return nil
 	}

@@ -1,0 +1,243 @@
+package functions
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/dop251/goja"
+)
+
+// Between two calls on one warm runtime nothing a call did may survive
+// (spec: functions share no state between runs). Module-level state is
+// fresh per call by construction (see modulePrefix); what is left is the
+// state every call shares: the global object and the built-in objects.
+// A guard watches one of them.
+//
+// Checking a guarded object must be cheap, since it runs after every
+// call, and it must not miss a change. Enumerating its property names
+// (Object.getOwnPropertyNames) allocates a value per name, which for the
+// global object and four prototypes was a fifth of a trivial call and
+// most of its garbage. Instead a guard relies on how a property can
+// change:
+//
+//   - added by assignment (or __defineGetter__): the new property is
+//     enumerable, and the built-ins have no enumerable properties, so
+//     Object.keys (which allocates nothing for non-enumerable names) sees
+//     it;
+//   - added or redefined by Object.defineProperty, Object.defineProperties
+//     or Reflect.defineProperty (the only ways to define a non-enumerable
+//     property): these are replaced in every runtime by wrappers that
+//     mark the runtime dirty when their target is a guarded object, and
+//     user code cannot reach the originals;
+//   - replaced by assignment or deleted: every starting property is
+//     compared by identity with its starting value (a deleted one reads
+//     as the inherited value, which differs);
+//   - symbol-keyed: added by assignment, enumerable and counted; the
+//     starting ones compared by identity;
+//   - the object's prototype or extensibility changed: compared.
+//
+// A changed global object is restored (restoreGlobals); a changed
+// built-in prototype taints the runtime, which is then dropped.
+type guard struct {
+	o     *goja.Object
+	proto *goja.Object
+	// names and vals are the starting string-keyed properties; for a name
+	// whose getter throws (Function.prototype.caller), vals holds nil and
+	// nameVals the name, checked with hasOwnProperty instead.
+	names    []string
+	vals     []goja.Value
+	nameVals []goja.Value
+	syms     []*goja.Symbol
+	symVals  []goja.Value
+	// enum and enumSyms count the enumerable string and symbol keys.
+	enum, enumSyms int
+}
+
+// guards are a runtime's guarded objects (global object first) and the
+// built-ins the checks call, captured when the runtime was made so that
+// user code cannot replace them for us.
+type guards struct {
+	list                         []*guard
+	keys, symbols, isExt, hasOwn goja.Callable
+	// dirtyGlobal and dirtyBuiltin are set by the define wrappers when
+	// their target is the global object or another guarded object.
+	dirtyGlobal, dirtyBuiltin bool
+}
+
+// installGuards wraps the defineProperty family and snapshots the global
+// object and protos. It runs once per runtime, after every global is
+// installed.
+func (rt *jsRuntime) installGuards(protos []*goja.Object) error {
+	vm := rt.vm
+	gs := &guards{}
+	objCtor, ok := vm.Get("Object").(*goja.Object)
+	if !ok {
+		return errors.New("functions: Object missing")
+	}
+	reflect, ok := vm.Get("Reflect").(*goja.Object)
+	if !ok {
+		return errors.New("functions: Reflect missing")
+	}
+	callable := func(o *goja.Object, name string) goja.Callable {
+		f, _ := goja.AssertFunction(o.Get(name))
+		return f
+	}
+	gs.keys, gs.symbols, gs.isExt = callable(objCtor, "keys"), callable(objCtor, "getOwnPropertySymbols"), callable(objCtor, "isExtensible")
+	if op, ok := objCtor.Get("prototype").(*goja.Object); ok {
+		gs.hasOwn = callable(op, "hasOwnProperty")
+	}
+	if gs.keys == nil || gs.symbols == nil || gs.isExt == nil || gs.hasOwn == nil {
+		return errors.New("functions: Object built-ins missing")
+	}
+	guarded := append([]*goja.Object{vm.GlobalObject()}, protos...)
+	// wrap replaces o[name] (a define function whose first argument is
+	// the target) with one that marks the runtime dirty when the target
+	// is guarded, then calls the original.
+	wrap := func(o *goja.Object, name string) error {
+		orig := callable(o, name)
+		if orig == nil {
+			return errors.New("functions: " + name + " missing")
+		}
+		w := vm.ToValue(func(c goja.FunctionCall) goja.Value {
+			if t, ok := c.Argument(0).(*goja.Object); ok {
+				for i, g := range guarded {
+					if t == g {
+						if i == 0 {
+							gs.dirtyGlobal = true
+						} else {
+							gs.dirtyBuiltin = true
+						}
+					}
+				}
+			}
+			v, err := orig(c.This, c.Arguments...)
+			if err != nil {
+				rethrow(err)
+			}
+			return v
+		}).(*goja.Object)
+		_ = w.DefineDataProperty("name", vm.ToValue(name), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+		if of, ok := o.Get(name).(*goja.Object); ok {
+			_ = w.DefineDataProperty("length", of.Get("length"), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+		}
+		return o.DefineDataProperty(name, w, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	}
+	for _, d := range []struct {
+		o    *goja.Object
+		name string
+	}{{objCtor, "defineProperty"}, {objCtor, "defineProperties"}, {reflect, "defineProperty"}} {
+		if err := wrap(d.o, d.name); err != nil {
+			return err
+		}
+	}
+	for _, o := range guarded {
+		g, err := rt.snapshot(gs, o)
+		if err != nil {
+			return err
+		}
+		gs.list = append(gs.list, g)
+	}
+	rt.guards = gs
+	return nil
+}
+
+// rethrow raises the error a goja.Callable returned again in the calling
+// JavaScript: a thrown value as itself, an interrupt as an interrupt.
+func rethrow(err error) {
+	var ex *goja.Exception
+	if errors.As(err, &ex) {
+		panic(ex.Value())
+	}
+	panic(err)
+}
+
+// snapshot records o as it is now.
+func (rt *jsRuntime) snapshot(gs *guards, o *goja.Object) (*guard, error) {
+	g := &guard{o: o, proto: o.Prototype()}
+	for _, k := range o.GetOwnPropertyNames() {
+		v, ok := safeGet(o, k)
+		g.names = append(g.names, k)
+		if ok {
+			g.vals = append(g.vals, v)
+			g.nameVals = append(g.nameVals, nil)
+		} else {
+			g.vals = append(g.vals, nil)
+			g.nameVals = append(g.nameVals, rt.vm.ToValue(k))
+		}
+	}
+	sv, err := gs.symbols(goja.Undefined(), o)
+	if err != nil {
+		return nil, err
+	}
+	if a, ok := sv.(*goja.Object); ok {
+		n := int(a.Get("length").ToInteger())
+		for i := 0; i < n; i++ {
+			if sym, ok := a.Get(strconv.Itoa(i)).(*goja.Symbol); ok {
+				g.syms = append(g.syms, sym)
+				g.symVals = append(g.symVals, o.GetSymbol(sym))
+			}
+		}
+	}
+	g.enum, g.enumSyms = rt.length(gs.keys, o), len(o.Symbols())
+	if g.enum < 0 || rt.length(gs.symbols, o) != len(g.syms) {
+		return nil, errors.New("functions: cannot snapshot a built-in object")
+	}
+	return g, nil
+}
+
+// safeGet reads o[k]; ok is false when its getter throws.
+func safeGet(o *goja.Object, k string) (v goja.Value, ok bool) {
+	defer func() {
+		if recover() != nil {
+			v, ok = nil, false
+		}
+	}()
+	return o.Get(k), true
+}
+
+// length calls f(o) and returns the length of the array it returns, or
+// -1.
+func (rt *jsRuntime) length(f goja.Callable, o *goja.Object) int {
+	v, err := f(goja.Undefined(), o)
+	if err != nil {
+		return -1
+	}
+	a, ok := v.(*goja.Object)
+	if !ok {
+		return -1
+	}
+	return int(a.Get("length").ToInteger())
+}
+
+// intact reports whether g's object is as it was snapshot (see guard).
+// A getter the call installed may throw: reset recovers.
+func (rt *jsRuntime) intact(g *guard) bool {
+	gs := rt.guards
+	o := g.o
+	if o.Prototype() != g.proto {
+		return false
+	}
+	if ext, err := gs.isExt(goja.Undefined(), o); err != nil || !ext.ToBoolean() {
+		return false
+	}
+	if len(o.Symbols()) != g.enumSyms || rt.length(gs.keys, o) != g.enum {
+		return false
+	}
+	for i, k := range g.names {
+		if base := g.vals[i]; base != nil {
+			if cur := o.Get(k); cur == nil || !cur.SameAs(base) {
+				return false
+			}
+			continue
+		}
+		if has, err := gs.hasOwn(o, g.nameVals[i]); err != nil || !has.ToBoolean() {
+			return false
+		}
+	}
+	for i, s := range g.syms {
+		if cur := o.GetSymbol(s); cur == nil || !cur.SameAs(g.symVals[i]) {
+			return false
+		}
+	}
+	return true
+}
