@@ -60,6 +60,38 @@ export function uniqueEmail(name) {
   return `${name}-${randomBytes(3).toString("hex")}@example.com`;
 }
 
+/** The password every demo user registers with. */
+export const password = "correct-horse-battery";
+
+/** Waits ms milliseconds. */
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Registers a user with email/password (the app confirms automatically)
+ * and logs in. Realm is the demo's realm-web module; returns
+ * { user, email, name }.
+ */
+export async function signUp(app, Realm, name) {
+  const email = uniqueEmail(name);
+  await app.emailPasswordAuth.registerUser({ email, password });
+  const user = await app.logIn(Realm.Credentials.emailPassword(email, password));
+  return { user, email, name };
+}
+
+/**
+ * An authentication trigger writes a new user's custom data document
+ * after the first login: refresh the token's custom data until it is
+ * there (at most 5 s), and return it.
+ */
+export async function waitForCustomData(who) {
+  for (let i = 0; i < 100; i++) {
+    const data = await who.user.refreshCustomData();
+    if (data && data._id) return data;
+    await sleep(50);
+  }
+  throw new Error(`the trigger never created the custom user data of ${who.name}`);
+}
+
 /** Runs a demo's main function: exit 1 with the error on failure. */
 export function run(main) {
   main().then(

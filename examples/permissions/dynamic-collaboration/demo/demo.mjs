@@ -6,29 +6,9 @@
 // else does not even see it. Eve is the outsider.
 import assert from "node:assert/strict";
 import * as Realm from "realm-web";
-import { allowed, appIdOr, baseUrl, note, refused, run, step, uniqueEmail } from "../../../lib/demo.mjs";
+import { allowed, appIdOr, baseUrl, note, refused, run, signUp, step, waitForCustomData } from "../../../lib/demo.mjs";
 
 const app = new Realm.App({ id: appIdOr("perm-collaboration-atoll"), baseUrl });
-const password = "correct-horse-battery";
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function signUp(name) {
-  const email = uniqueEmail(name);
-  await app.emailPasswordAuth.registerUser({ email, password });
-  const user = await app.logIn(Realm.Credentials.emailPassword(email, password));
-  return { user, email, name };
-}
-
-/** onUserCreated runs asynchronously: wait until its document exists. */
-async function waitForCustomData(who) {
-  for (let i = 0; i < 100; i++) {
-    const data = await who.user.refreshCustomData();
-    if (data && data._id) return data;
-    await sleep(50);
-  }
-  throw new Error(`onUserCreated never created the custom user data of ${who.name}`);
-}
 
 const notes = (who) => who.user.mongoClient("mongodb-atlas").db("Item").collection("Note");
 const userData = (who) => who.user.mongoClient("mongodb-atlas").db("Item").collection("User");
@@ -53,7 +33,7 @@ async function main() {
   const [alice, bob, eve] = await step("Alice (owner), Bob (future collaborator) and Eve (outsider) register and log in", async () => {
     const users = [];
     for (const name of ["alice", "bob", "eve"]) {
-      const who = await signUp(name);
+      const who = await signUp(app, Realm, name);
       await waitForCustomData(who);
       note(`${name}: ${who.user.id} (${who.email}); onUserCreated wrote Item.User`);
       users.push(who);

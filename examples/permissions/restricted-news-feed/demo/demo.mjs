@@ -8,33 +8,9 @@
 // someone else's posts.
 import assert from "node:assert/strict";
 import * as Realm from "realm-web";
-import { allowed, appIdOr, baseUrl, note, refused, run, step, uniqueEmail } from "../../../lib/demo.mjs";
+import { allowed, appIdOr, baseUrl, note, refused, run, signUp, step, waitForCustomData } from "../../../lib/demo.mjs";
 
 const app = new Realm.App({ id: appIdOr("perm-news-feed-atoll"), baseUrl });
-const password = "correct-horse-battery";
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Registers and logs in a user; returns the user and their email. */
-async function signUp(name) {
-  const email = uniqueEmail(name);
-  await app.emailPasswordAuth.registerUser({ email, password });
-  const user = await app.logIn(Realm.Credentials.emailPassword(email, password));
-  return { user, email, name };
-}
-
-/**
- * The onUserCreated trigger runs asynchronously after the first login:
- * refresh the token's custom data until the trigger's document is there.
- */
-async function waitForCustomData(who) {
-  for (let i = 0; i < 100; i++) {
-    const data = await who.user.refreshCustomData();
-    if (data && data._id) return data;
-    await sleep(50);
-  }
-  throw new Error(`onUserCreated never created the custom user data of ${who.name}`);
-}
 
 const posts = (who) => who.user.mongoClient("mongodb-atlas").db("Item").collection("Post");
 const userData = (who) => who.user.mongoClient("mongodb-atlas").db("Item").collection("User");
@@ -52,7 +28,7 @@ async function main() {
   const [alice, bob, carol] = await step("Alice and Bob (authors) and Carol (reader) register and log in", async () => {
     const users = [];
     for (const name of ["alice", "bob", "carol"]) {
-      const who = await signUp(name);
+      const who = await signUp(app, Realm, name);
       note(`${name}: ${who.user.id} (${who.email})`);
       users.push(who);
     }

@@ -9,10 +9,9 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import * as Realm from "realm-web";
-import { allowed, appIdOr, baseUrl, note, refused, run, step, uniqueEmail } from "../../../lib/demo.mjs";
+import { allowed, appIdOr, baseUrl, note, refused, run, signUp, step, waitForCustomData } from "../../../lib/demo.mjs";
 
 const app = new Realm.App({ id: appIdOr("perm-tiered-atoll"), baseUrl });
-const password = "correct-horse-battery";
 const serverApiKey = process.env.ATOLL_SERVER_API_KEY;
 
 // Team names unique to this run, so the demo can run again on the same
@@ -20,25 +19,6 @@ const serverApiKey = process.env.ATOLL_SERVER_API_KEY;
 const tag = randomBytes(3).toString("hex");
 const RED = `red-${tag}`;
 const BLUE = `blue-${tag}`;
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function signUp(name) {
-  const email = uniqueEmail(name);
-  await app.emailPasswordAuth.registerUser({ email, password });
-  const user = await app.logIn(Realm.Credentials.emailPassword(email, password));
-  return { user, email, name };
-}
-
-/** onUserCreated runs asynchronously: wait until its document exists. */
-async function waitForCustomData(who) {
-  for (let i = 0; i < 100; i++) {
-    const data = await who.user.refreshCustomData();
-    if (data && data._id) return data;
-    await sleep(50);
-  }
-  throw new Error(`onUserCreated never created the custom user data of ${who.name}`);
-}
 
 const tasks = (who) => who.user.mongoClient("mongodb-atlas").db("Item").collection("Task");
 const userData = (who) => who.user.mongoClient("mongodb-atlas").db("Item").collection("User");
@@ -69,7 +49,7 @@ async function main() {
   const [alice, bob, carol, dave] = await step("Alice, Bob, Carol and Dave register and log in", async () => {
     const users = [];
     for (const name of ["alice", "bob", "carol", "dave"]) {
-      const who = await signUp(name);
+      const who = await signUp(app, Realm, name);
       const data = await waitForCustomData(who);
       assert.deepEqual(data, {
         _id: who.user.id, email: who.email, team: "", isTeamAdmin: false, isGlobalAdmin: false, subscribedTo: [],
