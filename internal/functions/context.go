@@ -610,28 +610,28 @@ func (rt *jsRuntime) collectionProto() *goja.Object {
 		if err != nil {
 			return nil, err
 		}
-		return r.Document(), nil
+		return updateResult(r), nil
 	})
 	method("updateMany", func(call goja.FunctionCall) (any, error) {
 		r, err := open().UpdateMany(ctx(), rt.doc(call.Argument(0)), rt.doc(call.Argument(1)), updOpts(call.Argument(2)))
 		if err != nil {
 			return nil, err
 		}
-		return r.Document(), nil
+		return updateResult(r), nil
 	})
 	method("deleteOne", func(call goja.FunctionCall) (any, error) {
 		r, err := open().DeleteOne(ctx(), rt.doc(call.Argument(0)))
 		if err != nil {
 			return nil, err
 		}
-		return r.Document(), nil
+		return deleteResult(r), nil
 	})
 	method("deleteMany", func(call goja.FunctionCall) (any, error) {
 		r, err := open().DeleteMany(ctx(), rt.doc(call.Argument(0)))
 		if err != nil {
 			return nil, err
 		}
-		return r.Document(), nil
+		return deleteResult(r), nil
 	})
 	method("count", func(call goja.FunctionCall) (any, error) {
 		var co dataaccess.CountOptions
@@ -707,6 +707,23 @@ func (rt *jsRuntime) collectionProto() *goja.Object {
 		return nil, nil
 	})
 	return rt.freeze(o)
+}
+
+// updateResult is the result of updateOne and updateMany as functions
+// see it: the counts are numbers, as in App Services, not the int64
+// (BSON.Long) of the wire document, so that `matchedCount === 1` holds.
+func updateResult(r *dataaccess.UpdateResult) bson.D {
+	d := bson.D{{Key: "matchedCount", Value: float64(r.MatchedCount)}, {Key: "modifiedCount", Value: float64(r.ModifiedCount)}}
+	if r.UpsertedID != nil {
+		d = append(d, bson.E{Key: "upsertedId", Value: r.UpsertedID})
+	}
+	return d
+}
+
+// deleteResult is the result of deleteOne and deleteMany as functions
+// see it, deletedCount a number (see updateResult).
+func deleteResult(r *dataaccess.DeleteResult) bson.D {
+	return bson.D{{Key: "deletedCount", Value: float64(r.DeletedCount)}}
 }
 
 func (rt *jsRuntime) optProjection(v goja.Value) bson.D {
