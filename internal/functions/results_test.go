@@ -2,6 +2,8 @@ package functions
 
 import (
 	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // TestWriteResultCountsAreNumbers: the counts of updateOne, updateMany,
@@ -43,5 +45,29 @@ func TestWriteResultCountsAreNumbers(t *testing.T) {
 	}
 	if got != "" {
 		t.Error(got)
+	}
+}
+
+// TestMethodArgumentsRunningJavaScript: a collection method whose
+// argument conversion runs JavaScript (a getter) calling another
+// collection's method still runs on its own collection.
+func TestMethodArgumentsRunningJavaScript(t *testing.T) {
+	src := `exports = async function(){
+		const db = context.services.get("mongodb-atlas").db("db");
+		const a = db.collection("a"), b = db.collection("b");
+		await a.insertOne({_id: 1, in: "a"});
+		await b.insertOne({_id: 1, in: "b"});
+		let inner;
+		const filter = { get _id() { inner = b.findOne({_id: 1}); return 1 } };
+		const got = await a.findOne(filter);
+		return [got.in, (await inner).in];
+	}`
+	e := testEngine(t, testApp(t, fnFiles(map[string]string{"getter": src}, `[{"name":"getter","run_as_system":true}]`)), Config{})
+	got, err := e.Call(tctx(t), SystemCaller(), "getter", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := got.(bson.A); !ok || len(a) != 2 || a[0] != "a" || a[1] != "b" {
+		t.Errorf("got %#v, want [a b]", got)
 	}
 }
