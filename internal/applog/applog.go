@@ -98,13 +98,22 @@ type Writer struct {
 	coll    store.Collection
 	opts    Options
 	log     *slog.Logger
-	ch      chan bson.D
 	dropped atomic.Int64
 	written atomic.Int64
 	stop    chan struct{}
 	done    chan struct{}
 	once    sync.Once
-	mu      sync.RWMutex // guards closed against sends after Close
+	// wake tells the writer goroutine that a batch is waiting (capacity
+	// one: signals while one is pending are merged).
+	wake chan struct{}
+
+	mu sync.Mutex // guards pending and closed
+	// pending are the entries recorded and not yet taken by the writer
+	// goroutine, at most Options.BufferSize. Entries are handed over in
+	// a slice rather than one channel send each: a send to the parked
+	// writer woke it for every call (a goroutine switch per function
+	// run); now it wakes when a batch is full, or on its flush ticker.
+	pending []bson.D
 	closed  bool
 }
 
@@ -135,8 +144,8 @@ func newWriter(st store.Store, opts Options) *Writer {
 	return &Writer{
 		coll: st.Database(store.SystemDatabase).Collection(Collection),
 		opts: opts, log: opts.Logger,
-		ch:   make(chan bson.D, opts.BufferSize),
 		stop: make(chan struct{}), done: make(chan struct{}),
+		wake: make(chan struct{}, 1),
 	}
 }
 
@@ -145,17 +154,26 @@ func newWriter(st store.Store, opts Options) *Writer {
 // slog log by the writer goroutine.
 func (w *Writer) Record(e Entry) {
 	d := e.doc()
-	w.mu.RLock()
-	defer w.mu.RUnlock()
+	w.mu.Lock()
 	if w.closed {
+		w.mu.Unlock()
 		w.dropped.Add(1)
 		w.log.Warn("app log entry dropped: log closed", "type", e.Type, "name", e.Name)
 		return
 	}
-	select {
-	case w.ch <- d:
-	default:
+	if len(w.pending) >= w.opts.BufferSize {
+		w.mu.Unlock()
 		w.dropped.Add(1)
+		return
+	}
+	w.pending = append(w.pending, d)
+	full := len(w.pending) == w.opts.BatchSize
+	w.mu.Unlock()
+	if full {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -225,22 +243,29 @@ func (w *Writer) loop() {
 			flush()
 		}
 	}
+	// take moves the pending entries into batches, swapping the pending
+	// slice with a spare one so that neither is reallocated.
+	var spare []bson.D
+	take := func() {
+		w.mu.Lock()
+		got := w.pending
+		w.pending = spare[:0]
+		w.mu.Unlock()
+		for _, d := range got {
+			add(d)
+		}
+		clear(got)
+		spare = got
+	}
 	for {
 		select {
-		case d := <-w.ch:
-			add(d)
+		case <-w.wake:
+			take()
 		case <-t.C:
+			take()
 			flush()
 		case <-w.stop:
-			for {
-				select {
-				case d := <-w.ch:
-					add(d)
-					continue
-				default:
-				}
-				break
-			}
+			take()
 			flush()
 			return
 		}

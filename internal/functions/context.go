@@ -249,42 +249,38 @@ func requestDoc(c Caller) any {
 // serviceObject is context.services.get(name): undefined for an unknown
 // service.
 func (rt *jsRuntime) serviceObject(c *call, f *frame, name string) goja.Value {
-	vm := rt.vm
 	data := c.e.cfg.Data
 	if data == nil || !slices.Contains(data.Services(), name) {
 		return goja.Undefined()
 	}
-	// db is a method of the services' prototype (serviceProto).
-	svc := rt.bound(rt.serviceProto(), &serviceRef{
-		c: c, f: f, name: name,
-	})
-	_ = svc.Set("startSession", func(goja.FunctionCall) goja.Value {
-		return rt.sessionObject(c)
-	})
-	_ = svc.Set("admin", func(goja.FunctionCall) goja.Value {
-		adm := vm.NewObject()
-		_ = adm.Set("getDBNames", func(goja.FunctionCall) goja.Value {
-			return rt.promise(func() (any, error) {
-				if err := systemOnly(f, "getDBNames"); err != nil {
-					return nil, err
+	// db, startSession and admin are methods of the services' prototype
+	// (serviceProto).
+	return rt.bound(rt.serviceProto(), &serviceRef{c: c, f: f, name: name})
+}
+
+// adminObject is service.admin().
+func (rt *jsRuntime) adminObject(c *call, f *frame) goja.Value {
+	adm := rt.vm.NewObject()
+	_ = adm.Set("getDBNames", func(goja.FunctionCall) goja.Value {
+		return rt.promise(func() (any, error) {
+			if err := systemOnly(f, "getDBNames"); err != nil {
+				return nil, err
+			}
+			st := c.e.cfg.Store
+			if st == nil {
+				return bson.A{}, nil
+			}
+			names, err := st.ListDatabases(c.ctx)
+			out := bson.A{}
+			for _, n := range names {
+				if !reservedDB(n) {
+					out = append(out, n)
 				}
-				st := c.e.cfg.Store
-				if st == nil {
-					return bson.A{}, nil
-				}
-				names, err := st.ListDatabases(c.ctx)
-				out := bson.A{}
-				for _, n := range names {
-					if !reservedDB(n) {
-						out = append(out, n)
-					}
-				}
-				return out, err
-			})
+			}
+			return out, err
 		})
-		return adm
 	})
-	return svc
+	return adm
 }
 
 // dbRef is what a database object stands for.
@@ -349,13 +345,20 @@ func (rt *jsRuntime) dbRefOf(this goja.Value) *dbRef {
 	return refOf[*dbRef](rt, this, "database")
 }
 
-// serviceProto holds db.
+// serviceProto holds db, startSession and admin.
 func (rt *jsRuntime) serviceProto() *goja.Object {
 	if rt.svcProto == nil {
 		o := rt.vm.NewObject()
 		_ = o.Set("db", func(call goja.FunctionCall) goja.Value {
 			r := refOf[*serviceRef](rt, call.This, "service")
 			return rt.databaseObject(&dbRef{c: r.c, f: r.f, service: r.name, db: call.Argument(0).String()})
+		})
+		_ = o.Set("startSession", func(call goja.FunctionCall) goja.Value {
+			return rt.sessionObject(refOf[*serviceRef](rt, call.This, "service").c)
+		})
+		_ = o.Set("admin", func(call goja.FunctionCall) goja.Value {
+			r := refOf[*serviceRef](rt, call.This, "service")
+			return rt.adminObject(r.c, r.f)
 		})
 		rt.svcProto = rt.freeze(o)
 	}
@@ -402,8 +405,12 @@ func stringsA(s []string) bson.A {
 // synchronous underneath; the promise only gives functions the interface
 // they were written against.
 func (rt *jsRuntime) promise(op func() (any, error)) goja.Value {
+	return rt.settled(op())
+}
+
+// settled returns a promise settled with v, or rejected with err.
+func (rt *jsRuntime) settled(v any, err error) goja.Value {
 	p, resolve, reject := rt.vm.NewPromise()
-	v, err := op()
 	if err != nil {
 		_ = reject(rt.vm.NewGoError(err))
 	} else if gv, ok := v.(goja.Value); ok {
@@ -514,17 +521,22 @@ func (rt *jsRuntime) collRefOf(this goja.Value) *collRef {
 func (rt *jsRuntime) collectionProto() *goja.Object {
 	vm := rt.vm
 	o := vm.NewObject()
-	var cur *collRef
-	var curCtx context.Context // the call's, or the { session }'s transaction's
-	open := func() *dataaccess.Collection { return cur.open(rt) }
-	ctx := func() context.Context { return curCtx }
-	method := func(name string, op func(goja.FunctionCall) (any, error)) {
+	// method defines a promise-returning method. op gets the collection
+	// and the context (the call's, or the { session }'s transaction's)
+	// as arguments, not through variables shared by the methods: the
+	// conversion of its arguments may run JavaScript (getters) that calls
+	// another collection's methods.
+	method := func(name string, op func(r *collRef, ctx context.Context, call goja.FunctionCall) (any, error)) {
+		sessArg := sessionArg[name]
 		_ = o.Set(name, func(call goja.FunctionCall) goja.Value {
-			cur = rt.collRefOf(call.This)
-			use := rt.sessionOf(cur.c, call.Argument(sessionArg[name]))
-			return rt.promise(func() (any, error) {
-				return use.run(func(c context.Context) (any, error) { curCtx = c; return op(call) })
-			})
+			r := rt.collRefOf(call.This)
+			use := rt.sessionOf(r.c, call.Argument(sessArg))
+			ctx, err := use.context()
+			var v any
+			if err == nil {
+				v, err = use.done(op(r, ctx, call))
+			}
+			return rt.settled(v, err)
 		})
 	}
 	_ = o.Set("find", func(call goja.FunctionCall) goja.Value {
@@ -555,9 +567,9 @@ func (rt *jsRuntime) collectionProto() *goja.Object {
 			return runDocs(use, func(ctx context.Context) ([]bson.D, error) { return r.open(rt).Aggregate(ctx, pipe) })
 		})
 	})
-	method("findOne", func(call goja.FunctionCall) (any, error) {
+	method("findOne", func(r *collRef, ctx context.Context, call goja.FunctionCall) (any, error) {
 		q, proj, opts := rt.doc(call.Argument(0)), rt.optProjection(call.Argument(1)), call.Argument(2)
-		d, err := open().FindOne(ctx(), q, dataaccess.FindOptions{Projection: proj, Sort: rt.optDoc(opts, "sort")})
+		d, err := r.open(rt).FindOne(ctx, q, dataaccess.FindOptions{Projection: proj, Sort: rt.optDoc(opts, "sort")})
 		if d == nil || err != nil {
 			return nil, err
 		}
@@ -575,28 +587,28 @@ func (rt *jsRuntime) collectionProto() *goja.Object {
 		}
 		return d, nil
 	}
-	method("findOneAndUpdate", func(call goja.FunctionCall) (any, error) {
-		return orNull(open().FindOneAndUpdate(ctx(), rt.doc(call.Argument(0)), rt.doc(call.Argument(1)), modOpts(call.Argument(2))))
+	method("findOneAndUpdate", func(r *collRef, ctx context.Context, call goja.FunctionCall) (any, error) {
+		return orNull(r.open(rt).FindOneAndUpdate(ctx, rt.doc(call.Argument(0)), rt.doc(call.Argument(1)), modOpts(call.Argument(2))))
 	})
-	method("findOneAndReplace", func(call goja.FunctionCall) (any, error) {
-		return orNull(open().FindOneAndReplace(ctx(), rt.doc(call.Argument(0)), rt.doc(call.Argument(1)), modOpts(call.Argument(2))))
+	method("findOneAndReplace", func(r *collRef, ctx context.Context, call goja.FunctionCall) (any, error) {
+		return orNull(r.open(rt).FindOneAndReplace(ctx, rt.doc(call.Argument(0)), rt.doc(call.Argument(1)), modOpts(call.Argument(2))))
 	})
-	method("findOneAndDelete", func(call goja.FunctionCall) (any, error) {
-		return orNull(open().FindOneAndDelete(ctx(), rt.doc(call.Argument(0)), modOpts(call.Argument(1))))
+	method("findOneAndDelete", func(r *collRef, ctx context.Context, call goja.FunctionCall) (any, error) {
+		return orNull(r.open(rt).FindOneAndDelete(ctx, rt.doc(call.Argument(0)), modOpts(call.Argument(1))))
 	})
-	method("insertOne", func(call goja.FunctionCall) (any, error) {
-		r, err := open().InsertOne(ctx(), rt.doc(call.Argument(0)))
+	method("insertOne", func(r *collRef, ctx context.Context, call goja.FunctionCall) (any, error) {
+		res, err := r.open(rt).InsertOne(ctx, rt.doc(call.Argument(0)))
 		if err != nil {
 			return nil, err
 		}
-		return r.Document(), nil
+		return res.Document(), nil
 	})
-	method("insertMany", func(call goja.FunctionCall) (any, error) {
-		r, err := open().InsertMany(ctx(), rt.docs(call.Argument(0)))
+	method("insertMany", func(r *collRef, ctx context.Context, call goja.FunctionCall) (any, error) {
+		res, err := r.open(rt).InsertMany(ctx, rt.docs(call.Argument(0)))
 		if err != nil {
 			return nil, err
 		}
-		return r.Document(), nil
+		return res.Document(), nil
 	})
 	updOpts := func(o goja.Value) dataaccess.UpdateOptions {
 		u := dataaccess.UpdateOptions{Upsert: optBool(o, "upsert")}
@@ -605,35 +617,35 @@ func (rt *jsRuntime) collectionProto() *goja.Object {
 		}
 		return u
 	}
-	method("updateOne", func(call goja.FunctionCall) (any, error) {
-		r, err := open().UpdateOne(ctx(), rt.doc(call.Argument(0)), rt.doc(call.Argument(1)), updOpts(call.Argument(2)))
+	method("updateOne", func(r *collRef, ctx context.Context, call goja.FunctionCall) (any, error) {
+		res, err := r.open(rt).UpdateOne(ctx, rt.doc(call.Argument(0)), rt.doc(call.Argument(1)), updOpts(call.Argument(2)))
 		if err != nil {
 			return nil, err
 		}
-		return r.Document(), nil
+		return updateResult(res), nil
 	})
-	method("updateMany", func(call goja.FunctionCall) (any, error) {
-		r, err := open().UpdateMany(ctx(), rt.doc(call.Argument(0)), rt.doc(call.Argument(1)), updOpts(call.Argument(2)))
+	method("updateMany", func(r *collRef, ctx context.Context, call goja.FunctionCall) (any, error) {
+		res, err := r.open(rt).UpdateMany(ctx, rt.doc(call.Argument(0)), rt.doc(call.Argument(1)), updOpts(call.Argument(2)))
 		if err != nil {
 			return nil, err
 		}
-		return r.Document(), nil
+		return updateResult(res), nil
 	})
-	method("deleteOne", func(call goja.FunctionCall) (any, error) {
-		r, err := open().DeleteOne(ctx(), rt.doc(call.Argument(0)))
+	method("deleteOne", func(r *collRef, ctx context.Context, call goja.FunctionCall) (any, error) {
+		res, err := r.open(rt).DeleteOne(ctx, rt.doc(call.Argument(0)))
 		if err != nil {
 			return nil, err
 		}
-		return r.Document(), nil
+		return deleteResult(res), nil
 	})
-	method("deleteMany", func(call goja.FunctionCall) (any, error) {
-		r, err := open().DeleteMany(ctx(), rt.doc(call.Argument(0)))
+	method("deleteMany", func(r *collRef, ctx context.Context, call goja.FunctionCall) (any, error) {
+		res, err := r.open(rt).DeleteMany(ctx, rt.doc(call.Argument(0)))
 		if err != nil {
 			return nil, err
 		}
-		return r.Document(), nil
+		return deleteResult(res), nil
 	})
-	method("count", func(call goja.FunctionCall) (any, error) {
+	method("count", func(r *collRef, ctx context.Context, call goja.FunctionCall) (any, error) {
 		var co dataaccess.CountOptions
 		if v := opt(call.Argument(1), "limit"); v != nil {
 			co.Limit = v.ToInteger()
@@ -641,10 +653,10 @@ func (rt *jsRuntime) collectionProto() *goja.Object {
 		if v := opt(call.Argument(1), "skip"); v != nil {
 			co.Skip = v.ToInteger()
 		}
-		n, err := open().Count(ctx(), rt.doc(call.Argument(0)), co)
+		n, err := r.open(rt).Count(ctx, rt.doc(call.Argument(0)), co)
 		return float64(n), err
 	})
-	method("distinct", func(call goja.FunctionCall) (any, error) {
+	method("distinct", func(r *collRef, ctx context.Context, call goja.FunctionCall) (any, error) {
 		field := call.Argument(0).String()
 		pipe := []bson.D{
 			{{Key: "$match", Value: rt.doc(call.Argument(1))}},
@@ -652,7 +664,7 @@ func (rt *jsRuntime) collectionProto() *goja.Object {
 			{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$" + field}}}},
 			{{Key: "$sort", Value: bson.D{{Key: "_id", Value: 1}}}},
 		}
-		ds, err := open().Aggregate(ctx(), pipe)
+		ds, err := r.open(rt).Aggregate(ctx, pipe)
 		out := bson.A{}
 		for _, d := range ds {
 			if len(d) > 0 {
@@ -661,8 +673,8 @@ func (rt *jsRuntime) collectionProto() *goja.Object {
 		}
 		return out, err
 	})
-	method("bulkWrite", func(call goja.FunctionCall) (any, error) {
-		h := open()
+	method("bulkWrite", func(r *collRef, ctx context.Context, call goja.FunctionCall) (any, error) {
+		h := r.open(rt)
 		for _, op := range rt.docs(call.Argument(0)) {
 			if len(op) != 1 {
 				return nil, errors.New("bulkWrite: each operation has exactly one key")
@@ -686,17 +698,17 @@ func (rt *jsRuntime) collectionProto() *goja.Object {
 			var err error
 			switch op[0].Key {
 			case "insertOne":
-				_, err = h.InsertOne(ctx(), get("document"))
+				_, err = h.InsertOne(ctx, get("document"))
 			case "updateOne":
-				_, err = h.UpdateOne(ctx(), get("filter"), get("update"), dataaccess.UpdateOptions{Upsert: upsert})
+				_, err = h.UpdateOne(ctx, get("filter"), get("update"), dataaccess.UpdateOptions{Upsert: upsert})
 			case "updateMany":
-				_, err = h.UpdateMany(ctx(), get("filter"), get("update"), dataaccess.UpdateOptions{Upsert: upsert})
+				_, err = h.UpdateMany(ctx, get("filter"), get("update"), dataaccess.UpdateOptions{Upsert: upsert})
 			case "replaceOne":
-				_, err = h.ReplaceOne(ctx(), get("filter"), get("replacement"), dataaccess.UpdateOptions{Upsert: upsert})
+				_, err = h.ReplaceOne(ctx, get("filter"), get("replacement"), dataaccess.UpdateOptions{Upsert: upsert})
 			case "deleteOne":
-				_, err = h.DeleteOne(ctx(), get("filter"))
+				_, err = h.DeleteOne(ctx, get("filter"))
 			case "deleteMany":
-				_, err = h.DeleteMany(ctx(), get("filter"))
+				_, err = h.DeleteMany(ctx, get("filter"))
 			default:
 				err = fmt.Errorf("bulkWrite: unknown operation %q", op[0].Key)
 			}
@@ -707,6 +719,23 @@ func (rt *jsRuntime) collectionProto() *goja.Object {
 		return nil, nil
 	})
 	return rt.freeze(o)
+}
+
+// updateResult is the result of updateOne and updateMany as functions
+// see it: the counts are numbers, as in App Services, not the int64
+// (BSON.Long) of the wire document, so that `matchedCount === 1` holds.
+func updateResult(r *dataaccess.UpdateResult) bson.D {
+	d := bson.D{{Key: "matchedCount", Value: float64(r.MatchedCount)}, {Key: "modifiedCount", Value: float64(r.ModifiedCount)}}
+	if r.UpsertedID != nil {
+		d = append(d, bson.E{Key: "upsertedId", Value: r.UpsertedID})
+	}
+	return d
+}
+
+// deleteResult is the result of deleteOne and deleteMany as functions
+// see it, deletedCount a number (see updateResult).
+func deleteResult(r *dataaccess.DeleteResult) bson.D {
+	return bson.D{{Key: "deletedCount", Value: float64(r.DeletedCount)}}
 }
 
 func (rt *jsRuntime) optProjection(v goja.Value) bson.D {
