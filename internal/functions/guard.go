@@ -51,6 +51,9 @@ type guard struct {
 	symVals  []goja.Value
 	// enum and enumSyms count the enumerable string and symbol keys.
 	enum, enumSyms int
+	// pins are the writable members of the hardened prototypes
+	// (freeze.go), checked with the first built-in guard.
+	pins []pin
 }
 
 // guards are a runtime's guarded objects (global object first) and the
@@ -62,6 +65,14 @@ type guards struct {
 	// dirtyGlobal and dirtyBuiltin are set by the define wrappers when
 	// their target is the global object or another guarded object.
 	dirtyGlobal, dirtyBuiltin bool
+	// targets are the objects whose redefinition marks the runtime
+	// dirty: true for the global object, false for the guarded and the
+	// hardened prototypes.
+	targets map[*goja.Object]bool
+	// freezeFn is the original Object.freeze and unfrozen the objects
+	// freeze.go's freeze leaves alone, captured on first use.
+	freezeFn goja.Callable
+	unfrozen map[*goja.Object]bool
 }
 
 // installGuards wraps the defineProperty family and snapshots the global
@@ -69,7 +80,10 @@ type guards struct {
 // installed.
 func (rt *jsRuntime) installGuards(protos []*goja.Object) error {
 	vm := rt.vm
-	gs := &guards{}
+	if rt.guards == nil {
+		rt.guards = &guards{}
+	}
+	gs := rt.guards
 	objCtor, ok := vm.Get("Object").(*goja.Object)
 	if !ok {
 		return errors.New("functions: Object missing")
@@ -90,6 +104,10 @@ func (rt *jsRuntime) installGuards(protos []*goja.Object) error {
 		return errors.New("functions: Object built-ins missing")
 	}
 	guarded := append([]*goja.Object{vm.GlobalObject()}, protos...)
+	gs.targets = map[*goja.Object]bool{guarded[0]: true}
+	for _, o := range protos {
+		gs.targets[o] = false
+	}
 	// wrap replaces o[name] (a define function whose first argument is
 	// the target) with one that marks the runtime dirty when the target
 	// is guarded, then calls the original.
@@ -100,13 +118,11 @@ func (rt *jsRuntime) installGuards(protos []*goja.Object) error {
 		}
 		w := vm.ToValue(func(c goja.FunctionCall) goja.Value {
 			if t, ok := c.Argument(0).(*goja.Object); ok {
-				for i, g := range guarded {
-					if t == g {
-						if i == 0 {
-							gs.dirtyGlobal = true
-						} else {
-							gs.dirtyBuiltin = true
-						}
+				if global, ok := gs.targets[t]; ok {
+					if global {
+						gs.dirtyGlobal = true
+					} else {
+						gs.dirtyBuiltin = true
 					}
 				}
 			}
@@ -125,11 +141,21 @@ func (rt *jsRuntime) installGuards(protos []*goja.Object) error {
 	for _, d := range []struct {
 		o    *goja.Object
 		name string
-	}{{objCtor, "defineProperty"}, {objCtor, "defineProperties"}, {reflect, "defineProperty"}} {
+	}{{objCtor, "defineProperty"}, {objCtor, "defineProperties"}, {reflect, "defineProperty"}, {objCtor, "freeze"}} {
 		if err := wrap(d.o, d.name); err != nil {
 			return err
 		}
 	}
+	// Object.freeze is wrapped too: on a hardened prototype it would make
+	// a pinned member non-writable while keeping its value.
+	pins, hardened, err := rt.harden(guarded)
+	if err != nil {
+		return err
+	}
+	for _, o := range hardened {
+		gs.targets[o] = false
+	}
+	gs.dirtyGlobal, gs.dirtyBuiltin = false, false
 	for _, o := range guarded {
 		g, err := rt.snapshot(gs, o)
 		if err != nil {
@@ -137,7 +163,9 @@ func (rt *jsRuntime) installGuards(protos []*goja.Object) error {
 		}
 		gs.list = append(gs.list, g)
 	}
-	rt.guards = gs
+	if len(gs.list) > 1 {
+		gs.list[1].pins = pins
+	}
 	return nil
 }
 
@@ -236,6 +264,12 @@ func (rt *jsRuntime) intact(g *guard) bool {
 	}
 	for i, s := range g.syms {
 		if cur := o.GetSymbol(s); cur == nil || !cur.SameAs(g.symVals[i]) {
+			return false
+		}
+	}
+	for i := range g.pins {
+		p := &g.pins[i]
+		if cur := p.o.Get(p.k); cur == nil || !cur.SameAs(p.v) {
 			return false
 		}
 	}
