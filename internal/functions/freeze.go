@@ -4,6 +4,8 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync"
 
 	"github.com/dop251/goja"
 )
@@ -30,6 +32,45 @@ var hardenSource string
 
 var hardenProgram = goja.MustCompile("harden.js", hardenSource, true)
 
+// rootsProgram makes the roots of the walk (see harden.js): the global
+// object and objects only reachable through syntax or instances, whose
+// prototypes are the built-in function, generator and iterator
+// prototypes; and the prototypes of the errors given.
+var rootsProgram = goja.MustCompile("roots.js", `(function (errs) {
+  'use strict';
+  // goja has no async generators; the other objects each lead to a
+  // prototype (generator, async function, iterators, arguments).
+  var objs = [globalThis, function* () {}, (function* () {})(), async function () {},
+    [][Symbol.iterator](), new Map().entries(), new Set().values(), ""[Symbol.iterator](),
+    /a/g[Symbol.matchAll](""), (function () { return arguments })()];
+  var protos = [];
+  for (var j = 0; j < errs.length; j++) protos.push(Object.getPrototypeOf(errs[j]));
+  return [objs, protos];
+})`, true)
+
+// hardenPlan is harden.js's result, in Go: computed once per process and
+// replayed on every runtime, whose built-ins and globals are made the
+// same way.
+type hardenPlan struct {
+	parent []int
+	kind   []string
+	key    []string
+	action []int
+	// protoKeys holds, for a prototype (action 2), its keys and modes.
+	protoKeys [][]protoKey
+}
+
+type protoKey struct {
+	key  string
+	mode int // 0 pin, 1 read-only, 2 accessor
+}
+
+var (
+	planOnce sync.Once
+	plan     *hardenPlan
+	planErr  error
+)
+
 // pin is one writable member of a hardened prototype and its value when
 // the runtime was made.
 type pin struct {
@@ -38,64 +79,191 @@ type pin struct {
 	v goja.Value
 }
 
+// natives are the original Object functions harden applies the plan
+// with, captured before user code runs.
+type natives struct {
+	freeze, defineProperty, preventExtensions, getOwnPropertyDescriptor goja.Callable
+}
+
 // harden makes the built-ins immutable (see the top of this file),
 // leaving the objects of skip as they are. It returns the pinned members
 // and the hardened prototypes (whose redefinition, through the wrapped
 // define functions, taints the runtime).
-func (rt *jsRuntime) harden(skip []*goja.Object) ([]pin, []*goja.Object, error) {
+func (rt *jsRuntime) harden(nat natives, skip []*goja.Object) ([]pin, []*goja.Object, error) {
 	vm := rt.vm
-	hv, err := vm.RunProgram(hardenProgram)
+	rv, err := vm.RunProgram(rootsProgram)
 	if err != nil {
 		return nil, nil, fmt.Errorf("functions: harden: %w", err)
 	}
-	hf, ok := goja.AssertFunction(hv)
-	if !ok {
-		return nil, nil, errors.New("functions: harden: not a function")
+	rf, _ := goja.AssertFunction(rv)
+	// Errors thrown from Go have their own prototype, reachable only
+	// from such an error.
+	res, err := rf(goja.Undefined(), vm.NewArray(vm.NewGoError(errors.New("harden"))))
+	if err != nil {
+		return nil, nil, fmt.Errorf("functions: harden: %w", err)
 	}
+	pair := items(res)
+	if len(pair) != 2 {
+		return nil, nil, errors.New("functions: harden: bad roots")
+	}
+	objs, protoRoots := items(pair[0]), items(pair[1])
+	planOnce.Do(func() { plan, planErr = makePlan(vm, pair[0], pair[1], skip) })
+	if planErr != nil {
+		return nil, nil, planErr
+	}
+	wellKnown := map[string]*goja.Symbol{}
+	if symCtor, ok := vm.Get("Symbol").(*goja.Object); ok {
+		for _, n := range symCtor.GetOwnPropertyNames() {
+			if s, ok := symCtor.Get(n).(*goja.Symbol); ok {
+				wellKnown["@@"+n] = s
+			}
+		}
+	}
+	keyVal := func(k string) goja.Value {
+		if s, ok := wellKnown[k]; ok {
+			return s
+		}
+		return vm.ToValue(k)
+	}
+	get := func(o *goja.Object, k string) goja.Value {
+		if s, ok := wellKnown[k]; ok {
+			return o.GetSymbol(s)
+		}
+		return o.Get(k)
+	}
+	// Resolve every object first, then change them.
+	resolved := make([]*goja.Object, len(plan.parent))
+	for i, p := range plan.parent {
+		var v goja.Value
+		switch plan.kind[i] {
+		case "r", "q":
+			n, _ := strconv.Atoi(plan.key[i])
+			src := objs
+			if plan.kind[i] == "q" {
+				src = protoRoots
+			}
+			if n < len(src) {
+				v = src[n]
+			}
+		case "p":
+			if p >= 0 && resolved[p] != nil {
+				if proto := resolved[p].Prototype(); proto != nil {
+					v = proto
+				}
+			}
+		case "d":
+			v = get(resolved[p], plan.key[i])
+		case "g", "s":
+			d, err := nat.getOwnPropertyDescriptor(goja.Undefined(), resolved[p], keyVal(plan.key[i]))
+			if err == nil {
+				if dobj, ok := d.(*goja.Object); ok {
+					v = dobj.Get(map[string]string{"g": "get", "s": "set"}[plan.kind[i]])
+				}
+			}
+		}
+		o, ok := v.(*goja.Object)
+		if !ok {
+			return nil, nil, fmt.Errorf("functions: harden: object %d (%s %q) not found", i, plan.kind[i], plan.key[i])
+		}
+		resolved[i] = o
+	}
+	pinDesc, roDesc := vm.NewObject(), vm.NewObject()
+	_ = pinDesc.Set("configurable", false)
+	_ = roDesc.Set("configurable", false)
+	_ = roDesc.Set("writable", false)
+	var pins []pin
+	var protos []*goja.Object
+	call := func(f goja.Callable, args ...goja.Value) error {
+		_, err := f(goja.Undefined(), args...)
+		return err
+	}
+	for i, o := range resolved {
+		switch plan.action[i] {
+		case 1:
+			if err := call(nat.freeze, o); err != nil {
+				return nil, nil, fmt.Errorf("functions: harden: freeze: %w", err)
+			}
+		case 2:
+			protos = append(protos, o)
+			for _, pk := range plan.protoKeys[i] {
+				desc := pinDesc
+				if pk.mode == 1 {
+					desc = roDesc
+				}
+				if err := call(nat.defineProperty, o, keyVal(pk.key), desc); err != nil {
+					return nil, nil, fmt.Errorf("functions: harden: %q: %w", pk.key, err)
+				}
+				if pk.mode == 0 {
+					pins = append(pins, pin{o: o, k: pk.key, v: o.Get(pk.key)})
+				}
+			}
+			if err := call(nat.preventExtensions, o); err != nil {
+				return nil, nil, fmt.Errorf("functions: harden: %w", err)
+			}
+		}
+	}
+	return pins, protos, nil
+}
+
+// makePlan runs harden.js on vm, which must not have been changed yet.
+func makePlan(vm *goja.Runtime, objs, protoRoots goja.Value, skip []*goja.Object) (*hardenPlan, error) {
+	hv, err := vm.RunProgram(hardenProgram)
+	if err != nil {
+		return nil, fmt.Errorf("functions: harden: %w", err)
+	}
+	hf, _ := goja.AssertFunction(hv)
 	skipVals := make([]any, len(skip))
 	for i, o := range skip {
 		skipVals[i] = o
 	}
-	// Errors thrown from Go have their own prototype, reachable only
-	// from such an error.
-	extra := []any{vm.NewGoError(errors.New("harden")), vm.NewTypeError("harden")}
-	res, err := hf(goja.Undefined(), vm.NewArray(skipVals...), vm.NewArray(extra...))
+	res, err := hf(goja.Undefined(), objs, protoRoots, vm.NewArray(skipVals...))
 	if err != nil {
-		return nil, nil, fmt.Errorf("functions: harden: %w", err)
+		return nil, fmt.Errorf("functions: harden: %w", err)
 	}
-	out, ok := res.(*goja.Object)
+	parts := items(res)
+	if len(parts) != 5 {
+		return nil, errors.New("functions: harden: bad plan")
+	}
+	pl := &hardenPlan{}
+	for _, v := range items(parts[0]) {
+		pl.parent = append(pl.parent, int(v.ToInteger()))
+	}
+	for _, v := range items(parts[1]) {
+		pl.kind = append(pl.kind, v.String())
+	}
+	for _, v := range items(parts[2]) {
+		pl.key = append(pl.key, v.String())
+	}
+	for _, v := range items(parts[3]) {
+		pl.action = append(pl.action, int(v.ToInteger()))
+	}
+	for _, v := range items(parts[4]) {
+		kv := items(v)
+		var pks []protoKey
+		for i := 0; i+1 < len(kv); i += 2 {
+			pks = append(pks, protoKey{key: kv[i].String(), mode: int(kv[i+1].ToInteger())})
+		}
+		pl.protoKeys = append(pl.protoKeys, pks)
+	}
+	n := len(pl.parent)
+	if len(pl.kind) != n || len(pl.key) != n || len(pl.action) != n || len(pl.protoKeys) != n {
+		return nil, errors.New("functions: harden: inconsistent plan")
+	}
+	return pl, nil
+}
+
+// items are the elements of the JavaScript array v.
+func items(v goja.Value) []goja.Value {
+	a, ok := v.(*goja.Object)
 	if !ok {
-		return nil, nil, errors.New("functions: harden: no result")
+		return nil
 	}
-	items := func(v goja.Value) []goja.Value {
-		a, ok := v.(*goja.Object)
-		if !ok {
-			return nil
-		}
-		n := int(a.Get("length").ToInteger())
-		vs := make([]goja.Value, n)
-		for i := range vs {
-			vs[i] = a.Get(fmt.Sprint(i))
-		}
-		return vs
+	n := int(a.Get("length").ToInteger())
+	vs := make([]goja.Value, n)
+	for i := range vs {
+		vs[i] = a.Get(strconv.Itoa(i))
 	}
-	pv := items(out.Get("0"))
-	pins := make([]pin, 0, len(pv)/2)
-	for i := 0; i+1 < len(pv); i += 2 {
-		o, ok := pv[i].(*goja.Object)
-		if !ok {
-			return nil, nil, errors.New("functions: harden: bad pin")
-		}
-		k := pv[i+1].String()
-		pins = append(pins, pin{o: o, k: k, v: o.Get(k)})
-	}
-	var protos []*goja.Object
-	for _, v := range items(out.Get("1")) {
-		if o, ok := v.(*goja.Object); ok {
-			protos = append(protos, o)
-		}
-	}
-	return pins, protos, nil
+	return vs
 }
 
 // freeze freezes o and every object reachable from it through own

@@ -103,6 +103,11 @@ func (rt *jsRuntime) installGuards(protos []*goja.Object) error {
 	if gs.keys == nil || gs.symbols == nil || gs.isExt == nil || gs.hasOwn == nil {
 		return errors.New("functions: Object built-ins missing")
 	}
+	nat := natives{freeze: callable(objCtor, "freeze"), defineProperty: callable(objCtor, "defineProperty"),
+		preventExtensions: callable(objCtor, "preventExtensions"), getOwnPropertyDescriptor: callable(objCtor, "getOwnPropertyDescriptor")}
+	if nat.freeze == nil || nat.defineProperty == nil || nat.preventExtensions == nil || nat.getOwnPropertyDescriptor == nil {
+		return errors.New("functions: Object built-ins missing")
+	}
 	guarded := append([]*goja.Object{vm.GlobalObject()}, protos...)
 	gs.targets = map[*goja.Object]bool{guarded[0]: true}
 	for _, o := range protos {
@@ -148,7 +153,7 @@ func (rt *jsRuntime) installGuards(protos []*goja.Object) error {
 	}
 	// Object.freeze is wrapped too: on a hardened prototype it would make
 	// a pinned member non-writable while keeping its value.
-	pins, hardened, err := rt.harden(guarded)
+	pins, hardened, err := rt.harden(nat, guarded)
 	if err != nil {
 		return err
 	}
@@ -267,8 +272,16 @@ func (rt *jsRuntime) intact(g *guard) bool {
 			return false
 		}
 	}
-	for i := range g.pins {
-		p := &g.pins[i]
+	return pinsIntact(g.pins)
+}
+
+// pinsIntact reports whether every pinned member still has its value.
+// A pinned member is non-configurable, so it cannot have become an
+// accessor or been deleted; making it read-only goes through a wrapped
+// define function or Object.freeze, which taint the runtime.
+func pinsIntact(pins []pin) bool {
+	for i := range pins {
+		p := &pins[i]
 		if cur := p.o.Get(p.k); cur == nil || !cur.SameAs(p.v) {
 			return false
 		}

@@ -1,106 +1,109 @@
-// Makes the built-in objects of a fresh runtime immutable where nobody
-// legitimately changes them, so that one call cannot leave a change for
-// the next (freeze.go). It runs once per runtime, before any user code.
+// Plans how to make the built-in objects of a runtime immutable where
+// nobody legitimately changes them, so that one call cannot leave a
+// change for the next (freeze.go). It runs once per process, on a fresh
+// runtime, and only reads: walking every built-in in JavaScript costs
+// milliseconds, so freeze.go replays the plan on each new runtime from Go.
 //
-// skip are the objects left as they are (the global object and the
-// prototypes guard.go compares by identity); they are still walked, so
-// their members are hardened. extra are further roots not reachable from
-// the global object (errors made in Go): their prototypes are walked.
+// objs are the roots (the global object, then objects only reachable
+// through syntax or instances); protoRoots are further prototypes (of
+// errors made in Go). skip are the objects left as they are (the global
+// object and the prototypes guard.go compares by identity); they are
+// still walked, so their members are hardened.
 //
-// Every object reachable from the global object through property values,
+// Every object reachable from the roots through property values,
 // accessors and prototype links is
 //   - frozen when it is a function (constructors with their statics, every
-//     built-in method) or a namespace (JSON, Math, Reflect, Atoll's BSON,
-//     EJSON, utils, console, ...);
-//   - made non-extensible when it is a prototype, with every property
+//     built-in method) or any other object (JSON, Math, Reflect, Atoll's
+//     BSON, EJSON, utils, console, ...);
+//   - made non-extensible when it is a prototype (of a global constructor,
+//     or reached as the prototype of another object), with every property
 //     non-configurable and non-writable except the shadowable ones
-//     (constructor, toString, ...): instances and ES5-style subclasses
+//     (toString, valueOf, toJSON, ..., and the Error prototypes' name,
+//     message and constructor): instances and ES5-style subclasses
 //     assign those, which a non-writable inherited property would forbid
-//     (the "override mistake"). Those stay writable and are returned as
-//     pins, compared by identity after each call.
+//     (the "override mistake"). Those stay writable and are pinned:
+//     compared by identity after each call.
 //
-// It returns [pins (object, key, object, key, ...), prototypes].
-(function (skip, extra) {
+// It returns, per object in walk order: parent (index, or -1 for a root),
+// kind ('d' data property, 'g' getter, 's' setter, 'p' prototype, 'r'
+// root, 'q' proto root), key (a property name, "@@name" for the
+// well-known Symbol.name, or the root's index), action (0 leave, 1
+// freeze, 2 prototype) and, for prototypes, [key, mode, ...] with mode
+// 0 pin, 1 read-only, 2 accessor made non-configurable.
+(function (objs, protoRoots, skip) {
   'use strict';
   var O = Object, gopn = O.getOwnPropertyNames, gops = O.getOwnPropertySymbols,
-    gopd = O.getOwnPropertyDescriptor, dp = O.defineProperty, gpo = O.getPrototypeOf,
-    pe = O.preventExtensions, fr = O.freeze;
+    gopd = O.getOwnPropertyDescriptor, gpo = O.getPrototypeOf;
   var shadow = new Set(['constructor', 'toString', 'toLocaleString', 'valueOf', 'toJSON', 'name', 'message', 'stack']);
-  var skipped = new Set(skip), seen = new Set(), protos = new Set(), order = [], queue = [];
+  var wellKnown = new Map();
+  gopn(Symbol).forEach(function (n) { if (typeof Symbol[n] === 'symbol') wellKnown.set(Symbol[n], '@@' + n); });
+  var skipped = new Set(skip), index = new Map(), protos = new Set(), rootObjs = new Set(objs);
+  var parent = [], kind = [], key = [], order = [];
   function isObj(v) { return v !== null && (typeof v === 'object' || typeof v === 'function'); }
-  function add(v, proto) {
+  function keyName(k) {
+    if (typeof k === 'string') return k;
+    var n = wellKnown.get(k);
+    if (n === undefined) throw new TypeError('harden: unknown symbol key ' + String(k));
+    return n;
+  }
+  function add(v, proto, p, kd, k) {
     if (!isObj(v)) return;
     if (proto && typeof v === 'object') protos.add(v);
-    if (seen.has(v)) return;
-    seen.add(v);
+    if (index.has(v)) return;
+    index.set(v, order.length);
     order.push(v);
-    queue.push(v);
+    parent.push(p);
+    kind.push(kd);
+    key.push(k);
   }
-  function keys(o) {
+  var ctors = new Set(), gnames = gopn(globalThis);
+  for (var c = 0; c < gnames.length; c++) {
+    var gd = gopd(globalThis, gnames[c]);
+    if (gd && typeof gd.value === 'function' && /^[A-Z]/.test(gnames[c])) ctors.add(gd.value);
+  }
+  for (var i = 0; i < objs.length; i++) add(objs[i], false, -1, 'r', String(i));
+  for (var r = 0; r < protoRoots.length; r++) add(protoRoots[r], true, -1, 'q', String(r));
+  for (var n = 0; n < order.length; n++) {
+    var o = order[n];
+    add(gpo(o), true, n, 'p', '');
     var ks = gopn(o), ss = gops(o);
-    for (var i = 0; i < ss.length; i++) ks.push(ss[i]);
-    return ks;
-  }
-  // Objects only reachable through syntax or instances.
-  var roots = [globalThis];
-  function tryRoot(src) {
-    try { roots.push(new Function(src)()); } catch (e) { /* not supported by this engine */ }
-  }
-  tryRoot('return function* () {}');
-  tryRoot('return (function* () {})()');
-  tryRoot('return async function () {}');
-  tryRoot('return async function* () {}');
-  tryRoot('return (async function* () {})()');
-  tryRoot('return [][Symbol.iterator]()');
-  tryRoot('return new Map().entries()');
-  tryRoot('return new Set().values()');
-  tryRoot('return ""[Symbol.iterator]()');
-  tryRoot('return /a/g[Symbol.matchAll]("")');
-  tryRoot('return (function () { return arguments })()');
-  for (var r = 0; r < extra.length; r++) add(gpo(extra[r]), true);
-  for (var i = 0; i < roots.length; i++) add(roots[i], false);
-
-  while (queue.length) {
-    var o = queue.pop();
-    add(gpo(o), true);
-    var ks = keys(o);
+    for (var s = 0; s < ss.length; s++) ks.push(ss[s]);
     for (var j = 0; j < ks.length; j++) {
       var d = gopd(o, ks[j]);
       if (d === undefined) continue;
+      var kn = keyName(ks[j]);
       if ('value' in d) {
-        add(d.value, ks[j] === 'prototype' && typeof o === 'function');
+        add(d.value, ks[j] === 'prototype' && ctors.has(o), n, 'd', kn);
       } else {
-        add(d.get, false);
-        add(d.set, false);
+        add(d.get, false, n, 'g', kn);
+        add(d.set, false, n, 's', kn);
       }
     }
-    if (typeof o === 'object' && gopd(o, 'constructor') !== undefined) protos.add(o);
   }
-
-  var pins = [], protoList = [];
-  for (var n = 0; n < order.length; n++) {
-    var x = order[n];
-    // Instances made as roots are thrown away (and an error made in Go
-    // cannot be frozen): only what they lead to matters.
-    if (skipped.has(x) || (roots.indexOf(x) >= 0 && typeof x === 'object' && !protos.has(x))) continue;
-    if (typeof x === 'function' || !protos.has(x)) {
-      fr(x);
-      continue;
-    }
-    protoList.push(x);
-    var pk = keys(x);
-    for (var m = 0; m < pk.length; m++) {
-      var k = pk[m], pd = gopd(x, k);
-      if ('value' in pd && pd.writable && typeof k === 'string' && shadow.has(k)) {
-        if (pd.configurable) dp(x, k, { configurable: false });
-        pins.push(x, k);
-      } else if ('value' in pd) {
-        dp(x, k, { writable: false, configurable: false });
-      } else if (pd.configurable) {
-        dp(x, k, { configurable: false });
+  var action = [], protoKeys = [];
+  for (var m = 0; m < order.length; m++) {
+    var x = order[m], pk = [];
+    // Instances made as roots are thrown away: only what they lead to
+    // matters.
+    if (skipped.has(x) || (rootObjs.has(x) && typeof x === 'object' && !protos.has(x))) {
+      action.push(0);
+    } else if (typeof x === 'function' || !protos.has(x)) {
+      action.push(1);
+    } else {
+      action.push(2);
+      // constructor is assigned by ES5-style subclasses, in practice of
+      // Error only; on other prototypes it is made read-only.
+      var isError = x === Error.prototype || gpo(x) === Error.prototype;
+      var xk = gopn(x), xs = gops(x);
+      for (var t = 0; t < xs.length; t++) xk.push(xs[t]);
+      for (var u = 0; u < xk.length; u++) {
+        var k = xk[u], pd = gopd(x, k);
+        if ('value' in pd && pd.writable && typeof k === 'string' && shadow.has(k) && (k !== 'constructor' || isError)) pk.push(k, 0);
+        else if ('value' in pd) pk.push(keyName(k), 1);
+        else pk.push(keyName(k), 2);
       }
     }
-    pe(x);
+    protoKeys.push(pk);
   }
-  return [pins, protoList];
+  return [parent, kind, key, action, protoKeys];
 })

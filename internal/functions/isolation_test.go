@@ -12,8 +12,8 @@ import (
 // idleRuntime is the engine's only idle runtime (tests use
 // MaxIdleRuntimes 1), or nil.
 func idleRuntime(e *Engine) *jsRuntime {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.idleMu.Lock()
+	defer e.idleMu.Unlock()
 	if len(e.idle) == 0 {
 		return nil
 	}
@@ -261,6 +261,33 @@ func TestOrdinaryCodeStillWorks(t *testing.T) {
 			if after := idleRuntime(e); before != nil && after != before {
 				t.Errorf("%s: the runtime was dropped (%s)", name, fmt.Sprint(i))
 			}
+		}
+	}
+}
+
+// BenchmarkNewRuntime is the cost of a new runtime (a cold start, or a
+// dropped runtime's replacement), hardening included.
+func BenchmarkNewRuntime(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		if _, err := newRuntime(nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPinsCheck is the per-call cost of comparing the pinned
+// prototype members (freeze.go).
+func BenchmarkPinsCheck(b *testing.B) {
+	rt, err := newRuntime(nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pins := rt.guards.list[1].pins
+	b.ReportMetric(float64(len(pins)), "pins")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if !pinsIntact(pins) {
+			b.Fatal("changed")
 		}
 	}
 }
