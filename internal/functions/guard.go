@@ -27,8 +27,10 @@ import (
 //   - added or redefined by Object.defineProperty, Object.defineProperties
 //     or Reflect.defineProperty (the only ways to define a non-enumerable
 //     property): these are replaced in every runtime by wrappers that
-//     mark the runtime dirty when their target is a guarded object, and
-//     user code cannot reach the originals;
+//     mark the runtime dirty when their target is a guarded object or a
+//     hardened prototype (freeze.go), and user code cannot reach the
+//     originals; Object.freeze is wrapped the same way, since on a
+//     hardened prototype it would make a pinned member read-only;
 //   - replaced by assignment or deleted: every starting property is
 //     compared by identity with its starting value (a deleted one reads
 //     as the inherited value, which differs);
@@ -37,7 +39,10 @@ import (
 //   - the object's prototype or extensibility changed: compared.
 //
 // A changed global object is restored (restoreGlobals); a changed
-// built-in prototype taints the runtime, which is then dropped.
+// built-in prototype taints the runtime, which is then dropped. The
+// other built-ins are made immutable when the runtime is made, except a
+// few prototype members that stay writable and are compared here too
+// (freeze.go).
 type guard struct {
 	o     *goja.Object
 	proto *goja.Object
