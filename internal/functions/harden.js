@@ -18,8 +18,9 @@
 //   - made non-extensible when it is a prototype (of a global constructor,
 //     or reached as the prototype of another object), with every property
 //     non-configurable and non-writable except the shadowable ones
-//     (toString, valueOf, toJSON, ..., and the Error prototypes' name,
-//     message and constructor): instances and ES5-style subclasses
+//     (toString, valueOf, toJSON, ..., the Error prototypes' name and
+//     message, Error.prototype.constructor; none on the prototypes of
+//     primitives and typed arrays): instances and ES5-style subclasses
 //     assign those, which a non-writable inherited property would forbid
 //     (the "override mistake"). Those stay writable and are pinned:
 //     compared by identity after each call.
@@ -80,6 +81,8 @@
       }
     }
   }
+  var noPins = new Set([Number.prototype, Boolean.prototype, Symbol.prototype, gpo(Uint8Array.prototype)]);
+  if (typeof BigInt === 'function') noPins.add(BigInt.prototype);
   var action = [], protoKeys = [];
   for (var m = 0; m < order.length; m++) {
     var x = order[m], pk = [];
@@ -92,13 +95,16 @@
     } else {
       action.push(2);
       // constructor is assigned by ES5-style subclasses, in practice of
-      // Error only; on other prototypes it is made read-only.
-      var isError = x === Error.prototype || gpo(x) === Error.prototype;
+      // Error only; on other prototypes it is made read-only. The
+      // prototypes of primitives and typed arrays pin nothing: nobody
+      // assigns toString to a number or a byte array.
+      var isError = x === Error.prototype;
+      var pinNone = noPins.has(x);
       var xk = gopn(x), xs = gops(x);
       for (var t = 0; t < xs.length; t++) xk.push(xs[t]);
       for (var u = 0; u < xk.length; u++) {
         var k = xk[u], pd = gopd(x, k);
-        if ('value' in pd && pd.writable && typeof k === 'string' && shadow.has(k) && (k !== 'constructor' || isError)) pk.push(k, 0);
+        if ('value' in pd && pd.writable && typeof k === 'string' && shadow.has(k) && !pinNone && (k !== 'constructor' || isError)) pk.push(k, 0);
         else if ('value' in pd) pk.push(keyName(k), 1);
         else pk.push(keyName(k), 2);
       }
