@@ -150,12 +150,6 @@ func (rt *jsRuntime) installGlobals() error {
 	return nil
 }
 
-func (rt *jsRuntime) freeze(o *goja.Object) *goja.Object {
-	f, _ := goja.AssertFunction(rt.vm.Get("Object").ToObject(rt.vm).Get("freeze"))
-	_, _ = f(goja.Undefined(), o)
-	return o
-}
-
 // consoleObject captures console output into the current call, up to
 // MaxConsoleBytes.
 func (rt *jsRuntime) consoleObject() *goja.Object {

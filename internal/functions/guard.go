@@ -27,8 +27,10 @@ import (
 //   - added or redefined by Object.defineProperty, Object.defineProperties
 //     or Reflect.defineProperty (the only ways to define a non-enumerable
 //     property): these are replaced in every runtime by wrappers that
-//     mark the runtime dirty when their target is a guarded object, and
-//     user code cannot reach the originals;
+//     mark the runtime dirty when their target is a guarded object or a
+//     hardened prototype (freeze.go), and user code cannot reach the
+//     originals; Object.freeze is wrapped the same way, since on a
+//     hardened prototype it would make a pinned member read-only;
 //   - replaced by assignment or deleted: every starting property is
 //     compared by identity with its starting value (a deleted one reads
 //     as the inherited value, which differs);
@@ -37,7 +39,10 @@ import (
 //   - the object's prototype or extensibility changed: compared.
 //
 // A changed global object is restored (restoreGlobals); a changed
-// built-in prototype taints the runtime, which is then dropped.
+// built-in prototype taints the runtime, which is then dropped. The
+// other built-ins are made immutable when the runtime is made, except a
+// few prototype members that stay writable and are compared here too
+// (freeze.go).
 type guard struct {
 	o     *goja.Object
 	proto *goja.Object
@@ -51,6 +56,9 @@ type guard struct {
 	symVals  []goja.Value
 	// enum and enumSyms count the enumerable string and symbol keys.
 	enum, enumSyms int
+	// pins are the writable members of the hardened prototypes
+	// (freeze.go), checked with the first built-in guard.
+	pins []pin
 }
 
 // guards are a runtime's guarded objects (global object first) and the
@@ -62,6 +70,14 @@ type guards struct {
 	// dirtyGlobal and dirtyBuiltin are set by the define wrappers when
 	// their target is the global object or another guarded object.
 	dirtyGlobal, dirtyBuiltin bool
+	// targets are the objects whose redefinition marks the runtime
+	// dirty: true for the global object, false for the guarded and the
+	// hardened prototypes.
+	targets map[*goja.Object]bool
+	// freezeFn is the original Object.freeze and unfrozen the objects
+	// freeze.go's freeze leaves alone, captured on first use.
+	freezeFn goja.Callable
+	unfrozen map[*goja.Object]bool
 }
 
 // installGuards wraps the defineProperty family and snapshots the global
@@ -69,7 +85,10 @@ type guards struct {
 // installed.
 func (rt *jsRuntime) installGuards(protos []*goja.Object) error {
 	vm := rt.vm
-	gs := &guards{}
+	if rt.guards == nil {
+		rt.guards = &guards{}
+	}
+	gs := rt.guards
 	objCtor, ok := vm.Get("Object").(*goja.Object)
 	if !ok {
 		return errors.New("functions: Object missing")
@@ -89,7 +108,16 @@ func (rt *jsRuntime) installGuards(protos []*goja.Object) error {
 	if gs.keys == nil || gs.symbols == nil || gs.isExt == nil || gs.hasOwn == nil {
 		return errors.New("functions: Object built-ins missing")
 	}
+	nat := natives{freeze: callable(objCtor, "freeze"), defineProperty: callable(objCtor, "defineProperty"),
+		preventExtensions: callable(objCtor, "preventExtensions"), getOwnPropertyDescriptor: callable(objCtor, "getOwnPropertyDescriptor")}
+	if nat.freeze == nil || nat.defineProperty == nil || nat.preventExtensions == nil || nat.getOwnPropertyDescriptor == nil {
+		return errors.New("functions: Object built-ins missing")
+	}
 	guarded := append([]*goja.Object{vm.GlobalObject()}, protos...)
+	gs.targets = map[*goja.Object]bool{guarded[0]: true}
+	for _, o := range protos {
+		gs.targets[o] = false
+	}
 	// wrap replaces o[name] (a define function whose first argument is
 	// the target) with one that marks the runtime dirty when the target
 	// is guarded, then calls the original.
@@ -100,13 +128,11 @@ func (rt *jsRuntime) installGuards(protos []*goja.Object) error {
 		}
 		w := vm.ToValue(func(c goja.FunctionCall) goja.Value {
 			if t, ok := c.Argument(0).(*goja.Object); ok {
-				for i, g := range guarded {
-					if t == g {
-						if i == 0 {
-							gs.dirtyGlobal = true
-						} else {
-							gs.dirtyBuiltin = true
-						}
+				if global, ok := gs.targets[t]; ok {
+					if global {
+						gs.dirtyGlobal = true
+					} else {
+						gs.dirtyBuiltin = true
 					}
 				}
 			}
@@ -125,11 +151,25 @@ func (rt *jsRuntime) installGuards(protos []*goja.Object) error {
 	for _, d := range []struct {
 		o    *goja.Object
 		name string
-	}{{objCtor, "defineProperty"}, {objCtor, "defineProperties"}, {reflect, "defineProperty"}} {
+	}{{objCtor, "defineProperty"}, {objCtor, "defineProperties"}, {reflect, "defineProperty"}, {objCtor, "freeze"}} {
 		if err := wrap(d.o, d.name); err != nil {
 			return err
 		}
 	}
+	// Object.freeze is wrapped too: on a hardened prototype it would make
+	// a pinned member non-writable while keeping its value.
+	var pins []pin
+	var hardened []*goja.Object
+	if !skipHarden {
+		var err error
+		if pins, hardened, err = rt.harden(nat, guarded); err != nil {
+			return err
+		}
+	}
+	for _, o := range hardened {
+		gs.targets[o] = false
+	}
+	gs.dirtyGlobal, gs.dirtyBuiltin = false, false
 	for _, o := range guarded {
 		g, err := rt.snapshot(gs, o)
 		if err != nil {
@@ -137,9 +177,15 @@ func (rt *jsRuntime) installGuards(protos []*goja.Object) error {
 		}
 		gs.list = append(gs.list, g)
 	}
-	rt.guards = gs
+	if len(gs.list) > 1 {
+		gs.list[1].pins = pins
+	}
 	return nil
 }
+
+// skipHarden leaves the built-ins as goja makes them: only for
+// benchmarks comparing the cost of hardening.
+var skipHarden = false
 
 // rethrow raises the error a goja.Callable returned again in the calling
 // JavaScript: a thrown value as itself, an interrupt as an interrupt.
@@ -236,6 +282,20 @@ func (rt *jsRuntime) intact(g *guard) bool {
 	}
 	for i, s := range g.syms {
 		if cur := o.GetSymbol(s); cur == nil || !cur.SameAs(g.symVals[i]) {
+			return false
+		}
+	}
+	return pinsIntact(g.pins)
+}
+
+// pinsIntact reports whether every pinned member still has its value.
+// A pinned member is non-configurable, so it cannot have become an
+// accessor or been deleted; making it read-only goes through a wrapped
+// define function or Object.freeze, which taint the runtime.
+func pinsIntact(pins []pin) bool {
+	for i := range pins {
+		p := &pins[i]
+		if cur := p.o.Get(p.k); cur == nil || !cur.SameAs(p.v) {
 			return false
 		}
 	}
