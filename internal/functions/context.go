@@ -123,6 +123,11 @@ func (rt *jsRuntime) lazyContext(o *goja.Object, c *call, f *frame) {
 				}
 				return goja.Undefined()
 			})
+			// The accessors are shared by every call on this runtime
+			// (reachable through getOwnPropertyDescriptor): frozen, they
+			// carry nothing between calls.
+			rt.freeze(rt.lazyAcc[i][0].(*goja.Object))
+			rt.freeze(rt.lazyAcc[i][1].(*goja.Object))
 		}
 	}
 	rt.lazy[o] = &lazyCtx{c: c, f: f}

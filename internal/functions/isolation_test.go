@@ -321,3 +321,32 @@ func BenchmarkGuardCheck(b *testing.B) {
 		})
 	}
 }
+
+// Objects every call on a runtime shares but that no built-in list names:
+// a function file's module wrapper (sloppy code's arguments.callee at the
+// top level) and the accessors of context's lazily made members. What
+// alice stores on them, bob must not read.
+func TestIsolationOfSharedWrappers(t *testing.T) {
+	srcs := map[string]string{
+		"callee": `var seen = arguments.callee.seen; arguments.callee.seen = context.user.id;
+exports = function(){ return String(seen) }`,
+		"accessor": `exports = function(){
+  const d = Object.getOwnPropertyDescriptor(context, "user");
+  const seen = d.get.seen;
+  try { d.get.seen = context.user.id } catch (e) {}
+  return String(seen)
+}`,
+	}
+	e := testEngine(t, testApp(t, fnFiles(srcs, `[{"name":"callee"},{"name":"accessor"}]`)), Config{MaxIdleRuntimes: 1})
+	ctx := tctx(t)
+	bob := ClientCaller(rules.Caller{ID: "bob", Type: "normal"}, nil)
+	for _, name := range []string{"callee", "accessor"} {
+		if _, err := e.Call(ctx, ClientCaller(alice(), nil), name, nil); err != nil {
+			t.Fatalf("%s as alice: %v", name, err)
+		}
+		got, err := e.Call(ctx, bob, name, nil)
+		if err != nil || got != "undefined" {
+			t.Errorf("%s: bob saw %#v (%v), want \"undefined\"", name, got, err)
+		}
+	}
+}

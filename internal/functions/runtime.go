@@ -234,6 +234,11 @@ func (rt *jsRuntime) module(p *goja.Program) (goja.Callable, error) {
 	if !ok {
 		return nil, errors.New("functions: module wrapper is not a function")
 	}
+	// Every call on this runtime runs the same wrapper, which sloppy code
+	// reaches as arguments.callee: frozen, it carries nothing between calls.
+	if o, isObj := v.(*goja.Object); isObj {
+		rt.freeze(o)
+	}
 	rt.modules[p] = m
 	return m, nil
 }
