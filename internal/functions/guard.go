@@ -20,10 +20,13 @@ import (
 // most of its garbage. Instead a guard relies on how a property can
 // change:
 //
-//   - added by assignment (or __defineGetter__): the new property is
-//     enumerable, and the built-ins have no enumerable properties, so
-//     Object.keys (which allocates nothing for non-enumerable names) sees
-//     it;
+//   - added in any way (assignment, __defineGetter__, a define
+//     function, a symbol key): goja's count of the object's own string
+//     and symbol keys grows, read without allocating (shape.go); where
+//     that reader cannot be set up, an addition by assignment is still
+//     seen by Object.keys (it is enumerable, and the built-ins have no
+//     enumerable properties) and a non-enumerable one can only come from
+//     the wrapped define functions below;
 //   - added or redefined by Object.defineProperty, Object.defineProperties
 //     or Reflect.defineProperty (the only ways to define a non-enumerable
 //     property): these are replaced in every runtime by wrappers that
@@ -56,6 +59,11 @@ type guard struct {
 	symVals  []goja.Value
 	// enum and enumSyms count the enumerable string and symbol keys.
 	enum, enumSyms int
+	// shape reads the own key counts and extensibility without
+	// allocating (shape.go); fast is false when it could not be set up,
+	// and the enumerating checks are used instead.
+	shape shape
+	fast  bool
 	// pins are the writable members of the hardened prototypes
 	// (freeze.go), checked with the first built-in guard.
 	pins []pin
@@ -228,6 +236,9 @@ func (rt *jsRuntime) snapshot(gs *guards, o *goja.Object) (*guard, error) {
 	if g.enum < 0 || rt.length(gs.symbols, o) != len(g.syms) {
 		return nil, errors.New("functions: cannot snapshot a built-in object")
 	}
+	if ext, err := gs.isExt(goja.Undefined(), o); err == nil && ext.ToBoolean() {
+		g.shape, g.fast = newShape(o, len(g.names), len(g.syms), true)
+	}
 	return g, nil
 }
 
@@ -263,11 +274,20 @@ func (rt *jsRuntime) intact(g *guard) bool {
 	if o.Prototype() != g.proto {
 		return false
 	}
-	if ext, err := gs.isExt(goja.Undefined(), o); err != nil || !ext.ToBoolean() {
-		return false
-	}
-	if len(o.Symbols()) != g.enumSyms || rt.length(gs.keys, o) != g.enum {
-		return false
+	if g.fast {
+		// Same number of own string and symbol keys, and (below) every
+		// starting key still bound to its starting value: nothing was
+		// added, deleted or replaced.
+		if n, ns, ext, good := g.shape.read(); !good || !ext || n != len(g.names) || ns != len(g.syms) {
+			return false
+		}
+	} else {
+		if ext, err := gs.isExt(goja.Undefined(), o); err != nil || !ext.ToBoolean() {
+			return false
+		}
+		if len(o.Symbols()) != g.enumSyms || rt.length(gs.keys, o) != g.enum {
+			return false
+		}
 	}
 	for i, k := range g.names {
 		if base := g.vals[i]; base != nil {

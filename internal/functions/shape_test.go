@@ -1,0 +1,65 @@
+package functions
+
+import (
+	"testing"
+
+	"github.com/dop251/goja"
+)
+
+// The guards read goja's own-key bookkeeping through shape (shape.go).
+// If a goja upgrade moves those fields the guards silently fall back to
+// the slower enumerating check: this test makes that visible.
+func TestGuardsUseShape(t *testing.T) {
+	rt, err := newRuntime(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range rt.guards.list {
+		if !g.fast {
+			t.Errorf("guard %d: the allocation-free shape check is not in use", i)
+		}
+	}
+}
+
+// The shape check counts every own key, so it also catches what the
+// define wrappers exist for (a non-enumerable or symbol-keyed addition,
+// a deletion, a change of extensibility) even when made from Go, past
+// the wrappers.
+func TestShapeCatchesChangesPastTheWrappers(t *testing.T) {
+	changes := map[string]func(vm *goja.Runtime, o *goja.Object) error{
+		"hidden name": func(_ *goja.Runtime, o *goja.Object) error {
+			return o.DefineDataProperty("hidden", goja.Undefined(), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+		},
+		"hidden symbol": func(vm *goja.Runtime, o *goja.Object) error {
+			return o.DefineDataPropertySymbol(goja.NewSymbol("s"), goja.Undefined(), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+		},
+		"not extensible": func(vm *goja.Runtime, o *goja.Object) error {
+			_, err := vm.RunString(`Object.preventExtensions(globalThis.__target)`)
+			return err
+		},
+	}
+	for name, change := range changes {
+		for i := range guardedBuiltins {
+			rt, err := newRuntime(nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := rt.guards.list[i+1]
+			if !rt.intact(g) {
+				t.Fatalf("%s %d: changed before the change", name, i)
+			}
+			if name == "not extensible" {
+				// Reach the object through a global set from Go.
+				if err := rt.vm.GlobalObject().Set("__target", g.o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := change(rt.vm, g.o); err != nil {
+				t.Fatalf("%s %d: %v", name, i, err)
+			}
+			if rt.intact(g) {
+				t.Errorf("%s on %s.%s: not caught", name, guardedBuiltins[i][0], guardedBuiltins[i][1])
+			}
+		}
+	}
+}
