@@ -15,24 +15,7 @@ import (
 // field-equality guard and non-transactional commits are exercised). It
 // drops the databases "tracker" before each fixture.
 func TestOnMongoDB(t *testing.T) {
-	uri := os.Getenv("ATOLL_TEST_MONGODB_URI")
-	if uri == "" {
-		t.Skip("ATOLL_TEST_MONGODB_URI is not set: the MongoDB-backend variant runs only against a running deployment (scripts/test.sh starts FerretDB and sets it)")
-	}
-	saved := openStore
-	defer func() { openStore = saved }()
-	openStore = func(t testing.TB, ctx context.Context) store.Store {
-		t.Helper()
-		st, err := mongo.Open(ctx, uri)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Database("tracker").Drop(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close(context.Background()) })
-		return st
-	}
+	uri := useMongoDB(t)
 	t.Run("NamespaceErrors", TestNamespaceErrors)
 	t.Run("TrackerReads", TestTrackerReads)
 	t.Run("TrackerWrites", TestTrackerWrites)
@@ -53,4 +36,31 @@ func TestOnMongoDB(t *testing.T) {
 		probe.Close(context.Background())
 	}
 	t.Run("ConcurrentOwnerChange", TestConcurrentOwnerChangeIsDecidedOnTheCurrentDocument)
+}
+
+// useMongoDB makes the fixtures of the calling test open the MongoDB
+// deployment named by ATOLL_TEST_MONGODB_URI (dropping "tracker" first)
+// instead of an embedded store, until the test ends, and returns its URI;
+// without a deployment the test is skipped.
+func useMongoDB(t *testing.T) string {
+	t.Helper()
+	uri := os.Getenv("ATOLL_TEST_MONGODB_URI")
+	if uri == "" {
+		t.Skip("ATOLL_TEST_MONGODB_URI is not set: the MongoDB-backend variant runs only against a running deployment (scripts/test.sh starts FerretDB and sets it)")
+	}
+	saved := openStore
+	t.Cleanup(func() { openStore = saved })
+	openStore = func(t testing.TB, ctx context.Context) store.Store {
+		t.Helper()
+		st, err := mongo.Open(ctx, uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Database("tracker").Drop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close(context.Background()) })
+		return st
+	}
+	return uri
 }

@@ -3,13 +3,11 @@ package dataaccess
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/atollhq/atoll/internal/store"
-	"github.com/atollhq/atoll/internal/store/mongo"
 )
 
 func txTask(assignee, name string) bson.D {
@@ -284,24 +282,7 @@ func checkUnsupported(t *testing.T, a *Access, ctx context.Context) {
 // (scripts/test.sh's FerretDB) both styles fail with IllegalOperation; on
 // a replica set the commit and abort tests run.
 func TestTransactionsOnMongoDB(t *testing.T) {
-	uri := os.Getenv("ATOLL_TEST_MONGODB_URI")
-	if uri == "" {
-		t.Skip("ATOLL_TEST_MONGODB_URI is not set: runs only against a running deployment (scripts/test.sh starts FerretDB and sets it)")
-	}
-	saved := openStore
-	defer func() { openStore = saved }()
-	openStore = func(t testing.TB, ctx context.Context) store.Store {
-		t.Helper()
-		st, err := mongo.Open(ctx, uri)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Database("tracker").Drop(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close(context.Background()) })
-		return st
-	}
+	useMongoDB(t)
 	f := newFixture(t)
 	if !f.st.Capabilities().Transactions {
 		checkUnsupported(t, f.a, f.ctx)
