@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"text/tabwriter"
 
 	"github.com/atollhq/atoll/internal/store"
@@ -46,7 +45,7 @@ func triggersCmd(args []string, stdout, stderr io.Writer) int {
 		if code := parseFlags(fs, rest, 0); code >= 0 {
 			return code
 		}
-		return withStore(&sf, stderr, func(ctx context.Context, st store.Store) error {
+		return sf.withStore(context.Background(), stderr, func(ctx context.Context, st store.Store) error {
 			states, err := triggers.ListStates(ctx, st)
 			if err != nil {
 				return err
@@ -80,33 +79,10 @@ func triggersCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "%s: want 1 argument (the trigger name), got %d\n", fs.Name(), len(names))
 			return 2
 		}
-		return withStore(&sf, stderr, func(ctx context.Context, st store.Store) error {
+		return sf.withStore(context.Background(), stderr, func(ctx context.Context, st store.Store) error {
 			return triggers.Resume(ctx, st, names[0], *fromNow)
 		})
 	}
 	fmt.Fprintf(stderr, "atoll triggers: unknown command %q\n\n%s", sub, triggersUsage)
 	return 2
-}
-
-// withStore opens the store the flags name, runs fn and closes it.
-func withStore(f *storeFlags, stderr io.Writer, fn func(ctx context.Context, st store.Store) error) int {
-	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	st, err := openStore(ctx, &serveConfig{data: f.data, mongoURI: f.mongoURI}, quiet)
-	if err != nil {
-		fmt.Fprintf(stderr, "atoll: opening the store: %v\n", err)
-		return 1
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), storeCloseTimeout)
-		defer cancel()
-		if err := st.Close(cctx); err != nil {
-			fmt.Fprintf(stderr, "atoll: closing the store: %v\n", err)
-		}
-	}()
-	if err := fn(ctx, st); err != nil {
-		fmt.Fprintf(stderr, "atoll: %v\n", err)
-		return 1
-	}
-	return 0
 }
