@@ -64,7 +64,7 @@ export function uniqueEmail(name) {
 export const password = "correct-horse-battery";
 
 /** Waits ms milliseconds. */
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Registers a user with email/password (the app confirms automatically)

@@ -8,10 +8,9 @@ import * as Realm from "realm-web";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 
-import { baseUrl, appIdOr, step, allowed, refused, note, uniqueEmail, run } from "../../lib/demo.mjs";
+import { allowed, appIdOr, baseUrl, note, password, refused, run, step, uniqueEmail } from "../../lib/demo.mjs";
 
 const app = new Realm.App({ id: appIdOr("tasktracker-atoll"), baseUrl });
-const password = "correct-horse-battery";
 // Every task of this run lives in its own project (partition), so a rerun
 // on the same store reads back exactly the tasks it made.
 const project = `Demo project ${randomBytes(3).toString("hex")}`;

@@ -7,10 +7,9 @@
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as Realm from "realm-web";
-import { allowed, appIdOr, baseUrl, note, refused, run, step, uniqueEmail } from "../../../lib/demo.mjs";
+import { allowed, appIdOr, baseUrl, note, password, refused, run, step, uniqueEmail } from "../../../lib/demo.mjs";
 
 const app = new Realm.App({ id: appIdOr("perm-admin-atoll"), baseUrl });
-const password = "correct-horse-battery";
 const serverApiKey = process.env.ATOLL_SERVER_API_KEY;
 
 function handle(name, email, user) {

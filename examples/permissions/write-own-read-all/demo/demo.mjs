@@ -4,10 +4,9 @@
 // contribute recipes, Carol only reads.
 import assert from "node:assert/strict";
 import * as Realm from "realm-web";
-import { allowed, appIdOr, baseUrl, note, refused, run, step, uniqueEmail } from "../../../lib/demo.mjs";
+import { allowed, appIdOr, baseUrl, note, password, refused, run, step, uniqueEmail } from "../../../lib/demo.mjs";
 
 const app = new Realm.App({ id: appIdOr("perm-read-all-atoll"), baseUrl });
-const password = "correct-horse-battery";
 
 async function register(name) {
   const email = uniqueEmail(name);
