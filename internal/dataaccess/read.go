@@ -186,28 +186,50 @@ func (c *Collection) FindOne(ctx context.Context, filter bson.D, opts FindOption
 			return nil, AsError(err)
 		}
 	}
-	fo := store.FindOptions{Sort: opts.Sort, Skip: opts.Skip}
-	if c.view.System() {
-		fo.Limit = 1
+	// Read in growing batches: most often the first match is readable
+	// and the store decodes one document, not every match; a withheld
+	// batch is followed by the next, larger one.
+	skip, batch := opts.Skip, int64(1)
+	for {
+		d, n, err := c.findOneIn(ctx, filter, store.FindOptions{Sort: opts.Sort, Skip: skip, Limit: batch}, proj, posFilter)
+		if d != nil || err != nil || n < batch {
+			return d, err
+		}
+		skip += n
+		batch = min(batch*findOneGrowth, findOneMaxBatch)
 	}
+}
+
+// findOneGrowth and findOneMaxBatch shape FindOne's batches: 1, 16, 256,
+// then 1,024 documents at a time.
+const (
+	findOneGrowth   = 16
+	findOneMaxBatch = 1024
+)
+
+// findOneIn reads one batch for FindOne: the first presentable document,
+// or nil and the number of documents the store returned.
+func (c *Collection) findOneIn(ctx context.Context, filter bson.D, fo store.FindOptions, proj *mql.Projection, posFilter *mql.Filter) (bson.D, int64, error) {
 	cur, err := c.storeFind(ctx, filter, fo)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer cur.Close(ctx)
+	var n int64
 	for cur.Next(ctx) {
+		n++
 		d, err := c.present(ctx, cur.Doc(), proj, posFilter)
 		if err != nil {
-			return nil, AsError(err)
+			return nil, n, AsError(err)
 		}
 		if d != nil {
-			return d, nil
+			return d, n, nil
 		}
 	}
 	if err := cur.Err(); err != nil {
-		return nil, AsError(err)
+		return nil, n, AsError(err)
 	}
-	return nil, nil
+	return nil, n, nil
 }
 
 // Count counts the matching documents the caller may read (§4.6: only
