@@ -95,12 +95,48 @@ func BenchmarkFindOneDirect(b *testing.B) {
 	}
 }
 
+// floorSteps build up BenchmarkFindOneViaFunction's function one step at
+// a time, from an empty synchronous function to the findOne itself, so
+// that the cost of each part of a call can be read off as a difference.
+var floorSteps = []struct{ name, src string }{
+	{"sync", `exports = function(){ return 1 }`},
+	{"async", `exports = async function(){ return 1 }`},
+	{"await", `exports = async function(){ return await 1 }`},
+	{"user", `exports = async function(){ return await context.user.id }`},
+	{"collection", `exports = async function(){ context.services.get("mongodb-atlas").db("Item").collection("User"); return await context.user.id }`},
+	{"findOne", `exports = async function(){ return await context.services.get("mongodb-atlas").db("Item").collection("User").findOne({_id: context.user.id}) }`},
+}
+
+// BenchmarkCallFloor runs floorSteps as the application user alice.
+// BenchmarkFindOneDirect is the findOne without the function.
+func BenchmarkCallFloor(b *testing.B) {
+	e := seedBenchEngine(b)
+	ctx := tctx(b)
+	c := ClientCaller(rules.Caller{ID: "alice", Type: "normal"}, nil)
+	for _, st := range floorSteps {
+		b.Run(st.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				got, err := e.Call(ctx, c, "floor_"+st.name, nil)
+				if err != nil || got == nil {
+					b.Fatal(got, err)
+				}
+			}
+		})
+	}
+}
+
 func seedBenchEngine(b *testing.B) *Engine {
 	srcs := map[string]string{
 		"onUserCreated": seedSources["onUserCreated"],
 		"findSelf":      `exports = async function(){ return context.services.get("mongodb-atlas").db("Item").collection("User").findOne({_id: "alice"}) }`,
 	}
-	files := fnFiles(srcs, `[{"name":"onUserCreated"},{"name":"findSelf"}]`)
+	manifest := `[{"name":"onUserCreated"},{"name":"findSelf"}`
+	for _, st := range floorSteps {
+		srcs["floor_"+st.name] = st.src
+		manifest += `,{"name":"floor_` + st.name + `"}`
+	}
+	files := fnFiles(srcs, manifest+"]")
 	files["data_sources/mongodb-atlas/Item/User/rules.json"] = userRules
 	e := testEngine(b, testApp(b, files), Config{})
 	ctx := tctx(b)
