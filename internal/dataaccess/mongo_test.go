@@ -25,6 +25,7 @@ func TestOnMongoDB(t *testing.T) {
 	t.Run("ManagerUpdatesSalary", TestManagerUpdatesSalary)
 	t.Run("HiddenFieldUpdateIsNoOracle", TestHiddenFieldUpdateIsNoOracle)
 	t.Run("HiddenFilterIsNoOracle", TestHiddenFilterIsNoOracle)
+	t.Run("FindOneReadsPastWithheldBatches", TestFindOneReadsPastWithheldBatches)
 	if probe, err := mongo.Open(context.Background(), uri); err == nil {
 		// A standalone FerretDB applies a conditional update as a read
 		// followed by a write, not atomically, so concurrent guarded
