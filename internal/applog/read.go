@@ -25,8 +25,9 @@ type Query struct {
 }
 
 // Read returns the entries q selects, oldest first. It reads stored
-// documents newest first, taking the entries out of chunks (and entries
-// stored alone by earlier versions as they are), until it has Limit.
+// documents newest first, taking the entries out of chunks (packed ones
+// and the array chunks of earlier versions; entries stored alone by
+// earlier versions as they are), until it has Limit.
 func Read(ctx context.Context, st store.Store, q Query) ([]bson.D, error) {
 	if q.Limit <= 0 {
 		q.Limit = 100
@@ -35,6 +36,7 @@ func Read(ctx context.Context, st store.Store, q Query) ([]bson.D, error) {
 	if q.Type != "" {
 		and = append(and, bson.D{{Key: "$or", Value: bson.A{
 			bson.D{{Key: "type", Value: q.Type}}, bson.D{{Key: "entries.type", Value: q.Type}},
+			bson.D{{Key: fieldTypes, Value: q.Type}},
 		}}})
 	}
 	after, hasAfter := q.After.(bson.ObjectID)
@@ -72,7 +74,10 @@ func Read(ctx context.Context, st store.Store, q Query) ([]bson.D, error) {
 	var docs []bson.D // newest first
 	for len(docs) < q.Limit && cur.Next(ctx) {
 		d := cur.Doc()
-		entries, ok := lookup(d, "entries").(bson.A)
+		entries, ok, err := chunkEntries(d)
+		if err != nil {
+			return nil, err
+		}
 		if !ok {
 			if keep(d) {
 				docs = append(docs, d)
@@ -80,8 +85,8 @@ func Read(ctx context.Context, st store.Store, q Query) ([]bson.D, error) {
 			continue
 		}
 		for i := len(entries) - 1; i >= 0 && len(docs) < q.Limit; i-- {
-			if e, ok := entries[i].(bson.D); ok && keep(e) {
-				docs = append(docs, e)
+			if keep(entries[i]) {
+				docs = append(docs, entries[i])
 			}
 		}
 	}
@@ -92,6 +97,30 @@ func Read(ctx context.Context, st store.Store, q Query) ([]bson.D, error) {
 		docs[i], docs[j] = docs[j], docs[i]
 	}
 	return docs, nil
+}
+
+// chunkEntries returns the entries of a stored chunk, in order, and
+// whether d is a chunk at all (or an entry stored alone).
+func chunkEntries(d bson.D) ([]bson.D, bool, error) {
+	switch v := lookup(d, fieldDeflated).(type) {
+	case bson.Binary:
+		entries, err := unpack(v.Data)
+		if err != nil {
+			return nil, true, fmt.Errorf("applog: reading chunk %v: %w", lookup(d, "_id"), err)
+		}
+		return entries, true, nil
+	}
+	a, ok := lookup(d, "entries").(bson.A)
+	if !ok {
+		return nil, false, nil
+	}
+	entries := make([]bson.D, 0, len(a))
+	for _, e := range a {
+		if e, ok := e.(bson.D); ok {
+			entries = append(entries, e)
+		}
+	}
+	return entries, true, nil
 }
 
 // Format writes one entry as text: a header line (time, type, name,
