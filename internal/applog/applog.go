@@ -3,11 +3,17 @@
 // of store.SystemDatabase so that every server process sharing a store
 // writes to, and `atoll logs` reads from, one place.
 //
-// Writes never sit on the call path: Writer.Record hands the entry to a
-// bounded buffer that one goroutine, owned by the Writer and stopped by
-// Close, drains in batches, each stored as one document (a chunk, see
-// chunkOf). When the buffer is full the entry is dropped, counted, and
-// the drop is logged through slog, never silently.
+// Writes never sit on the call path: Writer.Record encodes the entry as
+// BSON (by hand, without reflection or allocation) into a bounded buffer
+// that one goroutine, owned by the Writer and stopped by Close, drains in
+// batches, each stored as one document (a chunk, see chunkOf): the
+// batch's entry documents, compressed together into one binary value,
+// with the fields retention and Read's filters need beside it. The store
+// thus copies a few kilobytes per batch instead of encoding, writing and
+// later decoding hundreds of documents. Read decodes the entries back;
+// it also reads the chunks and one-entry documents of earlier versions.
+// When the buffer is full the entry is dropped, counted, and the drop is
+// logged through slog, never silently.
 // Retention is by count: after every MaxEntries/2 entries written, the
 // writer deletes all but the newest Options.MaxEntries entries (default
 // 10,000) in whole chunks, so the log holds between MaxEntries and
@@ -45,7 +51,7 @@ const (
 const (
 	DefaultMaxEntries    = 10000
 	DefaultBufferSize    = 4096
-	DefaultBatchSize     = 256
+	DefaultBatchSize     = 1024
 	DefaultFlushInterval = 200 * time.Millisecond
 )
 
@@ -86,7 +92,8 @@ type Options struct {
 	MaxEntries int
 	// BufferSize is how many entries may wait to be written.
 	BufferSize int
-	// BatchSize is the most entries written in one InsertMany.
+	// BatchSize is the most entries stored in one chunk (a batch waits
+	// for FlushInterval at most, however few entries it holds).
 	BatchSize int
 	// FlushInterval is how long an entry may wait for its batch to fill.
 	FlushInterval time.Duration

@@ -206,6 +206,11 @@ func TestReadChunksAndSingleEntries(t *testing.T) {
 // legacyEntryDoc is an entry as earlier versions stored it: alone, or
 // as an element of an array chunk (see legacyArrayChunk).
 func legacyEntryDoc(e Entry) bson.D {
+	return legacyEntryDocID(e, bson.NewObjectID())
+}
+
+// legacyEntryDocID is legacyEntryDoc with the given _id.
+func legacyEntryDocID(e Entry, id bson.ObjectID) bson.D {
 	logs := bson.A{}
 	total := 0
 	for _, l := range e.Logs {
@@ -221,7 +226,7 @@ func legacyEntryDoc(e Entry) bson.D {
 		t = time.Now()
 	}
 	d := bson.D{
-		{Key: "_id", Value: bson.NewObjectID()},
+		{Key: "_id", Value: id},
 		{Key: "ts", Value: bson.NewDateTimeFromTime(t)},
 		{Key: "type", Value: e.Type},
 		{Key: "name", Value: e.Name},

@@ -235,8 +235,9 @@ var errPacked = errors.New("applog: corrupt packed chunk")
 // one entry of the largest size, with room to spare.
 const maxInflated = 4 * MaxChunkBytes
 
-// unpack returns the entries of a chunk's deflated value, in order.
-func unpack(deflated []byte) ([]bson.D, error) {
+// unpack returns the entry documents of a chunk's deflated value, in
+// order.
+func unpack(deflated []byte) ([]bsoncore.Document, error) {
 	zr := flate.NewReader(bytes.NewReader(deflated))
 	data, err := io.ReadAll(io.LimitReader(zr, maxInflated+1))
 	if err != nil {
@@ -245,17 +246,16 @@ func unpack(deflated []byte) ([]bson.D, error) {
 	if len(data) > maxInflated {
 		return nil, fmt.Errorf("%w: more than %d bytes", errPacked, maxInflated)
 	}
-	var out []bson.D
+	var out []bsoncore.Document
 	for len(data) > 0 {
 		doc, rest, ok := bsoncore.ReadDocument(data)
 		if !ok {
 			return nil, errPacked
 		}
-		var d bson.D
-		if err := bson.Unmarshal(doc, &d); err != nil {
+		if err := doc.Validate(); err != nil {
 			return nil, fmt.Errorf("%w: %v", errPacked, err)
 		}
-		out = append(out, d)
+		out = append(out, doc)
 		data = rest
 	}
 	return out, nil

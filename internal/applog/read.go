@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/atollhq/atoll/internal/store"
 )
@@ -59,12 +60,13 @@ func Read(ctx context.Context, st store.Store, q Query) ([]bson.D, error) {
 	defer cur.Close(ctx)
 	// keep reports whether an entry passes the filters (a chunk matching
 	// them holds other entries too).
-	keep := func(e bson.D) bool {
-		if q.Type != "" && lookup(e, "type") != q.Type {
+	keep := func(e storedEntry) bool {
+		typ, id := e.typeAndID()
+		if q.Type != "" && typ != q.Type {
 			return false
 		}
 		if q.After != nil {
-			id, ok := lookup(e, "_id").(bson.ObjectID)
+			id, ok := id.(bson.ObjectID)
 			if !ok || !hasAfter || bytes.Compare(id[:], after[:]) <= 0 {
 				return false
 			}
@@ -74,20 +76,19 @@ func Read(ctx context.Context, st store.Store, q Query) ([]bson.D, error) {
 	var docs []bson.D // newest first
 	for len(docs) < q.Limit && cur.Next(ctx) {
 		d := cur.Doc()
-		entries, ok, err := chunkEntries(d)
+		entries, err := chunkEntries(d)
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
-			if keep(d) {
-				docs = append(docs, d)
-			}
-			continue
-		}
 		for i := len(entries) - 1; i >= 0 && len(docs) < q.Limit; i-- {
-			if keep(entries[i]) {
-				docs = append(docs, entries[i])
+			if !keep(entries[i]) {
+				continue
 			}
+			e, err := entries[i].decode()
+			if err != nil {
+				return nil, fmt.Errorf("applog: reading chunk %v: %w", lookup(d, "_id"), err)
+			}
+			docs = append(docs, e)
 		}
 	}
 	if err := cur.Err(); err != nil {
@@ -99,28 +100,64 @@ func Read(ctx context.Context, st store.Store, q Query) ([]bson.D, error) {
 	return docs, nil
 }
 
-// chunkEntries returns the entries of a stored chunk, in order, and
-// whether d is a chunk at all (or an entry stored alone).
-func chunkEntries(d bson.D) ([]bson.D, bool, error) {
-	switch v := lookup(d, fieldDeflated).(type) {
-	case bson.Binary:
-		entries, err := unpack(v.Data)
+// storedEntry is an entry as stored: a document of its own or of an
+// array chunk (d), or one of a packed chunk, decoded only when kept (raw).
+type storedEntry struct {
+	d   bson.D
+	raw bsoncore.Document
+}
+
+// typeAndID returns the entry's type and _id (nil when missing).
+func (e storedEntry) typeAndID() (typ, id any) {
+	if e.raw == nil {
+		return lookup(e.d, "type"), lookup(e.d, "_id")
+	}
+	if s, ok := e.raw.Lookup("type").StringValueOK(); ok {
+		typ = s
+	}
+	if oid, ok := e.raw.Lookup("_id").ObjectIDOK(); ok {
+		id = bson.ObjectID(oid)
+	}
+	return typ, id
+}
+
+// decode returns the entry as a document.
+func (e storedEntry) decode() (bson.D, error) {
+	if e.raw == nil {
+		return e.d, nil
+	}
+	var d bson.D
+	if err := bson.Unmarshal(e.raw, &d); err != nil {
+		return nil, fmt.Errorf("%w: %v", errPacked, err)
+	}
+	return d, nil
+}
+
+// chunkEntries returns the entries of a stored document, in order: those
+// of a chunk, or the document itself when it is an entry stored alone.
+func chunkEntries(d bson.D) ([]storedEntry, error) {
+	if v, ok := lookup(d, fieldDeflated).(bson.Binary); ok {
+		raws, err := unpack(v.Data)
 		if err != nil {
-			return nil, true, fmt.Errorf("applog: reading chunk %v: %w", lookup(d, "_id"), err)
+			return nil, fmt.Errorf("applog: reading chunk %v: %w", lookup(d, "_id"), err)
 		}
-		return entries, true, nil
+		entries := make([]storedEntry, len(raws))
+		for i, r := range raws {
+			entries[i].raw = r
+		}
+		return entries, nil
 	}
 	a, ok := lookup(d, "entries").(bson.A)
 	if !ok {
-		return nil, false, nil
+		return []storedEntry{{d: d}}, nil
 	}
-	entries := make([]bson.D, 0, len(a))
+	entries := make([]storedEntry, 0, len(a))
 	for _, e := range a {
 		if e, ok := e.(bson.D); ok {
-			entries = append(entries, e)
+			entries = append(entries, storedEntry{d: e})
 		}
 	}
-	return entries, true, nil
+	return entries, nil
 }
 
 // Format writes one entry as text: a header line (time, type, name,
