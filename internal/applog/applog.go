@@ -155,8 +155,9 @@ func newWriter(st store.Store, opts Options) *Writer {
 	}
 }
 
-// Record queues e without blocking. A full buffer, or a closed Writer,
-// drops e and counts the drop (see Dropped); drops are reported in the
+// Record queues e without blocking. A full buffer, a closed Writer, or
+// an entry encoding to more than 8 MiB (many console lines: their count
+// is not bounded, only their bytes) drops e and counts the drop (see Dropped); drops are reported in the
 // slog log by the writer goroutine.
 func (w *Writer) Record(e Entry) {
 	id := bson.NewObjectID()
@@ -178,7 +179,12 @@ func (w *Writer) Record(e Entry) {
 	}
 	// Encoding here, into the one pending buffer, costs less than
 	// handing over the entry in any other form (no allocation).
-	w.pending.add(&e, id, t)
+	if !w.pending.add(&e, id, t) {
+		w.mu.Unlock()
+		w.dropped.Add(1)
+		w.log.Warn("app log entry dropped: too large", "type", e.Type, "name", e.Name, "max_bytes", maxEntryBytes)
+		return
+	}
 	full := len(w.pending.ents) == w.opts.BatchSize
 	w.mu.Unlock()
 	if full {
@@ -225,7 +231,7 @@ func (w *Writer) loop() {
 	var mine []chunkRef
 	flush := func() {
 		if n := w.dropped.Load(); n != reported {
-			w.log.Warn("app log entries dropped: buffer full", "dropped_total", n, "dropped_since_last_report", n-reported)
+			w.log.Warn("app log entries dropped: buffer full or entry too large", "dropped_total", n, "dropped_since_last_report", n-reported)
 			reported = n
 		}
 		if len(batch.ents) == 0 {

@@ -37,10 +37,21 @@ type entryMeta struct {
 	typ string
 }
 
-// add appends e, with _id id and time t, to p.
-func (p *packedEntries) add(e *Entry, id bson.ObjectID, t time.Time) {
+// maxEntryBytes bounds one encoded entry. The bounds on its fields leave
+// it far smaller, unless it has a great many console lines.
+const maxEntryBytes = 8 << 20
+
+// add appends e, with _id id and time t, to p, unless it encodes to more
+// than maxEntryBytes.
+func (p *packedEntries) add(e *Entry, id bson.ObjectID, t time.Time) bool {
+	start := len(p.data)
 	p.data = appendEntry(p.data, e, id, t)
+	if len(p.data)-start > maxEntryBytes {
+		p.data = p.data[:start]
+		return false
+	}
 	p.ents = append(p.ents, entryMeta{end: len(p.data), id: id, typ: e.Type})
+	return true
 }
 
 // addFrom appends entry i of q to p.
@@ -231,9 +242,9 @@ func containsString(a bson.A, s string) bool {
 
 var errPacked = errors.New("applog: corrupt packed chunk")
 
-// maxInflated bounds a chunk's entries once inflated: MaxChunkBytes plus
-// one entry of the largest size, with room to spare.
-const maxInflated = 4 * MaxChunkBytes
+// maxInflated bounds a chunk's entries once inflated: the writer ends a
+// chunk with the entry reaching MaxChunkBytes.
+const maxInflated = MaxChunkBytes + maxEntryBytes
 
 // unpack returns the entry documents of a chunk's deflated value, in
 // order.
