@@ -115,10 +115,11 @@ type Writer struct {
 
 	mu sync.Mutex // guards pending and closed
 	// pending are the entries recorded and not yet taken by the writer
-	// goroutine, at most Options.BufferSize. Entries are handed over in
-	// a slice rather than one channel send each: a send to the parked
-	// writer woke it for every call (a goroutine switch per function
-	// run); now it wakes when a batch is full, or on its flush ticker.
+	// goroutine, at most Options.BufferSize, encoded. Entries are
+	// handed over in a buffer rather than one channel send each: a send
+	// to the parked writer woke it for every call (a goroutine switch
+	// per function run); now it wakes when a batch is full, or on its
+	// flush ticker.
 	pending packedEntries
 	closed  bool
 }
@@ -157,8 +158,8 @@ func newWriter(st store.Store, opts Options) *Writer {
 
 // Record queues e without blocking. A full buffer, a closed Writer, or
 // an entry encoding to more than 8 MiB (many console lines: their count
-// is not bounded, only their bytes) drops e and counts the drop (see Dropped); drops are reported in the
-// slog log by the writer goroutine.
+// is not bounded, only their bytes) drops e and counts the drop (see
+// Dropped); drops are reported in the slog log by the writer goroutine.
 func (w *Writer) Record(e Entry) {
 	id := bson.NewObjectID()
 	t := e.Time

@@ -262,3 +262,18 @@ func legacyArrayChunk(entries []bson.D) bson.D {
 	}
 	return bson.D{{Key: "_id", Value: bson.NewObjectID()}, {Key: "n", Value: int32(len(entries))}, {Key: "last", Value: last}, {Key: "entries", Value: a}}
 }
+
+// cut is what earlier versions stored of s: s, or when longer than n
+// bytes its start ending with "…(truncated)", n bytes at most.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…(truncated)"
+	// Cut on a rune boundary.
+	i := n - len(mark)
+	for i > 0 && s[i]&0xC0 == 0x80 {
+		i--
+	}
+	return s[:i] + mark
+}

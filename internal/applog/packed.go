@@ -152,15 +152,6 @@ func cutAt(s string, n int) int {
 	return i
 }
 
-// cut returns s, or when longer than n bytes its start ending with
-// "…(truncated)", n bytes at most.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:cutAt(s, n)] + truncMark
-}
-
 // chunkOf makes the document storing the entries of p, in the order they
 // were recorded: {_id, n, last, types, deflated}, where n counts the
 // entries, last is the greatest entry _id (for Query.After), types are
