@@ -3,11 +3,17 @@
 // of store.SystemDatabase so that every server process sharing a store
 // writes to, and `atoll logs` reads from, one place.
 //
-// Writes never sit on the call path: Writer.Record hands the entry to a
-// bounded buffer that one goroutine, owned by the Writer and stopped by
-// Close, drains in batches, each stored as one document (a chunk, see
-// chunkOf). When the buffer is full the entry is dropped, counted, and
-// the drop is logged through slog, never silently.
+// Writes never sit on the call path: Writer.Record encodes the entry as
+// BSON (by hand, without reflection or allocation) into a bounded buffer
+// that one goroutine, owned by the Writer and stopped by Close, drains in
+// batches, each stored as one document (a chunk, see chunkOf): the
+// batch's entry documents, compressed together into one binary value,
+// with the fields retention and Read's filters need beside it. The store
+// thus copies a few kilobytes per batch instead of encoding, writing and
+// later decoding hundreds of documents. Read decodes the entries back;
+// it also reads the chunks and one-entry documents of earlier versions.
+// When the buffer is full the entry is dropped, counted, and the drop is
+// logged through slog, never silently.
 // Retention is by count: after every MaxEntries/2 entries written, the
 // writer deletes all but the newest Options.MaxEntries entries (default
 // 10,000) in whole chunks, so the log holds between MaxEntries and
@@ -19,7 +25,6 @@
 package applog
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"sync"
@@ -46,7 +51,7 @@ const (
 const (
 	DefaultMaxEntries    = 10000
 	DefaultBufferSize    = 4096
-	DefaultBatchSize     = 256
+	DefaultBatchSize     = 1024
 	DefaultFlushInterval = 200 * time.Millisecond
 )
 
@@ -87,7 +92,8 @@ type Options struct {
 	MaxEntries int
 	// BufferSize is how many entries may wait to be written.
 	BufferSize int
-	// BatchSize is the most entries written in one InsertMany.
+	// BatchSize is the most entries stored in one chunk (a batch waits
+	// for FlushInterval at most, however few entries it holds).
 	BatchSize int
 	// FlushInterval is how long an entry may wait for its batch to fill.
 	FlushInterval time.Duration
@@ -109,11 +115,12 @@ type Writer struct {
 
 	mu sync.Mutex // guards pending and closed
 	// pending are the entries recorded and not yet taken by the writer
-	// goroutine, at most Options.BufferSize. Entries are handed over in
-	// a slice rather than one channel send each: a send to the parked
-	// writer woke it for every call (a goroutine switch per function
-	// run); now it wakes when a batch is full, or on its flush ticker.
-	pending []bson.D
+	// goroutine, at most Options.BufferSize, encoded. Entries are
+	// handed over in a buffer rather than one channel send each: a send
+	// to the parked writer woke it for every call (a goroutine switch
+	// per function run); now it wakes when a batch is full, or on its
+	// flush ticker.
+	pending packedEntries
 	closed  bool
 }
 
@@ -149,11 +156,16 @@ func newWriter(st store.Store, opts Options) *Writer {
 	}
 }
 
-// Record queues e without blocking. A full buffer, or a closed Writer,
-// drops e and counts the drop (see Dropped); drops are reported in the
-// slog log by the writer goroutine.
+// Record queues e without blocking. A full buffer, a closed Writer, or
+// an entry encoding to more than 8 MiB (many console lines: their count
+// is not bounded, only their bytes) drops e and counts the drop (see
+// Dropped); drops are reported in the slog log by the writer goroutine.
 func (w *Writer) Record(e Entry) {
-	d := e.doc()
+	id := bson.NewObjectID()
+	t := e.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -161,13 +173,20 @@ func (w *Writer) Record(e Entry) {
 		w.log.Warn("app log entry dropped: log closed", "type", e.Type, "name", e.Name)
 		return
 	}
-	if len(w.pending) >= w.opts.BufferSize {
+	if len(w.pending.ents) >= w.opts.BufferSize {
 		w.mu.Unlock()
 		w.dropped.Add(1)
 		return
 	}
-	w.pending = append(w.pending, d)
-	full := len(w.pending) == w.opts.BatchSize
+	// Encoding here, into the one pending buffer, costs less than
+	// handing over the entry in any other form (no allocation).
+	if !w.pending.add(&e, id, t) {
+		w.mu.Unlock()
+		w.dropped.Add(1)
+		w.log.Warn("app log entry dropped: too large", "type", e.Type, "name", e.Name, "max_bytes", maxEntryBytes)
+		return
+	}
+	full := len(w.pending.ents) == w.opts.BatchSize
 	w.mu.Unlock()
 	if full {
 		select {
@@ -203,58 +222,59 @@ func (w *Writer) loop() {
 	defer close(w.done)
 	t := time.NewTicker(w.opts.FlushInterval)
 	defer t.Stop()
-	batch := make([]bson.D, 0, w.opts.BatchSize)
+	var batch packedEntries
+	var z deflater
 	var reported int64
 	// Retention runs after every MaxEntries/2 entries written, so that
 	// its query does not follow every small batch.
 	sincePrune, pruneEvery := 0, max(1, w.opts.MaxEntries/2)
 	// mine are the chunks this writer wrote, oldest first, for prune.
 	var mine []chunkRef
-	size := 0
 	flush := func() {
 		if n := w.dropped.Load(); n != reported {
-			w.log.Warn("app log entries dropped: buffer full", "dropped_total", n, "dropped_since_last_report", n-reported)
+			w.log.Warn("app log entries dropped: buffer full or entry too large", "dropped_total", n, "dropped_since_last_report", n-reported)
 			reported = n
 		}
-		if len(batch) == 0 {
+		if len(batch.ents) == 0 {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		c := chunkOf(batch)
-		if _, err := w.coll.InsertOne(ctx, c.doc); err != nil {
-			w.log.Error("app log write failed", "entries", len(batch), "error", err)
+		c, err := chunkOf(&batch, &z)
+		if err == nil {
+			if _, err = w.coll.InsertOne(ctx, c.doc); err != nil {
+				// The store may still hold the chunk's buffer: leave it.
+				z.abandon()
+			}
+		}
+		if err != nil {
+			w.log.Error("app log write failed", "entries", len(batch.ents), "error", err)
 		} else {
-			w.written.Add(int64(len(batch)))
+			w.written.Add(int64(len(batch.ents)))
 			mine = append(mine, c.ref)
-			sincePrune += len(batch)
+			sincePrune += len(batch.ents)
 			if sincePrune >= pruneEvery {
 				sincePrune = 0
 				mine = w.prune(ctx, mine)
 			}
 		}
-		clear(batch)
-		batch, size = batch[:0], 0
-	}
-	add := func(d bson.D) {
-		batch = append(batch, d)
-		size += entrySize(d)
-		if len(batch) >= w.opts.BatchSize || size >= MaxChunkBytes {
-			flush()
-		}
+		batch.reset()
 	}
 	// take moves the pending entries into batches, swapping the pending
-	// slice with a spare one so that neither is reallocated.
-	var spare []bson.D
+	// buffer with a spare one so that neither is reallocated.
+	var spare packedEntries
 	take := func() {
 		w.mu.Lock()
 		got := w.pending
-		w.pending = spare[:0]
+		w.pending = spare
 		w.mu.Unlock()
-		for _, d := range got {
-			add(d)
+		for i := range got.ents {
+			batch.addFrom(&got, i)
+			if len(batch.ents) >= w.opts.BatchSize || len(batch.data) >= MaxChunkBytes {
+				flush()
+			}
 		}
-		clear(got)
+		got.reset()
 		spare = got
 	}
 	for {
@@ -351,89 +371,21 @@ func lookup(d bson.D, k string) any {
 	return nil
 }
 
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const mark = "…(truncated)"
-	// Cut on a rune boundary.
-	i := n - len(mark)
-	for i > 0 && s[i]&0xC0 == 0x80 {
-		i--
-	}
-	return s[:i] + mark
-}
-
-func (e Entry) doc() bson.D {
-	logs := bson.A{}
-	total := 0
-	for _, l := range e.Logs {
-		if total+len(l) > MaxLogBytes {
-			logs = append(logs, cut(l, max(MaxLogBytes-total, 32)))
-			break
-		}
-		total += len(l)
-		logs = append(logs, l)
-	}
-	t := e.Time
-	if t.IsZero() {
-		t = time.Now()
-	}
-	d := bson.D{
-		{Key: "_id", Value: bson.NewObjectID()},
-		{Key: "ts", Value: bson.NewDateTimeFromTime(t)},
-		{Key: "type", Value: e.Type},
-		{Key: "name", Value: e.Name},
-		{Key: "duration_ms", Value: float64(e.Duration.Microseconds()) / 1000},
-		{Key: "user_id", Value: e.UserID},
-		{Key: "system", Value: e.System},
-		{Key: "trigger", Value: e.Trigger},
-		{Key: "logs", Value: logs},
-	}
-	if e.Arguments != "" {
-		d = append(d, bson.E{Key: "arguments", Value: cut(e.Arguments, MaxFieldBytes)})
-	}
-	if e.Error != "" {
-		d = append(d, bson.E{Key: "error", Value: cut(e.Error, MaxFieldBytes)})
-	} else if e.Result != "" {
-		d = append(d, bson.E{Key: "result", Value: cut(e.Result, MaxFieldBytes)})
-	}
-	return d
-}
-
-// MaxChunkBytes bounds the entries of one chunk (by the size of their
-// strings): a chunk is written when it reaches BatchSize entries or this
-// size, far under the 16 MiB document limit even with the largest entry.
+// MaxChunkBytes bounds the entries of one chunk (by their encoded size):
+// a chunk is written when it reaches BatchSize entries or this size, far
+// under the 16 MiB document limit even with the largest entry.
 const MaxChunkBytes = 1 << 20
 
-// A chunk is one stored document holding the entries of one batch, in
-// the order they were recorded: {_id, n, last, entries: [...]}, where n
-// counts the entries and last is the newest entry's _id (for Query.After).
-// One document per batch instead of one per entry makes the log's cost
-// per entry in the store (the row, its change-feed record, its later
-// delete) a fraction of what it was. Read also accepts the one-entry
-// documents earlier versions wrote.
+// A chunk is one stored document holding the entries of one batch (see
+// chunkOf for its fields). One document per batch instead of one per
+// entry makes the log's cost per entry in the store (the row, its
+// change-feed record, its later delete) a fraction of what it was. Read
+// also accepts the documents earlier versions wrote: chunks holding the
+// entries as an array of documents ({_id, n, last, entries: [...]}), and
+// one-entry documents.
 type chunk struct {
 	doc bson.D
 	ref chunkRef
-}
-
-func chunkOf(entries []bson.D) chunk {
-	id := bson.NewObjectID()
-	var last any
-	a := make(bson.A, len(entries))
-	for i, d := range entries {
-		a[i] = d
-		if v, ok := lookup(d, "_id").(bson.ObjectID); ok {
-			if l, ok := last.(bson.ObjectID); !ok || bytes.Compare(v[:], l[:]) > 0 {
-				last = v
-			}
-		}
-	}
-	return chunk{
-		doc: bson.D{{Key: "_id", Value: id}, {Key: "n", Value: int32(len(entries))}, {Key: "last", Value: last}, {Key: "entries", Value: a}},
-		ref: chunkRef{id: id, n: len(entries)},
-	}
 }
 
 // entryCount is how many entries a stored document holds: n for a
@@ -446,23 +398,4 @@ func entryCount(d bson.D) int {
 		return int(n)
 	}
 	return 1
-}
-
-// entrySize approximates an entry's stored size by its strings.
-func entrySize(d bson.D) int {
-	n := 64
-	for _, e := range d {
-		n += len(e.Key)
-		switch v := e.Value.(type) {
-		case string:
-			n += len(v)
-		case bson.A:
-			for _, l := range v {
-				if s, ok := l.(string); ok {
-					n += len(s) + 8
-				}
-			}
-		}
-	}
-	return n
 }

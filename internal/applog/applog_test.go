@@ -154,7 +154,7 @@ func TestReadChunksAndSingleEntries(t *testing.T) {
 	coll := st.Database(store.SystemDatabase).Collection(Collection)
 	// Two entries as an earlier version stored them, one per document.
 	for _, n := range []string{"single1", "single2"} {
-		if _, err := coll.InsertOne(ctx, Entry{Type: "function", Name: n}.doc()); err != nil {
+		if _, err := coll.InsertOne(ctx, legacyEntryDoc(Entry{Type: "function", Name: n})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -201,4 +201,79 @@ func TestReadChunksAndSingleEntries(t *testing.T) {
 	if got, _ := Read(ctx, st, Query{After: lookup(all[8], "_id")}); len(got) != 0 {
 		t.Errorf("after the newest: %s", names(got))
 	}
+}
+
+// legacyEntryDoc is an entry as earlier versions stored it: alone, or
+// as an element of an array chunk (see legacyArrayChunk).
+func legacyEntryDoc(e Entry) bson.D {
+	return legacyEntryDocID(e, bson.NewObjectID())
+}
+
+// legacyEntryDocID is legacyEntryDoc with the given _id.
+func legacyEntryDocID(e Entry, id bson.ObjectID) bson.D {
+	logs := bson.A{}
+	total := 0
+	for _, l := range e.Logs {
+		if total+len(l) > MaxLogBytes {
+			logs = append(logs, cut(l, max(MaxLogBytes-total, 32)))
+			break
+		}
+		total += len(l)
+		logs = append(logs, l)
+	}
+	t := e.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	d := bson.D{
+		{Key: "_id", Value: id},
+		{Key: "ts", Value: bson.NewDateTimeFromTime(t)},
+		{Key: "type", Value: e.Type},
+		{Key: "name", Value: e.Name},
+		{Key: "duration_ms", Value: float64(e.Duration.Microseconds()) / 1000},
+		{Key: "user_id", Value: e.UserID},
+		{Key: "system", Value: e.System},
+		{Key: "trigger", Value: e.Trigger},
+		{Key: "logs", Value: logs},
+	}
+	if e.Arguments != "" {
+		d = append(d, bson.E{Key: "arguments", Value: cut(e.Arguments, MaxFieldBytes)})
+	}
+	if e.Error != "" {
+		d = append(d, bson.E{Key: "error", Value: cut(e.Error, MaxFieldBytes)})
+	} else if e.Result != "" {
+		d = append(d, bson.E{Key: "result", Value: cut(e.Result, MaxFieldBytes)})
+	}
+	return d
+}
+
+// legacyArrayChunk is a chunk as the previous version stored it:
+// {_id, n, last, entries: [...]}.
+func legacyArrayChunk(entries []bson.D) bson.D {
+	var last any
+	a := make(bson.A, len(entries))
+	for i, d := range entries {
+		a[i] = d
+		if v, ok := lookup(d, "_id").(bson.ObjectID); ok {
+			if l, ok := last.(bson.ObjectID); !ok || bytes.Compare(v[:], l[:]) > 0 {
+				last = v
+			}
+		}
+	}
+	return bson.D{{Key: "_id", Value: bson.NewObjectID()}, {Key: "n", Value: int32(len(entries))}, {Key: "last", Value: last}, {Key: "entries", Value: a}}
+}
+
+// cut is what earlier versions stored of s: s, or when longer than n
+// bytes its start ending with "…(truncated)", n bytes at most.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…(truncated)"
+	// Cut on a rune boundary.
+	i := n - len(mark)
+	for i > 0 && s[i]&0xC0 == 0x80 {
+		i--
+	}
+	return s[:i] + mark
 }

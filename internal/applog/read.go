@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"github.com/atollhq/atoll/internal/store"
 )
@@ -25,8 +26,9 @@ type Query struct {
 }
 
 // Read returns the entries q selects, oldest first. It reads stored
-// documents newest first, taking the entries out of chunks (and entries
-// stored alone by earlier versions as they are), until it has Limit.
+// documents newest first, taking the entries out of chunks (packed ones
+// and the array chunks of earlier versions; entries stored alone by
+// earlier versions as they are), until it has Limit.
 func Read(ctx context.Context, st store.Store, q Query) ([]bson.D, error) {
 	if q.Limit <= 0 {
 		q.Limit = 100
@@ -35,6 +37,7 @@ func Read(ctx context.Context, st store.Store, q Query) ([]bson.D, error) {
 	if q.Type != "" {
 		and = append(and, bson.D{{Key: "$or", Value: bson.A{
 			bson.D{{Key: "type", Value: q.Type}}, bson.D{{Key: "entries.type", Value: q.Type}},
+			bson.D{{Key: fieldTypes, Value: q.Type}},
 		}}})
 	}
 	after, hasAfter := q.After.(bson.ObjectID)
@@ -57,12 +60,13 @@ func Read(ctx context.Context, st store.Store, q Query) ([]bson.D, error) {
 	defer cur.Close(ctx)
 	// keep reports whether an entry passes the filters (a chunk matching
 	// them holds other entries too).
-	keep := func(e bson.D) bool {
-		if q.Type != "" && lookup(e, "type") != q.Type {
+	keep := func(e storedEntry) bool {
+		typ, id := e.typeAndID()
+		if q.Type != "" && typ != q.Type {
 			return false
 		}
 		if q.After != nil {
-			id, ok := lookup(e, "_id").(bson.ObjectID)
+			id, ok := id.(bson.ObjectID)
 			if !ok || !hasAfter || bytes.Compare(id[:], after[:]) <= 0 {
 				return false
 			}
@@ -72,17 +76,19 @@ func Read(ctx context.Context, st store.Store, q Query) ([]bson.D, error) {
 	var docs []bson.D // newest first
 	for len(docs) < q.Limit && cur.Next(ctx) {
 		d := cur.Doc()
-		entries, ok := lookup(d, "entries").(bson.A)
-		if !ok {
-			if keep(d) {
-				docs = append(docs, d)
-			}
-			continue
+		entries, err := chunkEntries(d)
+		if err != nil {
+			return nil, err
 		}
 		for i := len(entries) - 1; i >= 0 && len(docs) < q.Limit; i-- {
-			if e, ok := entries[i].(bson.D); ok && keep(e) {
-				docs = append(docs, e)
+			if !keep(entries[i]) {
+				continue
 			}
+			e, err := entries[i].decode()
+			if err != nil {
+				return nil, fmt.Errorf("applog: reading chunk %v: %w", lookup(d, "_id"), err)
+			}
+			docs = append(docs, e)
 		}
 	}
 	if err := cur.Err(); err != nil {
@@ -92,6 +98,66 @@ func Read(ctx context.Context, st store.Store, q Query) ([]bson.D, error) {
 		docs[i], docs[j] = docs[j], docs[i]
 	}
 	return docs, nil
+}
+
+// storedEntry is an entry as stored: a document of its own or of an
+// array chunk (d), or one of a packed chunk, decoded only when kept (raw).
+type storedEntry struct {
+	d   bson.D
+	raw bsoncore.Document
+}
+
+// typeAndID returns the entry's type and _id (nil when missing).
+func (e storedEntry) typeAndID() (typ, id any) {
+	if e.raw == nil {
+		return lookup(e.d, "type"), lookup(e.d, "_id")
+	}
+	if s, ok := e.raw.Lookup("type").StringValueOK(); ok {
+		typ = s
+	}
+	if oid, ok := e.raw.Lookup("_id").ObjectIDOK(); ok {
+		id = bson.ObjectID(oid)
+	}
+	return typ, id
+}
+
+// decode returns the entry as a document.
+func (e storedEntry) decode() (bson.D, error) {
+	if e.raw == nil {
+		return e.d, nil
+	}
+	var d bson.D
+	if err := bson.Unmarshal(e.raw, &d); err != nil {
+		return nil, fmt.Errorf("%w: %v", errPacked, err)
+	}
+	return d, nil
+}
+
+// chunkEntries returns the entries of a stored document, in order: those
+// of a chunk, or the document itself when it is an entry stored alone.
+func chunkEntries(d bson.D) ([]storedEntry, error) {
+	if v, ok := lookup(d, fieldDeflated).(bson.Binary); ok {
+		raws, err := unpack(v.Data)
+		if err != nil {
+			return nil, fmt.Errorf("applog: reading chunk %v: %w", lookup(d, "_id"), err)
+		}
+		entries := make([]storedEntry, len(raws))
+		for i, r := range raws {
+			entries[i].raw = r
+		}
+		return entries, nil
+	}
+	a, ok := lookup(d, "entries").(bson.A)
+	if !ok {
+		return []storedEntry{{d: d}}, nil
+	}
+	entries := make([]storedEntry, 0, len(a))
+	for _, e := range a {
+		if e, ok := e.(bson.D); ok {
+			entries = append(entries, storedEntry{d: e})
+		}
+	}
+	return entries, nil
 }
 
 // Format writes one entry as text: a header line (time, type, name,
