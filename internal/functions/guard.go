@@ -64,9 +64,17 @@ type guard struct {
 	// and the enumerating checks are used instead.
 	shape shape
 	fast  bool
+	// view reads every starting property where goja keeps it, without
+	// calling getters (shape.go); viewed is false when it could not be
+	// set up, and the public-API comparisons are used instead.
+	view   view
+	viewed bool
 	// pins are the writable members of the hardened prototypes
-	// (freeze.go), checked with the first built-in guard.
-	pins []pin
+	// (freeze.go), checked with the first built-in guard; pinSlots read
+	// them like view when pinsViewed.
+	pins       []pin
+	pinSlots   []pinSlot
+	pinsViewed bool
 }
 
 // guards are a runtime's guarded objects (global object first) and the
@@ -186,7 +194,9 @@ func (rt *jsRuntime) installGuards(protos []*goja.Object) error {
 		gs.list = append(gs.list, g)
 	}
 	if len(gs.list) > 1 {
-		gs.list[1].pins = pins
+		g := gs.list[1]
+		g.pins = pins
+		g.pinSlots, g.pinsViewed = viewPins(pins)
 	}
 	return nil
 }
@@ -238,6 +248,9 @@ func (rt *jsRuntime) snapshot(gs *guards, o *goja.Object) (*guard, error) {
 	}
 	if ext, err := gs.isExt(goja.Undefined(), o); err == nil && ext.ToBoolean() {
 		g.shape, g.fast = newShape(o, len(g.names), len(g.syms), true)
+		if g.fast {
+			g.view, g.viewed = newView(o, g.names, g.syms)
+		}
 	}
 	return g, nil
 }
@@ -274,6 +287,15 @@ func (rt *jsRuntime) intact(g *guard) bool {
 	if o.Prototype() != g.proto {
 		return false
 	}
+	if g.fast && g.viewed {
+		// Same number of own keys, the extensible flag, and every
+		// starting property still bound to the same entry with the same
+		// contents: nothing was added, deleted, replaced or redefined.
+		if n, ns, ext, good := g.shape.read(); !good || !ext || n != len(g.names) || ns != len(g.syms) {
+			return false
+		}
+		return g.view.intact() && rt.pinsIntact(g)
+	}
 	if g.fast {
 		// Same number of own string and symbol keys, and (below) every
 		// starting key still bound to its starting value: nothing was
@@ -305,7 +327,46 @@ func (rt *jsRuntime) intact(g *guard) bool {
 			return false
 		}
 	}
-	return pinsIntact(g.pins)
+	return rt.pinsIntact(g)
+}
+
+// pinsIntact reports whether g's pinned members (if any) are as they
+// were, through the view when it could be set up.
+func (rt *jsRuntime) pinsIntact(g *guard) bool {
+	if !g.pinsViewed {
+		return pinsIntact(g.pins)
+	}
+	for i := range g.pinSlots {
+		if !g.pinSlots[i].intact() {
+			return false
+		}
+	}
+	return true
+}
+
+// viewPins captures the pinned members like view (shape.go), so that
+// they are read without Get and a change of their attributes (made
+// read-only past the define wrappers, through a Proxy) is seen too. ok
+// is false when any of them cannot be captured.
+func viewPins(pins []pin) (slots []pinSlot, ok bool) {
+	for _, p := range pins {
+		s, good := viewProp(p.o, p.k)
+		if !good {
+			return nil, false
+		}
+		cur := s.want
+		if s.prop != nil {
+			if s.was.accessor {
+				return nil, false
+			}
+			cur = s.was.value
+		}
+		if cur == nil || !cur.SameAs(p.v) {
+			return nil, false
+		}
+		slots = append(slots, s)
+	}
+	return slots, true
 }
 
 // pinsIntact reports whether every pinned member still has its value.

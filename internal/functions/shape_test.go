@@ -63,3 +63,20 @@ func TestShapeCatchesChangesPastTheWrappers(t *testing.T) {
 		}
 	}
 }
+
+// The guards read the properties themselves through view (shape.go);
+// this makes a fall back to the slower public-API comparisons visible.
+func TestGuardsUseView(t *testing.T) {
+	rt, err := newRuntime(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range rt.guards.list {
+		if !g.viewed {
+			t.Errorf("guard %d: the property view is not in use", i)
+		}
+	}
+	if g := rt.guards.list[1]; len(g.pins) == 0 || !g.pinsViewed {
+		t.Errorf("the pinned members are not read through the view (%d pins)", len(g.pins))
+	}
+}
