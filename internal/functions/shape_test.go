@@ -80,3 +80,46 @@ func TestGuardsUseView(t *testing.T) {
 		t.Errorf("the pinned members are not read through the view (%d pins)", len(g.pins))
 	}
 }
+
+// The view sees a property replaced even when nothing about it differs:
+// the last own name (or symbol) of each guarded object deleted and
+// defined again with its own descriptor keeps the count, the order of
+// names and every value, but not goja's entry. (A non-configurable
+// property cannot be deleted: skipped.)
+func TestViewCatchesExactRedefinition(t *testing.T) {
+	for i := 0; i <= len(guardedBuiltins); i++ {
+		for _, keys := range []string{"Object.getOwnPropertyNames", "Object.getOwnPropertySymbols"} {
+			rt, err := newRuntime(nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := rt.guards.list[i]
+			f, err := rt.vm.RunString(`(function (O) {
+				const ks = ` + keys + `(O);
+				if (ks.length === 0) return false;
+				const k = ks[ks.length - 1], d = Object.getOwnPropertyDescriptor(O, k);
+				if (!delete O[k]) return false;
+				Object.defineProperty(O, k, d);
+				const d2 = Object.getOwnPropertyDescriptor(O, k), ks2 = ` + keys + `(O);
+				return ks2.length === ks.length && ks2[ks2.length - 1] === k && Object.keys(d).every(a => d[a] === d2[a]);
+			})`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			redefine, _ := goja.AssertFunction(f)
+			if !rt.intact(g) {
+				t.Fatalf("guard %d: changed before the change", i)
+			}
+			v, err := redefine(goja.Undefined(), g.o)
+			if err != nil {
+				t.Fatalf("guard %d %s: %v", i, keys, err)
+			}
+			if !v.ToBoolean() {
+				continue // no symbol, or not configurable
+			}
+			if rt.intact(g) {
+				t.Errorf("guard %d: an exact redefinition (%s) was not seen", i, keys)
+			}
+		}
+	}
+}
