@@ -74,6 +74,7 @@ type guard struct {
 	// them like view when pinsViewed.
 	pins       []pin
 	pinSlots   []pinSlot
+	pinOwners  []owner
 	pinsViewed bool
 }
 
@@ -196,7 +197,7 @@ func (rt *jsRuntime) installGuards(protos []*goja.Object) error {
 	if len(gs.list) > 1 {
 		g := gs.list[1]
 		g.pins = pins
-		g.pinSlots, g.pinsViewed = viewPins(pins)
+		g.pinSlots, g.pinOwners, g.pinsViewed = viewPins(pins)
 	}
 	return nil
 }
@@ -336,6 +337,11 @@ func (rt *jsRuntime) pinsIntact(g *guard) bool {
 	if !g.pinsViewed {
 		return pinsIntact(g.pins)
 	}
+	for i := range g.pinOwners {
+		if !g.pinOwners[i].same() {
+			return false
+		}
+	}
 	for i := range g.pinSlots {
 		if !g.pinSlots[i].intact() {
 			return false
@@ -348,25 +354,30 @@ func (rt *jsRuntime) pinsIntact(g *guard) bool {
 // they are read without Get and a change of their attributes (made
 // read-only past the define wrappers, through a Proxy) is seen too. ok
 // is false when any of them cannot be captured.
-func viewPins(pins []pin) (slots []pinSlot, ok bool) {
+func viewPins(pins []pin) (slots []pinSlot, owners []owner, ok bool) {
+	seen := map[*goja.Object]bool{}
 	for _, p := range pins {
-		s, good := viewProp(p.o, p.k)
+		s, w, good := viewProp(p.o, p.k)
 		if !good {
-			return nil, false
+			return nil, nil, false
+		}
+		if !seen[p.o] {
+			seen[p.o] = true
+			owners = append(owners, w)
 		}
 		cur := s.want
 		if s.prop != nil {
 			if s.was.accessor {
-				return nil, false
+				return nil, nil, false
 			}
 			cur = s.was.value
 		}
 		if cur == nil || !cur.SameAs(p.v) {
-			return nil, false
+			return nil, nil, false
 		}
 		slots = append(slots, s)
 	}
-	return slots, true
+	return slots, owners, true
 }
 
 // pinsIntact reports whether every pinned member still has its value.

@@ -228,7 +228,9 @@ type view struct {
 }
 
 // intact reports whether every captured property is as it was and the
-// symbol map is the same. It does not count: shape does.
+// symbol map is the same. It does not count, nor check that the object
+// still has the implementation captured: shape.read does both, and must
+// have been called first.
 func (v *view) intact() bool {
 	m := *v.values
 	for i := range v.slots {
@@ -256,21 +258,22 @@ var (
 	propType   reflect.Type // *goja.valueProperty
 )
 
-// objectStruct returns the struct implementing o (addressable).
-func objectStruct(o *goja.Object) (reflect.Value, bool) {
+// objectStruct returns the struct implementing o (addressable) and the
+// *goja.Object's field holding it.
+func objectStruct(o *goja.Object) (st, self reflect.Value, ok bool) {
 	ov := reflect.ValueOf(o)
 	if ov.Kind() != reflect.Pointer || ov.IsNil() {
-		return reflect.Value{}, false
+		return reflect.Value{}, reflect.Value{}, false
 	}
-	self := ov.Elem().FieldByName("self")
+	self = ov.Elem().FieldByName("self")
 	if !self.IsValid() || self.Kind() != reflect.Interface || self.IsNil() {
-		return reflect.Value{}, false
+		return reflect.Value{}, reflect.Value{}, false
 	}
 	impl := self.Elem()
 	if impl.Kind() != reflect.Pointer || impl.IsNil() || impl.Elem().Kind() != reflect.Struct {
-		return reflect.Value{}, false
+		return reflect.Value{}, reflect.Value{}, false
 	}
-	return impl.Elem(), true
+	return impl.Elem(), self, true
 }
 
 // mirrors reports whether struct type got has, in order and at the same
@@ -306,7 +309,7 @@ func checkLayout() bool {
 			o.SetSymbol(sym, goja.Undefined()) != nil {
 			return
 		}
-		st, ok := objectStruct(o)
+		st, _, ok := objectStruct(o)
 		if !ok {
 			return
 		}
@@ -374,7 +377,7 @@ func newView(o *goja.Object, names []string, syms []*goja.Symbol) (v view, ok bo
 	if !checkLayout() {
 		return view{}, false
 	}
-	st, ok := objectStruct(o)
+	st, _, ok := objectStruct(o)
 	if !ok {
 		return view{}, false
 	}
@@ -421,40 +424,55 @@ func newView(o *goja.Object, names []string, syms []*goja.Symbol) (v view, ok bo
 	return v, true
 }
 
+// owner is an object whose properties pinSlots read: goja replaces an
+// object's implementation in a few cases (an array becoming sparse),
+// and the captured map would then be stale.
+type owner struct {
+	self reflect.Value // the *goja.Object's implementation field
+	impl uintptr       // its pointer when captured
+}
+
+// same reports whether the object has the implementation captured.
+func (w *owner) same() bool {
+	return !w.self.IsNil() && w.self.Elem().Pointer() == w.impl
+}
+
 // pinSlot is a captured property of some object.
 type pinSlot struct {
 	values *propMap
 	keyed
 }
 
-// intact reports whether the property is as captured.
+// intact reports whether the property is as captured (its owner
+// checked first).
 func (s *pinSlot) intact() bool {
 	return s.slot.intact((*s.values)[s.key])
 }
 
 // viewProp captures o's own string-keyed property k.
-func viewProp(o *goja.Object, k string) (s pinSlot, ok bool) {
+func viewProp(o *goja.Object, k string) (s pinSlot, w owner, ok bool) {
 	defer func() {
 		if recover() != nil {
-			s, ok = pinSlot{}, false
+			s, w, ok = pinSlot{}, owner{}, false
 		}
 	}()
 	if !checkLayout() {
-		return pinSlot{}, false
+		return pinSlot{}, owner{}, false
 	}
-	st, ok := objectStruct(o)
+	st, self, ok := objectStruct(o)
 	if !ok {
-		return pinSlot{}, false
+		return pinSlot{}, owner{}, false
 	}
 	vf := st.FieldByName("values")
 	if !vf.IsValid() || vf.Type() != reflect.TypeFor[propMap]() {
-		return pinSlot{}, false
+		return pinSlot{}, owner{}, false
 	}
 	values := (*propMap)(vf.Addr().UnsafePointer())
 	key := unistring.NewFromString(k)
 	want := (*values)[key]
 	if want == nil {
-		return pinSlot{}, false
+		return pinSlot{}, owner{}, false
 	}
-	return pinSlot{values: values, keyed: keyed{key: key, slot: capture(want)}}, true
+	w = owner{self: self, impl: self.Elem().Pointer()}
+	return pinSlot{values: values, keyed: keyed{key: key, slot: capture(want)}}, w, true
 }
