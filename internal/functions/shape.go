@@ -428,13 +428,13 @@ func newView(o *goja.Object, names []string, syms []*goja.Symbol) (v view, ok bo
 // object's implementation in a few cases (an array becoming sparse),
 // and the captured map would then be stale.
 type owner struct {
-	self reflect.Value // the *goja.Object's implementation field
-	impl uintptr       // its pointer when captured
+	self *ifaceWords    // the *goja.Object's implementation field
+	impl unsafe.Pointer // its pointer when captured
 }
 
 // same reports whether the object has the implementation captured.
 func (w *owner) same() bool {
-	return !w.self.IsNil() && w.self.Elem().Pointer() == w.impl
+	return w.self.data == w.impl
 }
 
 // pinSlot is a captured property of some object.
@@ -473,6 +473,9 @@ func viewProp(o *goja.Object, k string) (s pinSlot, w owner, ok bool) {
 	if want == nil {
 		return pinSlot{}, owner{}, false
 	}
-	w = owner{self: self, impl: self.Elem().Pointer()}
+	w = owner{self: (*ifaceWords)(self.Addr().UnsafePointer()), impl: self.Elem().UnsafePointer()}
+	if w.self.data != w.impl {
+		return pinSlot{}, owner{}, false
+	}
 	return pinSlot{values: values, keyed: keyed{key: key, slot: capture(want)}}, w, true
 }
