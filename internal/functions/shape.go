@@ -165,7 +165,8 @@ type ifaceWords struct {
 func same(cur, want *goja.Value, by uint8) bool {
 	switch by {
 	case byWords:
-		return *(*ifaceWords)(unsafe.Pointer(cur)) == *(*ifaceWords)(unsafe.Pointer(want))
+		a, b := (*ifaceWords)(unsafe.Pointer(cur)), (*ifaceWords)(unsafe.Pointer(want))
+		return a.data == b.data && a.tab == b.tab
 	case byEqual:
 		return *cur == *want
 	}
@@ -190,18 +191,29 @@ func compareBy(v goja.Value) uint8 {
 // intact reports whether cur, the property's current entry, is the one
 // captured and, for a *valueProperty, its contents are as captured.
 func (s *slot) intact(cur goja.Value) bool {
-	if !same(&cur, &s.want, s.wantBy) {
-		return false
-	}
-	if p := s.prop; p != nil {
-		w := &s.was
-		if p.writable != w.writable || p.configurable != w.configurable || p.enumerable != w.enumerable ||
-			p.accessor != w.accessor || p.getterFunc != w.getterFunc || p.setterFunc != w.setterFunc ||
-			!same(&p.value, &w.value, s.wasBy) {
+	// The common case, a pointer compared by its words, is spelt out.
+	if s.wantBy == byWords {
+		a, b := (*ifaceWords)(unsafe.Pointer(&cur)), (*ifaceWords)(unsafe.Pointer(&s.want))
+		if a.data != b.data || a.tab != b.tab {
 			return false
 		}
+	} else if !same(&cur, &s.want, s.wantBy) {
+		return false
 	}
-	return true
+	p := s.prop
+	if p == nil {
+		return true
+	}
+	w := &s.was
+	if p.writable != w.writable || p.configurable != w.configurable || p.enumerable != w.enumerable ||
+		p.accessor != w.accessor || p.getterFunc != w.getterFunc || p.setterFunc != w.setterFunc {
+		return false
+	}
+	if s.wasBy == byWords {
+		a, b := (*ifaceWords)(unsafe.Pointer(&p.value)), (*ifaceWords)(unsafe.Pointer(&w.value))
+		return a.data == b.data && a.tab == b.tab
+	}
+	return same(&p.value, &w.value, s.wasBy)
 }
 
 // keyed is a string-keyed slot.
