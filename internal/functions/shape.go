@@ -144,6 +144,11 @@ type slot struct {
 	was  propView   // its contents when captured
 	// wantBy and wasBy say how want and was.value compare (see same).
 	wantBy, wasBy uint8
+	// fixed: the property was not configurable, so goja never replaces
+	// its entry (it refuses to delete it or to redefine it as
+	// configurable, and writes any other definition into the same
+	// *valueProperty), and only the contents are compared.
+	fixed bool
 }
 
 // How two values compare: their interface words (a pointer type, whose
@@ -247,7 +252,11 @@ func (v *view) intact() bool {
 	m := *v.values
 	for i := range v.slots {
 		s := &v.slots[i]
-		if !s.intact(m[s.key]) {
+		cur := s.want
+		if !s.fixed {
+			cur = m[s.key]
+		}
+		if !s.intact(cur) {
 			return false
 		}
 	}
@@ -373,6 +382,7 @@ func capture(want goja.Value) slot {
 		s.prop = (*propView)(reflect.ValueOf(want).UnsafePointer())
 		s.was = *s.prop
 		s.wasBy = compareBy(s.was.value)
+		s.fixed = !s.was.configurable
 	}
 	return s
 }
@@ -458,6 +468,9 @@ type pinSlot struct {
 // intact reports whether the property is as captured (its owner
 // checked first).
 func (s *pinSlot) intact() bool {
+	if s.fixed {
+		return s.slot.intact(s.want)
+	}
 	return s.slot.intact((*s.values)[s.key])
 }
 

@@ -123,3 +123,59 @@ func TestViewCatchesExactRedefinition(t *testing.T) {
 		}
 	}
 }
+
+// A slot of a non-configurable property is compared without looking its
+// entry up (slot.fixed): this holds only while goja refuses to delete
+// such a property or to replace it by a configurable one, which this
+// checks for every such slot, by every way of trying.
+func TestFixedEntriesStay(t *testing.T) {
+	rt, err := newRuntime(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := rt.vm.RunString(`(function (O, k) {
+		const P = new Proxy(O, {}), orig = Object.getOwnPropertyDescriptor(O, k);
+		const tries = [() => delete O[k], () => Reflect.deleteProperty(P, k),
+			() => Reflect.defineProperty(P, k, {value: 1, writable: true, enumerable: true, configurable: true}),
+			() => Reflect.defineProperty(P, k, {get() { return 1 }}),
+			() => { class B { constructor() { return O } } class C extends B { [k] = 1 } new C() }];
+		for (const f of tries) { try { f() } catch (e) {} }
+		const d = Object.getOwnPropertyDescriptor(O, k);
+		return Object.keys(orig).every(a => Object.is(d[a], orig[a]));
+	})`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	try, _ := goja.AssertFunction(f)
+	n := 0
+	check := func(o *goja.Object, values *propMap, s *keyed) {
+		if !s.fixed {
+			return
+		}
+		n++
+		same, err := try(goja.Undefined(), o, rt.vm.ToValue(s.key.String()))
+		if err != nil || !same.ToBoolean() {
+			t.Errorf("%s: changed (%v)", s.key, err)
+		}
+		if cur := (*values)[s.key]; cur != s.want {
+			t.Errorf("%s: its entry was replaced", s.key)
+		}
+	}
+	for _, g := range rt.guards.list {
+		for i := range g.view.slots {
+			check(g.o, g.view.values, &g.view.slots[i])
+		}
+	}
+	g := rt.guards.list[1]
+	for i := range g.pinSlots {
+		check(g.pins[i].o, g.pinSlots[i].values, &g.pinSlots[i].keyed)
+	}
+	if n < len(g.pins) {
+		t.Errorf("only %d fixed slots", n)
+	}
+	for i, g := range rt.guards.list {
+		if !rt.intact(g) {
+			t.Errorf("guard %d: changed by failed attempts", i)
+		}
+	}
+}
