@@ -14,32 +14,34 @@ import (
 // A guard watches one of them.
 //
 // Checking a guarded object must be cheap, since it runs after every
-// call, and it must not miss a change. Enumerating its property names
-// (Object.getOwnPropertyNames) allocates a value per name, which for the
-// global object and four prototypes was a fifth of a trivial call and
-// most of its garbage. Instead a guard relies on how a property can
-// change:
+// call, and it must not miss a change. A guard compares:
 //
-//   - added in any way (assignment, __defineGetter__, a define
-//     function, a symbol key): goja's count of the object's own string
-//     and symbol keys grows, read without allocating (shape.go); where
-//     that reader cannot be set up, an addition by assignment is still
-//     seen by Object.keys (it is enumerable, and the built-ins have no
-//     enumerable properties) and a non-enumerable one can only come from
-//     the wrapped define functions below;
-//   - added or redefined by Object.defineProperty, Object.defineProperties
-//     or Reflect.defineProperty (the only ways to define a non-enumerable
-//     property): these are replaced in every runtime by wrappers that
-//     mark the runtime dirty when their target is a guarded object or a
-//     hardened prototype (freeze.go), and user code cannot reach the
-//     originals; Object.freeze is wrapped the same way, since on a
-//     hardened prototype it would make a pinned member read-only;
-//   - replaced by assignment or deleted: every starting property is
-//     compared by identity with its starting value (a deleted one reads
-//     as the inherited value, which differs);
-//   - symbol-keyed: added by assignment, enumerable and counted; the
-//     starting ones compared by identity;
-//   - the object's prototype or extensibility changed: compared.
+//   - the number of own string and symbol keys and the extensible flag,
+//     read without allocating (shape.go): any addition, in whatever way
+//     (assignment, a define function, a Proxy's default trap, a class
+//     field, a symbol key), grows a count;
+//   - every starting property where goja keeps it (shape.go's view): its
+//     map entry by identity and, for a *valueProperty, its value,
+//     accessors and attributes. A property deleted (and perhaps added
+//     back), redefined or assigned differs there, whichever way it was
+//     done, and no getter is called, so none can answer the check
+//     differently from the next caller;
+//   - the object's prototype.
+//
+// The define functions (Object.defineProperty, Object.defineProperties,
+// Reflect.defineProperty) and Object.freeze are also replaced in every
+// runtime by wrappers that mark the runtime dirty when their target is a
+// guarded object or a hardened prototype (freeze.go); user code cannot
+// reach the originals, though a Proxy's default traps define on its
+// target past them, which the comparisons above catch.
+//
+// Where the view cannot be set up (goja's layout is not the expected
+// one; TestGuardsUseView fails then), every starting property is
+// compared with (*goja.Object).Get by identity with its starting value,
+// and where shape cannot either, the counts are those of Object.keys
+// and Object.getOwnPropertySymbols: slower, and blind to a getter that
+// returns the starting value to the check only, or to a redefinition
+// that keeps the value.
 //
 // A changed global object is restored (restoreGlobals); a changed
 // built-in prototype taints the runtime, which is then dropped. The
