@@ -382,10 +382,11 @@ func viewPins(pins []pin) (slots []pinSlot, owners []owner, ok bool) {
 	return slots, owners, true
 }
 
-// pinsIntact reports whether every pinned member still has its value.
-// A pinned member is non-configurable, so it cannot have become an
-// accessor or been deleted; making it read-only goes through a wrapped
-// define function or Object.freeze, which taint the runtime.
+// pinsIntact reports whether every pinned member still has its value:
+// the check where the view cannot be set up. A pinned member is
+// non-configurable, so it cannot have become an accessor or been
+// deleted; making it read-only through a wrapped define function or
+// Object.freeze taints the runtime, but through a Proxy is not seen.
 func pinsIntact(pins []pin) bool {
 	for i := range pins {
 		p := &pins[i]
