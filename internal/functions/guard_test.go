@@ -172,3 +172,38 @@ func TestGuardsIgnoreReads(t *testing.T) {
 		}
 	}
 }
+
+// TestGlobalsRestored: a global assigned or added is put back without
+// dropping the runtime; a global deleted comes back as it was (the
+// runtime is dropped: putting it back by assignment would make it
+// enumerable).
+func TestGlobalsRestored(t *testing.T) {
+	srcs := map[string]string{
+		"assign": `exports = function(){ JSON = null; globalThis.added = 1; return 1 }`,
+		"del":    `exports = function(){ delete globalThis.JSON; return 1 }`,
+		"probe": `exports = function(){ const d = Object.getOwnPropertyDescriptor(globalThis, "JSON");
+			return [typeof JSON.stringify, d.enumerable, typeof added].join("|") }`,
+	}
+	e := testEngine(t, testApp(t, fnFiles(srcs, `[{"name":"assign"},{"name":"del"},{"name":"probe"}]`)), Config{MaxIdleRuntimes: 1})
+	ctx := tctx(t)
+	bob := ClientCaller(rules.Caller{ID: "bob", Type: "normal"}, nil)
+	for _, c := range []struct {
+		name string
+		kept bool
+	}{{"assign", true}, {"del", false}} {
+		if _, err := e.Call(ctx, bob, "probe", nil); err != nil {
+			t.Fatal(err)
+		}
+		before := idleRuntime(e)
+		if _, err := e.Call(ctx, ClientCaller(alice(), nil), c.name, nil); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if kept := idleRuntime(e) == before; kept != c.kept {
+			t.Errorf("%s: runtime kept %v, want %v", c.name, kept, c.kept)
+		}
+		got, err := e.Call(ctx, bob, "probe", nil)
+		if err != nil || got != "function|false|undefined" {
+			t.Errorf("%s: next caller sees %#v (%v)", c.name, got, err)
+		}
+	}
+}
