@@ -14,32 +14,34 @@ import (
 // A guard watches one of them.
 //
 // Checking a guarded object must be cheap, since it runs after every
-// call, and it must not miss a change. Enumerating its property names
-// (Object.getOwnPropertyNames) allocates a value per name, which for the
-// global object and four prototypes was a fifth of a trivial call and
-// most of its garbage. Instead a guard relies on how a property can
-// change:
+// call, and it must not miss a change. A guard compares:
 //
-//   - added in any way (assignment, __defineGetter__, a define
-//     function, a symbol key): goja's count of the object's own string
-//     and symbol keys grows, read without allocating (shape.go); where
-//     that reader cannot be set up, an addition by assignment is still
-//     seen by Object.keys (it is enumerable, and the built-ins have no
-//     enumerable properties) and a non-enumerable one can only come from
-//     the wrapped define functions below;
-//   - added or redefined by Object.defineProperty, Object.defineProperties
-//     or Reflect.defineProperty (the only ways to define a non-enumerable
-//     property): these are replaced in every runtime by wrappers that
-//     mark the runtime dirty when their target is a guarded object or a
-//     hardened prototype (freeze.go), and user code cannot reach the
-//     originals; Object.freeze is wrapped the same way, since on a
-//     hardened prototype it would make a pinned member read-only;
-//   - replaced by assignment or deleted: every starting property is
-//     compared by identity with its starting value (a deleted one reads
-//     as the inherited value, which differs);
-//   - symbol-keyed: added by assignment, enumerable and counted; the
-//     starting ones compared by identity;
-//   - the object's prototype or extensibility changed: compared.
+//   - the number of own string and symbol keys and the extensible flag,
+//     read without allocating (shape.go): any addition, in whatever way
+//     (assignment, a define function, a Proxy's default trap, a class
+//     field, a symbol key), grows a count;
+//   - every starting property where goja keeps it (shape.go's view): its
+//     map entry by identity and, for a *valueProperty, its value,
+//     accessors and attributes. A property deleted (and perhaps added
+//     back), redefined or assigned differs there, whichever way it was
+//     done, and no getter is called, so none can answer the check
+//     differently from the next caller;
+//   - the object's prototype.
+//
+// The define functions (Object.defineProperty, Object.defineProperties,
+// Reflect.defineProperty) and Object.freeze are also replaced in every
+// runtime by wrappers that mark the runtime dirty when their target is a
+// guarded object or a hardened prototype (freeze.go); user code cannot
+// reach the originals, though a Proxy's default traps define on its
+// target past them, which the comparisons above catch.
+//
+// Where the view cannot be set up (goja's layout is not the expected
+// one; TestGuardsUseView fails then), every starting property is
+// compared with (*goja.Object).Get by identity with its starting value,
+// and where shape cannot either, the counts are those of Object.keys
+// and Object.getOwnPropertySymbols: slower, and blind to a getter that
+// returns the starting value to the check only, or to a redefinition
+// that keeps the value.
 //
 // A changed global object is restored (restoreGlobals); a changed
 // built-in prototype taints the runtime, which is then dropped. The
@@ -64,9 +66,18 @@ type guard struct {
 	// and the enumerating checks are used instead.
 	shape shape
 	fast  bool
+	// view reads every starting property where goja keeps it, without
+	// calling getters (shape.go); viewed is false when it could not be
+	// set up, and the public-API comparisons are used instead.
+	view   view
+	viewed bool
 	// pins are the writable members of the hardened prototypes
-	// (freeze.go), checked with the first built-in guard.
-	pins []pin
+	// (freeze.go), checked with the first built-in guard; pinSlots read
+	// them like view when pinsViewed.
+	pins       []pin
+	pinSlots   []pinSlot
+	pinOwners  []owner
+	pinsViewed bool
 }
 
 // guards are a runtime's guarded objects (global object first) and the
@@ -186,7 +197,9 @@ func (rt *jsRuntime) installGuards(protos []*goja.Object) error {
 		gs.list = append(gs.list, g)
 	}
 	if len(gs.list) > 1 {
-		gs.list[1].pins = pins
+		g := gs.list[1]
+		g.pins = pins
+		g.pinSlots, g.pinOwners, g.pinsViewed = viewPins(pins)
 	}
 	return nil
 }
@@ -238,6 +251,9 @@ func (rt *jsRuntime) snapshot(gs *guards, o *goja.Object) (*guard, error) {
 	}
 	if ext, err := gs.isExt(goja.Undefined(), o); err == nil && ext.ToBoolean() {
 		g.shape, g.fast = newShape(o, len(g.names), len(g.syms), true)
+		if g.fast {
+			g.view, g.viewed = newView(o, g.names, g.syms)
+		}
 	}
 	return g, nil
 }
@@ -274,6 +290,15 @@ func (rt *jsRuntime) intact(g *guard) bool {
 	if o.Prototype() != g.proto {
 		return false
 	}
+	if g.fast && g.viewed {
+		// Same number of own keys, the extensible flag, and every
+		// starting property still bound to the same entry with the same
+		// contents: nothing was added, deleted, replaced or redefined.
+		if n, ns, ext, good := g.shape.read(); !good || !ext || n != len(g.names) || ns != len(g.syms) {
+			return false
+		}
+		return g.view.intact() && rt.pinsIntact(g)
+	}
 	if g.fast {
 		// Same number of own string and symbol keys, and (below) every
 		// starting key still bound to its starting value: nothing was
@@ -305,13 +330,63 @@ func (rt *jsRuntime) intact(g *guard) bool {
 			return false
 		}
 	}
-	return pinsIntact(g.pins)
+	return rt.pinsIntact(g)
 }
 
-// pinsIntact reports whether every pinned member still has its value.
-// A pinned member is non-configurable, so it cannot have become an
-// accessor or been deleted; making it read-only goes through a wrapped
-// define function or Object.freeze, which taint the runtime.
+// pinsIntact reports whether g's pinned members (if any) are as they
+// were, through the view when it could be set up.
+func (rt *jsRuntime) pinsIntact(g *guard) bool {
+	if !g.pinsViewed {
+		return pinsIntact(g.pins)
+	}
+	for i := range g.pinOwners {
+		if !g.pinOwners[i].same() {
+			return false
+		}
+	}
+	for i := range g.pinSlots {
+		if !g.pinSlots[i].intact() {
+			return false
+		}
+	}
+	return true
+}
+
+// viewPins captures the pinned members like view (shape.go), so that
+// they are read without Get and a change of their attributes (made
+// read-only past the define wrappers, through a Proxy) is seen too. ok
+// is false when any of them cannot be captured.
+func viewPins(pins []pin) (slots []pinSlot, owners []owner, ok bool) {
+	seen := map[*goja.Object]bool{}
+	for _, p := range pins {
+		s, w, good := viewProp(p.o, p.k)
+		if !good {
+			return nil, nil, false
+		}
+		if !seen[p.o] {
+			seen[p.o] = true
+			owners = append(owners, w)
+		}
+		cur := s.want
+		if s.prop != nil {
+			if s.was.accessor {
+				return nil, nil, false
+			}
+			cur = s.was.value
+		}
+		if cur == nil || !cur.SameAs(p.v) {
+			return nil, nil, false
+		}
+		slots = append(slots, s)
+	}
+	return slots, owners, true
+}
+
+// pinsIntact reports whether every pinned member still has its value:
+// the check where the view cannot be set up. A pinned member is
+// non-configurable, so it cannot have become an accessor or been
+// deleted; making it read-only through a wrapped define function or
+// Object.freeze taints the runtime, but through a Proxy is not seen.
 func pinsIntact(pins []pin) bool {
 	for i := range pins {
 		p := &pins[i]

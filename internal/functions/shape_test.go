@@ -63,3 +63,119 @@ func TestShapeCatchesChangesPastTheWrappers(t *testing.T) {
 		}
 	}
 }
+
+// The guards read the properties themselves through view (shape.go);
+// this makes a fall back to the slower public-API comparisons visible.
+func TestGuardsUseView(t *testing.T) {
+	rt, err := newRuntime(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range rt.guards.list {
+		if !g.viewed {
+			t.Errorf("guard %d: the property view is not in use", i)
+		}
+	}
+	if g := rt.guards.list[1]; len(g.pins) == 0 || !g.pinsViewed {
+		t.Errorf("the pinned members are not read through the view (%d pins)", len(g.pins))
+	}
+}
+
+// The view sees a property replaced even when nothing about it differs:
+// the last own name (or symbol) of each guarded object deleted and
+// defined again with its own descriptor keeps the count, the order of
+// names and every value, but not goja's entry. (A non-configurable
+// property cannot be deleted: skipped.)
+func TestViewCatchesExactRedefinition(t *testing.T) {
+	for i := 0; i <= len(guardedBuiltins); i++ {
+		for _, keys := range []string{"Object.getOwnPropertyNames", "Object.getOwnPropertySymbols"} {
+			rt, err := newRuntime(nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := rt.guards.list[i]
+			f, err := rt.vm.RunString(`(function (O) {
+				const ks = ` + keys + `(O);
+				if (ks.length === 0) return false;
+				const k = ks[ks.length - 1], d = Object.getOwnPropertyDescriptor(O, k);
+				if (!delete O[k]) return false;
+				Object.defineProperty(O, k, d);
+				const d2 = Object.getOwnPropertyDescriptor(O, k), ks2 = ` + keys + `(O);
+				return ks2.length === ks.length && ks2[ks2.length - 1] === k && Object.keys(d).every(a => d[a] === d2[a]);
+			})`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			redefine, _ := goja.AssertFunction(f)
+			if !rt.intact(g) {
+				t.Fatalf("guard %d: changed before the change", i)
+			}
+			v, err := redefine(goja.Undefined(), g.o)
+			if err != nil {
+				t.Fatalf("guard %d %s: %v", i, keys, err)
+			}
+			if !v.ToBoolean() {
+				continue // no symbol, or not configurable
+			}
+			if rt.intact(g) {
+				t.Errorf("guard %d: an exact redefinition (%s) was not seen", i, keys)
+			}
+		}
+	}
+}
+
+// A slot of a non-configurable property is compared without looking its
+// entry up (slot.fixed): this holds only while goja refuses to delete
+// such a property or to replace it by a configurable one, which this
+// checks for every such slot, by every way of trying.
+func TestFixedEntriesStay(t *testing.T) {
+	rt, err := newRuntime(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := rt.vm.RunString(`(function (O, k) {
+		const P = new Proxy(O, {}), orig = Object.getOwnPropertyDescriptor(O, k);
+		const tries = [() => delete O[k], () => Reflect.deleteProperty(P, k),
+			() => Reflect.defineProperty(P, k, {value: 1, writable: true, enumerable: true, configurable: true}),
+			() => Reflect.defineProperty(P, k, {get() { return 1 }}),
+			() => { class B { constructor() { return O } } class C extends B { [k] = 1 } new C() }];
+		for (const f of tries) { try { f() } catch (e) {} }
+		const d = Object.getOwnPropertyDescriptor(O, k);
+		return Object.keys(orig).every(a => Object.is(d[a], orig[a]));
+	})`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	try, _ := goja.AssertFunction(f)
+	n := 0
+	check := func(o *goja.Object, values *propMap, s *keyed) {
+		if !s.fixed {
+			return
+		}
+		n++
+		same, err := try(goja.Undefined(), o, rt.vm.ToValue(s.key.String()))
+		if err != nil || !same.ToBoolean() {
+			t.Errorf("%s: changed (%v)", s.key, err)
+		}
+		if cur := (*values)[s.key]; cur != s.want {
+			t.Errorf("%s: its entry was replaced", s.key)
+		}
+	}
+	for _, g := range rt.guards.list {
+		for i := range g.view.slots {
+			check(g.o, g.view.values, &g.view.slots[i])
+		}
+	}
+	g := rt.guards.list[1]
+	for i := range g.pinSlots {
+		check(g.pins[i].o, g.pinSlots[i].values, &g.pinSlots[i].keyed)
+	}
+	if n < len(g.pins) {
+		t.Errorf("only %d fixed slots", n)
+	}
+	for i, g := range rt.guards.list {
+		if !rt.intact(g) {
+			t.Errorf("guard %d: changed by failed attempts", i)
+		}
+	}
+}
