@@ -123,7 +123,7 @@ func newRuntime(e *Engine, v *version) (*jsRuntime, error) {
 
 // guardedBuiltins are the built-in objects (global name, then property)
 // whose changes taint a runtime: the prototypes ordinary code inherits
-// from most. Each costs about 3 µs per call (guard.go); guarding also
+// from most. Each costs about half a µs per call (guard.go); guarding also
 // the other prototypes and the namespaces (JSON, Math, Object, Promise,
 // ...) would double the cost of a trivial call, so their members are
 // not watched (see docs/performance.md).
