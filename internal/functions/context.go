@@ -89,13 +89,18 @@ func (rt *jsRuntime) makeLazy(i int, l *lazyCtx) goja.Value {
 // (converting the caller's user record and the HTTP request with its
 // headers, four new functions) was most of building the context. It also
 // stands for one context.user object (user set), whose data, custom_data
-// and identities are converted on first read in the same way.
+// and identities are converted on first read in the same way: vals[i] is
+// context's lazyMembers[i], or the user object's lazyMembers[nCtxLazy+i].
 type lazyCtx struct {
 	c    *call
 	f    *frame
 	user bool
-	vals [nLazy]goja.Value
+	vals [nCtxLazy]goja.Value
 }
+
+// The user object's lazy members fit in lazyCtx.vals (a negative array
+// length would not compile).
+var _ [nCtxLazy - (nLazy - nCtxLazy)]struct{}
 
 // initLazy makes the getters and setters of the lazyMembers. They are
 // shared by every context and user object of the runtime and find the
@@ -213,11 +218,12 @@ func (rt *jsRuntime) userGetter(i int) func(goja.FunctionCall) goja.Value {
 		if l == nil {
 			return goja.Undefined()
 		}
-		if l.vals[i] == nil {
-			l.vals[i] = rt.makeLazy(i, l)
-			_ = o.DefineDataProperty(lazyMembers[i], l.vals[i], goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+		v := &l.vals[i-nCtxLazy]
+		if *v == nil {
+			*v = rt.makeLazy(i, l)
+			_ = o.DefineDataProperty(lazyMembers[i], *v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
 		}
-		return l.vals[i]
+		return *v
 	}
 }
 
@@ -234,7 +240,7 @@ func (rt *jsRuntime) userSetter(i int) func(goja.FunctionCall) goja.Value {
 		// A frozen or sealed object refuses the new property, as its
 		// read-only data property would refuse the assignment.
 		if this.DefineDataProperty(lazyMembers[i], v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE) == nil && this == o {
-			l.vals[i] = v
+			l.vals[i-nCtxLazy] = v
 		}
 		return goja.Undefined()
 	}
