@@ -427,8 +427,7 @@ type serviceRef struct {
 // a method finds its object's ref with refOf. The refs are forgotten when
 // the call ends.
 func (rt *jsRuntime) bound(proto *goja.Object, ref any) *goja.Object {
-	o := rt.vm.NewObject()
-	_ = o.SetPrototype(proto)
+	o := rt.vm.CreateObject(proto)
 	if rt.refs == nil {
 		rt.refs = map[*goja.Object]any{}
 	}
