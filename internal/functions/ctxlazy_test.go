@@ -36,7 +36,7 @@ func TestLazyUserMembers(t *testing.T) {
 		"keys":       {`Object.keys(context.user).join()`, "id,type,data,custom_data,identities"},
 		"keysRead":   {`context.user.data; context.user.identities; Object.keys(context.user).join()`, "id,type,data,custom_data,identities"},
 		"entries":    {`Object.entries(context.user).map(([k, v]) => k + ":" + typeof v).join()`, "id:string,type:string,data:object,custom_data:object,identities:object"},
-		"forIn":      {`const ks = []; for (const k in context.user) ks.push(k); ks.join()`, "id,type,data,custom_data,identities"},
+		"forIn":      {`const ks = []; for (const k in context.user) ks.push(k + ":" + typeof context.user[k]); ks.join()`, "id:string,type:string,data:object,custom_data:object,identities:object"},
 		"stable":     {`String(context.user.data === context.user.data && context.user.identities === context.user.identities)`, "true"},
 		"writeInto":  {`context.user.data.foo = 1; context.user.custom_data.n = 2; JSON.stringify([context.user.data, context.user.custom_data])`, `[{"email":"alice@example.com","foo":1},{"role":"admin","n":2}]`},
 		"replace":    {`context.user.custom_data = {z: 1}; JSON.stringify(context.user)`, `{"id":"alice","type":"normal","data":{"email":"alice@example.com"},"custom_data":{"z":1},"identities":[{"id":"i1","provider_type":"local-userpass"}]}`},
