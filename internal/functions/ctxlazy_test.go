@@ -48,8 +48,18 @@ func TestLazyUserMembers(t *testing.T) {
 		"frozen":     {`Object.freeze(context.user); context.user.custom_data = 5; [Object.isFrozen(context.user), context.user.custom_data.role, context.user.custom_data === context.user.custom_data].join()`, "true,admin,true"},
 		"detached":   {`const g = Object.getOwnPropertyDescriptor(context.user, "data").get; String(g.call({}))`, "undefined"},
 	}
-	srcs := map[string]string{"returned": `exports = function(){ return context.user }`}
-	manifest := `[{"name":"returned"}`
+	srcs := map[string]string{
+		"returned": `exports = function(){ return context.user }`,
+		// The user object's accessors are shared by the calls on a
+		// runtime: frozen, they carry nothing to the next caller.
+		"shared": `exports = function(){
+			const d = Object.getOwnPropertyDescriptor(context.user, "custom_data");
+			const seen = d.get.seen;
+			try { d.get.seen = context.user.id } catch (e) {}
+			return String(seen) + "," + Object.isFrozen(d.get) + "," + Object.isFrozen(d.set);
+		}`,
+	}
+	manifest := `[{"name":"returned"},{"name":"shared"}`
 	for name, c := range cases {
 		srcs["u_"+name] = "exports = function(){ return (() => { " + lastReturns(c.src) + " })() }"
 		manifest += `,{"name":"u_` + name + `"}`
@@ -69,6 +79,12 @@ func TestLazyUserMembers(t *testing.T) {
 		{Key: "identities", Value: bson.A{bson.D{{Key: "id", Value: "i1"}, {Key: "provider_type", Value: "local-userpass"}}}}}
 	if d, ok := got.(bson.D); err != nil || !ok || !sameDoc(d, want) {
 		t.Errorf("returned: %#v %v", got, err)
+	}
+	for _, who := range []string{"alice", "bob"} {
+		got, err := e.Call(ctx, ClientCaller(rules.Caller{ID: who}, nil), "shared", nil)
+		if err != nil || got != "undefined,true,true" {
+			t.Errorf("shared accessors, %s: %#v %v", who, got, err)
+		}
 	}
 	// A system caller's user: empty members.
 	got, err = e.Call(ctx, SystemCaller(), "u_stringify", nil)
