@@ -210,8 +210,9 @@ func (rt *jsRuntime) userState(this goja.Value) (*goja.Object, *lazyCtx) {
 
 // userGetter is the getter of the user object's lazyMembers[i]: it
 // converts the member and makes it a plain data property of the user
-// object. When the object can no longer be changed (frozen or sealed
-// before the first read), the value is kept in its lazyCtx instead.
+// object. The value is also kept in the lazyCtx, for when the accessor
+// stays: on an object frozen or sealed before the first read, or when
+// the getter is called detached on the user object.
 func (rt *jsRuntime) userGetter(i int) func(goja.FunctionCall) goja.Value {
 	return func(call goja.FunctionCall) goja.Value {
 		o, l := rt.userState(call.This)
