@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/atollhq/atoll/internal/dataaccess"
+	"github.com/atollhq/atoll/internal/rules"
 	"github.com/atollhq/atoll/internal/store"
 )
 
@@ -42,12 +43,17 @@ func (rt *jsRuntime) contextObject(c *call, f *frame) goja.Value {
 	return o
 }
 
-// lazyMembers are the members of context made on first read (by
-// makeLazy), in the order context lists them.
-var lazyMembers = [nLazy]string{"user", "request", "runningAsSystem", "functions", "services"}
+// lazyMembers are the members made on first read (by makeLazy): the
+// first nCtxLazy are context's, in the order context lists them, the
+// others context.user's (see userObject).
+var lazyMembers = [nLazy]string{"user", "request", "runningAsSystem", "functions", "services", "data", "custom_data", "identities"}
 
-// nLazy is the number of lazyMembers.
-const nLazy = 5
+const (
+	// nCtxLazy is the number of lazy members of context.
+	nCtxLazy = 5
+	// nLazy is the number of lazyMembers.
+	nLazy = 8
+)
 
 // makeLazy makes lazyMembers[i] for l. The members bound to the
 // evaluation's frame (runningAsSystem, functions.execute, services.get)
@@ -57,7 +63,7 @@ func (rt *jsRuntime) makeLazy(i int, l *lazyCtx) goja.Value {
 	vm, c, f := rt.vm, l.c, l.f
 	switch lazyMembers[i] {
 	case "user":
-		return rt.toJS(userDoc(c.caller))
+		return rt.userObject(c)
 	case "request":
 		return rt.toJS(requestDoc(c.caller))
 	case "runningAsSystem":
@@ -75,64 +81,169 @@ func (rt *jsRuntime) makeLazy(i int, l *lazyCtx) goja.Value {
 		})
 		return services
 	}
-	return goja.Undefined()
+	return rt.toJS(userMember(c.caller, lazyMembers[i]))
 }
 
 // lazyCtx holds the lazily made members of one context object (see
 // lazyMembers): most functions read few of them, and making all of them
 // (converting the caller's user record and the HTTP request with its
-// headers, four new functions) was most of building the context.
+// headers, four new functions) was most of building the context. It also
+// stands for one context.user object (user set), whose data, custom_data
+// and identities are converted on first read in the same way: vals[i] is
+// context's lazyMembers[i], or the user object's lazyMembers[nCtxLazy+i].
 type lazyCtx struct {
 	c    *call
 	f    *frame
-	vals [nLazy]goja.Value
+	user bool
+	vals [nCtxLazy]goja.Value
 }
 
-// lazyContext defines the lazyMembers on o as accessors: the getter
-// makes the value on first read and returns the same value after that,
-// and assigning replaces it, as with the plain properties they stand
-// for. The getters and setters are shared by every context object of the
-// runtime and find o's values in rt.lazy, which is emptied when the call
-// ends; read on another object (one inheriting from a context), they
-// give undefined.
-func (rt *jsRuntime) lazyContext(o *goja.Object, c *call, f *frame) {
-	if rt.lazy == nil {
-		rt.lazy = map[*goja.Object]*lazyCtx{}
-		state := func(this goja.Value) *lazyCtx {
-			if to, ok := this.(*goja.Object); ok {
-				if l := rt.lazy[to]; l != nil && l.c == rt.cur {
-					return l
-				}
-			}
-			return nil
+// The user object's lazy members fit in lazyCtx.vals (a negative array
+// length would not compile).
+var _ [nCtxLazy - (nLazy - nCtxLazy)]struct{}
+
+// initLazy makes the getters and setters of the lazyMembers. They are
+// shared by every context and user object of the runtime and find the
+// object's values in rt.lazy, which is emptied when the call ends.
+func (rt *jsRuntime) initLazy() {
+	rt.lazy = map[*goja.Object]*lazyCtx{}
+	for i := range lazyMembers {
+		var get, set func(goja.FunctionCall) goja.Value
+		if i < nCtxLazy {
+			get, set = rt.ctxGetter(i), rt.ctxSetter(i)
+		} else {
+			get, set = rt.userGetter(i), rt.userSetter(i)
 		}
-		for i := range lazyMembers {
-			rt.lazyAcc[i][0] = rt.vm.ToValue(func(call goja.FunctionCall) goja.Value {
-				l := state(call.This)
-				if l == nil {
-					return goja.Undefined()
-				}
-				if l.vals[i] == nil {
-					l.vals[i] = rt.makeLazy(i, l)
-				}
-				return l.vals[i]
-			})
-			rt.lazyAcc[i][1] = rt.vm.ToValue(func(call goja.FunctionCall) goja.Value {
-				if l := state(call.This); l != nil {
-					l.vals[i] = call.Argument(0)
-				}
-				return goja.Undefined()
-			})
-			// The accessors are shared by every call on this runtime
-			// (reachable through getOwnPropertyDescriptor): frozen, they
-			// carry nothing between calls.
-			rt.freeze(rt.lazyAcc[i][0].(*goja.Object))
-			rt.freeze(rt.lazyAcc[i][1].(*goja.Object))
+		// The accessors are shared by every call on this runtime
+		// (reachable through getOwnPropertyDescriptor): frozen, they
+		// carry nothing between calls.
+		rt.lazyAcc[i][0] = rt.freeze(rt.vm.ToValue(get).(*goja.Object))
+		rt.lazyAcc[i][1] = rt.freeze(rt.vm.ToValue(set).(*goja.Object))
+	}
+}
+
+// ctxState is the lazyCtx of this when it is a context object of the
+// current call.
+func (rt *jsRuntime) ctxState(this goja.Value) *lazyCtx {
+	if to, ok := this.(*goja.Object); ok {
+		if l := rt.lazy[to]; l != nil && !l.user && l.c == rt.cur {
+			return l
 		}
 	}
+	return nil
+}
+
+// ctxGetter is the getter of context's lazyMembers[i]: it makes the
+// value on first read and returns the same value after that.
+func (rt *jsRuntime) ctxGetter(i int) func(goja.FunctionCall) goja.Value {
+	return func(call goja.FunctionCall) goja.Value {
+		l := rt.ctxState(call.This)
+		if l == nil {
+			return goja.Undefined()
+		}
+		if l.vals[i] == nil {
+			l.vals[i] = rt.makeLazy(i, l)
+		}
+		return l.vals[i]
+	}
+}
+
+// ctxSetter is the setter of context's lazyMembers[i]: assigning
+// replaces the value.
+func (rt *jsRuntime) ctxSetter(i int) func(goja.FunctionCall) goja.Value {
+	return func(call goja.FunctionCall) goja.Value {
+		if l := rt.ctxState(call.This); l != nil {
+			l.vals[i] = call.Argument(0)
+		}
+		return goja.Undefined()
+	}
+}
+
+// lazyContext defines context's lazyMembers on o as accessors: the
+// getter makes the value on first read and returns the same value after
+// that, and assigning replaces it, as with the plain properties they
+// stand for. Read on another object (one inheriting from a context),
+// they give undefined.
+func (rt *jsRuntime) lazyContext(o *goja.Object, c *call, f *frame) {
+	if rt.lazy == nil {
+		rt.initLazy()
+	}
 	rt.lazy[o] = &lazyCtx{c: c, f: f}
-	for i, name := range lazyMembers {
-		_ = o.DefineAccessorProperty(name, rt.lazyAcc[i][0], rt.lazyAcc[i][1], goja.FLAG_TRUE, goja.FLAG_TRUE)
+	for i := range nCtxLazy {
+		_ = o.DefineAccessorProperty(lazyMembers[i], rt.lazyAcc[i][0], rt.lazyAcc[i][1], goja.FLAG_TRUE, goja.FLAG_TRUE)
+	}
+}
+
+// userObject is context.user: id and type, then data, custom_data and
+// identities, which are converted from the caller's record on first
+// read (most functions read only the id). Until then they are
+// enumerable accessors (userGetter, userSetter); the first read or
+// assignment replaces the accessor by the plain data property that it
+// stands for, so that afterwards the object is an ordinary one.
+func (rt *jsRuntime) userObject(c *call) *goja.Object {
+	if rt.lazy == nil {
+		rt.initLazy()
+	}
+	u := rt.vm.NewObject()
+	id, typ := userIDType(c.caller)
+	_ = u.DefineDataProperty("id", rt.vm.ToValue(id), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+	_ = u.DefineDataProperty("type", rt.vm.ToValue(typ), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+	rt.lazy[u] = &lazyCtx{c: c, user: true}
+	for i := nCtxLazy; i < nLazy; i++ {
+		_ = u.DefineAccessorProperty(lazyMembers[i], rt.lazyAcc[i][0], rt.lazyAcc[i][1], goja.FLAG_TRUE, goja.FLAG_TRUE)
+	}
+	return u
+}
+
+// userState finds the user object of the current call that this is or
+// inherits from (as a data property would be found), and its lazyCtx.
+func (rt *jsRuntime) userState(this goja.Value) (*goja.Object, *lazyCtx) {
+	o, _ := this.(*goja.Object)
+	for depth := 0; o != nil && depth < 8; depth++ {
+		if l := rt.lazy[o]; l != nil && l.user && l.c == rt.cur {
+			return o, l
+		}
+		o = o.Prototype()
+	}
+	return nil, nil
+}
+
+// userGetter is the getter of the user object's lazyMembers[i]: it
+// converts the member and makes it a plain data property of the user
+// object. The value is also kept in the lazyCtx, for when the accessor
+// stays: on an object frozen or sealed before the first read, or when
+// the getter is called detached on the user object.
+func (rt *jsRuntime) userGetter(i int) func(goja.FunctionCall) goja.Value {
+	return func(call goja.FunctionCall) goja.Value {
+		o, l := rt.userState(call.This)
+		if l == nil {
+			return goja.Undefined()
+		}
+		v := &l.vals[i-nCtxLazy]
+		if *v == nil {
+			*v = rt.makeLazy(i, l)
+			_ = o.DefineDataProperty(lazyMembers[i], *v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+		}
+		return *v
+	}
+}
+
+// userSetter is the setter of the user object's lazyMembers[i]:
+// assigning makes a plain data property of this, as assigning a
+// writable data property (own or inherited) does.
+func (rt *jsRuntime) userSetter(i int) func(goja.FunctionCall) goja.Value {
+	return func(call goja.FunctionCall) goja.Value {
+		o, l := rt.userState(call.This)
+		if l == nil {
+			return goja.Undefined()
+		}
+		this, v := call.This.(*goja.Object), call.Argument(0)
+		// A frozen or sealed object refuses the new property, as its
+		// read-only data property would refuse the assignment.
+		if this.DefineDataProperty(lazyMembers[i], v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE) == nil && this == o {
+			l.vals[i-nCtxLazy] = v
+		}
+		return goja.Undefined()
 	}
 }
 
@@ -181,36 +292,43 @@ func (c *call) checkCanEvaluateJS(rt *jsRuntime, fn *compiledFunc, args []goja.V
 	return c.checkCanEvaluate(fn, goArgs)
 }
 
-// systemUser is context.user when there is no authenticated caller.
-var systemUser = bson.D{
-	{Key: "id", Value: ""}, {Key: "type", Value: "system"}, {Key: "data", Value: bson.D{}},
-	{Key: "custom_data", Value: bson.D{}}, {Key: "identities", Value: bson.A{}},
-}
-
-func userDoc(c Caller) bson.D {
+// userIDType is the id and type of context.user: a system caller's (or
+// none) are "" and "system".
+func userIDType(c Caller) (id, typ string) {
 	u := c.User
 	if u == nil || u.System {
-		return systemUser
+		return "", "system"
 	}
-	ids := bson.A{}
-	for _, id := range u.Identities {
-		ids = append(ids, bson.D{{Key: "id", Value: id.ID}, {Key: "provider_type", Value: id.ProviderType}})
+	if u.Type == "" {
+		return u.ID, "normal"
 	}
-	data, custom := u.Data, u.CustomData
-	if data == nil {
-		data = bson.D{}
+	return u.ID, u.Type
+}
+
+// userMember is context.user's data, custom_data or identities (empty
+// for a system caller).
+func userMember(c Caller, name string) any {
+	u := c.User
+	if u == nil || u.System {
+		u = &rules.Caller{}
 	}
-	if custom == nil {
-		custom = bson.D{}
+	switch name {
+	case "data":
+		if u.Data != nil {
+			return u.Data
+		}
+	case "custom_data":
+		if u.CustomData != nil {
+			return u.CustomData
+		}
+	case "identities":
+		ids := make(bson.A, 0, len(u.Identities))
+		for _, id := range u.Identities {
+			ids = append(ids, bson.D{{Key: "id", Value: id.ID}, {Key: "provider_type", Value: id.ProviderType}})
+		}
+		return ids
 	}
-	typ := u.Type
-	if typ == "" {
-		typ = "normal"
-	}
-	return bson.D{
-		{Key: "id", Value: u.ID}, {Key: "type", Value: typ}, {Key: "data", Value: data},
-		{Key: "custom_data", Value: custom}, {Key: "identities", Value: ids},
-	}
+	return bson.D{}
 }
 
 func requestDoc(c Caller) any {
@@ -310,8 +428,7 @@ type serviceRef struct {
 // a method finds its object's ref with refOf. The refs are forgotten when
 // the call ends.
 func (rt *jsRuntime) bound(proto *goja.Object, ref any) *goja.Object {
-	o := rt.vm.NewObject()
-	_ = o.SetPrototype(proto)
+	o := rt.vm.CreateObject(proto)
 	if rt.refs == nil {
 		rt.refs = map[*goja.Object]any{}
 	}
