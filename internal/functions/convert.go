@@ -54,6 +54,8 @@ type bsonClasses struct {
 	// instances directly (see tagged), the way the constructors do, without
 	// running JavaScript. They are the commonest BSON values in documents.
 	objectIDProto, longProto, decimalProto *goja.Object
+	// objectProto is Object.prototype (see docObject), found on first use.
+	objectProto *goja.Object
 }
 
 func (rt *jsRuntime) binaryFrom(this goja.Value, args ...goja.Value) (goja.Value, error) {
@@ -79,10 +81,7 @@ func (rt *jsRuntime) newOf(c *goja.Object, args ...any) goja.Value {
 // are valid already, so the constructor's JavaScript (and its call back
 // into Go to validate) is skipped.
 func (rt *jsRuntime) tagged(proto *goja.Object, key, val string) goja.Value {
-	o := rt.vm.NewObject()
-	if err := o.SetPrototype(proto); err != nil {
-		panic(err)
-	}
+	o := rt.vm.CreateObject(proto)
 	if err := o.DefineDataProperty(key, rt.vm.ToValue(val), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
 		panic(err)
 	}
@@ -132,22 +131,17 @@ func (rt *jsRuntime) toJS(v any) goja.Value {
 	case bson.MaxKey:
 		return rt.newOf(rt.bs.maxKey)
 	case bson.D:
-		// Fields are defined, not assigned: assignment would look up the
-		// prototype chain for a setter on every field and, for a field
-		// named __proto__, call Object.prototype's and change the
-		// object's prototype instead of making the field (as JSON.parse
-		// does it).
-		o := vm.NewObject()
+		o := rt.docObject()
 		for _, e := range x {
-			_ = o.DefineDataProperty(e.Key, rt.toJS(e.Value), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+			_ = o.Set(e.Key, rt.toJS(e.Value))
 		}
-		return o
+		return rt.docDone(o)
 	case bson.M:
-		o := vm.NewObject()
+		o := rt.docObject()
 		for k, e := range x {
-			_ = o.DefineDataProperty(k, rt.toJS(e), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+			_ = o.Set(k, rt.toJS(e))
 		}
-		return o
+		return rt.docDone(o)
 	case map[string]any:
 		return rt.toJS(bson.M(x))
 	case bson.A:
@@ -174,6 +168,26 @@ func (rt *jsRuntime) toJS(v any) goja.Value {
 		return x
 	}
 	return vm.ToValue(v)
+}
+
+// docObject starts the object of a document: without a prototype while
+// its fields are assigned, so that an assignment finds no setter to call
+// (it would look up the prototype chain on every field) and a field named
+// __proto__ is an own data property, as JSON.parse makes it; docDone
+// then gives it Object.prototype. The fields are the same own enumerable,
+// writable, configurable data properties, in order, that defining them
+// would make, at fewer allocations.
+func (rt *jsRuntime) docObject() *goja.Object {
+	return rt.vm.CreateObject(nil)
+}
+
+// docDone gives a document's object (see docObject) Object.prototype.
+func (rt *jsRuntime) docDone(o *goja.Object) *goja.Object {
+	if rt.bs.objectProto == nil {
+		rt.bs.objectProto = rt.vm.NewObject().Prototype()
+	}
+	_ = o.SetPrototype(rt.bs.objectProto)
+	return o
 }
 
 func (rt *jsRuntime) array(x []any) goja.Value {
