@@ -7,6 +7,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/atollhq/atoll/internal/expr"
+	"github.com/atollhq/atoll/internal/mql"
 	"github.com/atollhq/atoll/internal/rules"
 )
 
@@ -77,7 +78,7 @@ func TestLazyUserMembers(t *testing.T) {
 		{Key: "data", Value: bson.D{{Key: "email", Value: "alice@example.com"}}},
 		{Key: "custom_data", Value: bson.D{{Key: "role", Value: "admin"}}},
 		{Key: "identities", Value: bson.A{bson.D{{Key: "id", Value: "i1"}, {Key: "provider_type", Value: "local-userpass"}}}}}
-	if d, ok := got.(bson.D); err != nil || !ok || !sameDoc(d, want) {
+	if d, ok := got.(bson.D); err != nil || !ok || !mql.Identical(d, want) {
 		t.Errorf("returned: %#v %v", got, err)
 	}
 	for _, who := range []string{"alice", "bob"} {
@@ -106,35 +107,6 @@ func lastReturns(src string) string {
 		}
 	}
 	return "return " + src
-}
-
-// sameDoc compares documents of strings, documents and arrays.
-func sameDoc(a, b any) bool {
-	switch x := a.(type) {
-	case bson.D:
-		y, ok := b.(bson.D)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if x[i].Key != y[i].Key || !sameDoc(x[i].Value, y[i].Value) {
-				return false
-			}
-		}
-		return true
-	case bson.A:
-		y, ok := b.(bson.A)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !sameDoc(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	}
-	return a == b
 }
 
 // BenchmarkContextUser is context.user as most functions use it: made,
