@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/atollhq/atoll/internal/mql"
 )
 
 // FindOne reads the store in growing batches (1, 16, 256, 1,024): a
@@ -49,7 +51,7 @@ func TestFindOneReadsPastWithheldBatches(t *testing.T) {
 			if got == nil {
 				t.Fatalf("got none, want %v", tc.want)
 			}
-			if n := field(got, "n"); n != tc.want {
+			if n := mql.Get(got, "n"); n != tc.want {
 				t.Fatalf("got %v, want n=%v", got, tc.want)
 			}
 		})
@@ -59,13 +61,4 @@ func TestFindOneReadsPastWithheldBatches(t *testing.T) {
 	if err != nil || got != nil {
 		t.Fatalf("ghosts only: %v %v", got, err)
 	}
-}
-
-func field(doc bson.D, key string) any {
-	for _, e := range doc {
-		if e.Key == key {
-			return e.Value
-		}
-	}
-	return nil
 }
