@@ -137,15 +137,7 @@ var guardedBuiltins = [][2]string{
 // global object that costs a fraction of (*goja.Object).
 // GetOwnPropertyNames, which builds every lazy property on each call.
 func (rt *jsRuntime) ownCount(o *goja.Object) int {
-	v, err := rt.ownNames(goja.Undefined(), o)
-	if err != nil {
-		return -1
-	}
-	a, ok := v.(*goja.Object)
-	if !ok {
-		return -1
-	}
-	return int(a.Get("length").ToInteger())
+	return rt.length(rt.ownNames, o)
 }
 
 // unchanged reports whether the global object has exactly its starting
