@@ -42,7 +42,10 @@ func writeEntries(t *testing.T, ctx context.Context, w *applog.Writer, names ...
 	}
 }
 
-func TestLogsCLI(t *testing.T) {
+// logStore makes a closed embedded store holding app log entries for
+// names (see writeEntries) and returns its directory.
+func logStore(t *testing.T, names ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	dir := t.TempDir()
@@ -51,13 +54,18 @@ func TestLogsCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := applog.NewWriter(st, applog.Options{FlushInterval: time.Millisecond})
-	writeEntries(t, ctx, w, "first", "other", "second", "third")
+	writeEntries(t, ctx, w, names...)
 	if err := w.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+func TestLogsCLI(t *testing.T) {
+	dir := logStore(t, "first", "other", "second", "third")
 	code, out, stderr := runCLI(t, "", "logs", "--data="+dir, "--type", "function", "--limit", "2")
 	if code != 0 {
 		t.Fatalf("logs: %d %s", code, stderr)
@@ -123,21 +131,7 @@ func TestLogsFollow(t *testing.T) {
 // function entries the app does not define, without hiding them; the
 // store flags keep working beside it.
 func TestLogsApp(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	dir := t.TempDir()
-	st, err := embedded.Open(ctx, dir, embedded.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := applog.NewWriter(st, applog.Options{FlushInterval: time.Millisecond})
-	writeEntries(t, ctx, w, "second", "other", "gone", "third")
-	if err := w.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	dir := logStore(t, "second", "other", "gone", "third")
 	files := map[string]string{
 		"root_config.json":      `{"app_id":"logs-abcde","name":"logsapp"}`,
 		"functions/config.json": `[{"name":"second"},{"name":"third"}]`,
