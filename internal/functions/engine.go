@@ -18,6 +18,7 @@ import (
 	"github.com/atollhq/atoll/internal/appconfig"
 	"github.com/atollhq/atoll/internal/applog"
 	"github.com/atollhq/atoll/internal/dataaccess"
+	"github.com/atollhq/atoll/internal/ejson"
 	"github.com/atollhq/atoll/internal/expr"
 	"github.com/atollhq/atoll/internal/rules"
 	"github.com/atollhq/atoll/internal/store"
@@ -331,16 +332,11 @@ func (e *Engine) record(start time.Time, fn *compiledFunc, caller Caller, exec *
 
 // ejsonOf is v in canonical extended JSON, or a note that it has none.
 func ejsonOf(v any) string {
-	if b, ok := appendCanonical(make([]byte, 0, 128), v, 0); ok {
-		return string(b)
-	}
-	b, err := bson.MarshalExtJSON(bson.D{{Key: "v", Value: v}}, true, false)
+	b, err := ejson.Append(make([]byte, 0, 128), v)
 	if err != nil {
 		return fmt.Sprintf("(not representable: %v)", err)
 	}
-	// Strip the {"v": ... } wrapper.
-	s := string(b)
-	return s[len(`{"v":`) : len(s)-1]
+	return string(b)
 }
 
 // acquire returns a warm runtime of version v, or a new one.

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/atollhq/atoll/internal/applog"
 )
 
@@ -95,5 +97,27 @@ func TestAppLogEntries(t *testing.T) {
 	}
 	if a := rec.got[3]; a.Trigger != TriggerAuth || !a.System || a.UserID != "" {
 		t.Errorf("auth entry: %+v", a)
+	}
+}
+
+// TestEJSONOf: the app log renders arguments and results as canonical
+// Extended JSON (internal/ejson, which is held to the driver's encoder),
+// and a value that has none as a note instead of failing the entry.
+func TestEJSONOf(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		want string
+	}{
+		{bson.A{1.5, int32(1), bson.Undefined{}}, `[{"$numberDouble":"1.5"},{"$numberInt":"1"},{"$undefined":true}]`},
+		{bson.D{{Key: "s", Value: "bad\xff"}, {Key: "d", Value: bson.Decimal128{}}}, `{"s":"bad\ufffd","d":{"$numberDecimal":"0E-6176"}}`},
+	} {
+		if got := ejsonOf(c.v); got != c.want {
+			t.Errorf("got %s, want %s", got, c.want)
+		}
+	}
+	self := bson.A{nil}
+	self[0] = self
+	if got := ejsonOf(self); !strings.HasPrefix(got, "(not representable: ") {
+		t.Errorf("self-containing array: %s", got)
 	}
 }

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/atollhq/atoll/internal/auth"
+	"github.com/atollhq/atoll/internal/ejson"
 	"github.com/atollhq/atoll/internal/server/apierror"
 )
 
@@ -114,15 +116,21 @@ func (a *API) callFunction(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	buf.Reset()
-	if err := appendCanonical(buf, result); err != nil {
+	b, err := ejson.Append(buf.AvailableBuffer(), result)
+	if err != nil {
 		a.log.Error("client API: encoding a function result", "route", r.Pattern, "error", err.Error())
 		writeInternal(w)
 		return
 	}
+	buf.Write(b) // b is buf's spare room unless it outgrew it
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(buf.Bytes())
 }
+
+// encodeBufs pools the buffers function and service results are encoded
+// into.
+var encodeBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // parseFunctionRequest checks the shape of a call: a string `name`, an
 // array `arguments` (absent = none), an optional string `service`, and the
@@ -225,11 +233,7 @@ func checkValue(v any, depth int) *apierror.Error {
 // canonical Extended JSON, so ObjectIds, int64s and dates round-trip exactly
 // (client-protocol §0.3).
 func marshalValue(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := appendCanonical(&buf, v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return ejson.Append(nil, v)
 }
 
 // failCall answers a failed function or service call. Errors the data

@@ -13,6 +13,7 @@ import (
 
 	"github.com/atollhq/atoll/internal/auth"
 	"github.com/atollhq/atoll/internal/dataaccess"
+	"github.com/atollhq/atoll/internal/ejson"
 	"github.com/atollhq/atoll/internal/server/apierror"
 )
 
@@ -255,11 +256,13 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, sub *dataaccess.Sub
 				return
 			}
 			data.Reset()
-			if err := appendCanonical(&data, ev); err != nil {
+			b, err := ejson.Append(data.AvailableBuffer(), ev)
+			if err != nil {
 				a.log.Error("client API: encoding a change event", "error", err.Error())
 				write(errorFrame(apierror.Internal.Code, apierror.Internal.Message))
 				return
 			}
+			data.Write(b)
 			buf.Reset()
 			buf.WriteString("data: ")
 			writeSSEData(&buf, data.Bytes())

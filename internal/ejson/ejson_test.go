@@ -1,7 +1,7 @@
-package clientapi
+package ejson
 
 import (
-	"bytes"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -22,11 +22,11 @@ func driverCanonical(t testing.TB, v any) string {
 
 func ours(t testing.TB, v any) string {
 	t.Helper()
-	var buf bytes.Buffer
-	if err := appendCanonical(&buf, v); err != nil {
+	b, err := Append(nil, v)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return buf.String()
+	return string(b)
 }
 
 var tricky = []string{"", "plain", `q"uote`, `back\slash`, "nl\n cr\r tab\t bs\b ff\f", "\x00\x01\x1f\x7f",
@@ -38,9 +38,9 @@ var trickyFloats = []float64{0, math.Copysign(0, -1), 1, -1, 1.5, 3.0, 1e21, 1e-
 // randomValue builds a random BSON value of the types results carry,
 // plus a few that fall back to the driver.
 func randomValue(r *rand.Rand, depth int) any {
-	k := r.IntN(14)
+	k := r.IntN(15)
 	if depth > 4 && k < 2 {
-		k = 2 + r.IntN(12)
+		k = 2 + r.IntN(13)
 	}
 	switch k {
 	case 0:
@@ -77,14 +77,16 @@ func randomValue(r *rand.Rand, depth int) any {
 		return bson.Binary{Subtype: 4, Data: []byte{1, 2, 3}}
 	case 12:
 		return bson.Timestamp{T: r.Uint32(), I: r.Uint32()}
+	case 13:
+		return bson.Undefined{}
 	default:
 		return bson.Regex{Pattern: "a.b", Options: "i"}
 	}
 }
 
-// TestCanonicalMatchesDriver: the direct encoder writes exactly what the
+// TestMatchesDriver: the direct encoder writes exactly what the
 // driver writes, for random nested values of every type results carry.
-func TestCanonicalMatchesDriver(t *testing.T) {
+func TestMatchesDriver(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, s := range tricky {
 		if got, want := ours(t, s), driverCanonical(t, s); got != want {
@@ -104,9 +106,9 @@ func TestCanonicalMatchesDriver(t *testing.T) {
 	}
 }
 
-// FuzzCanonicalString: any string (keys and values) encodes as the driver
+// FuzzString: any string (keys and values) encodes as the driver
 // encodes it.
-func FuzzCanonicalString(f *testing.F) {
+func FuzzString(f *testing.F) {
 	for _, s := range tricky {
 		f.Add(s)
 	}
@@ -116,4 +118,65 @@ func FuzzCanonicalString(f *testing.F) {
 			t.Fatalf("%q: %s, driver %s", s, got, want)
 		}
 	})
+}
+
+// TestAppendsToWhatIsThere: Append extends b, leaving what it held.
+func TestAppendsToWhatIsThere(t *testing.T) {
+	b, err := Append([]byte("data: "), bson.D{{Key: "n", Value: int32(1)}, {Key: "u", Value: bson.Undefined{}}})
+	if err != nil || string(b) != `data: {"n":{"$numberInt":"1"},"u":{"$undefined":true}}` {
+		t.Fatalf("%s, %v", b, err)
+	}
+}
+
+// TestTooDeep: nesting past MaxDepth, and an array that contains itself,
+// are refused rather than overflowing the stack.
+func TestTooDeep(t *testing.T) {
+	var v any = bson.A{}
+	for i := 0; i < MaxDepth; i++ {
+		v = bson.D{{Key: "x", Value: v}}
+	}
+	if _, err := Append(nil, v); !errors.Is(err, ErrTooDeep) {
+		t.Fatalf("depth %d: %v", MaxDepth+1, err)
+	}
+	if _, err := Append(nil, v.(bson.D)[0].Value); err != nil {
+		t.Fatalf("depth %d: %v", MaxDepth, err)
+	}
+	self := bson.A{nil}
+	self[0] = self
+	if _, err := Append(nil, self); !errors.Is(err, ErrTooDeep) {
+		t.Fatalf("self-containing array: %v", err)
+	}
+}
+
+// benchDocs is a find result like bench/clientapi's: 20 small documents.
+func benchDocs() bson.A {
+	docs := bson.A{}
+	for i := 0; i < 20; i++ {
+		docs = append(docs, bson.D{{Key: "_id", Value: bson.NewObjectID()}, {Key: "owner_id", Value: "6745d1c2a1b2c3d4e5f60718"},
+			{Key: "n", Value: int64(i)}, {Key: "title", Value: "item title"}, {Key: "done", Value: i%2 == 0}})
+	}
+	return docs
+}
+
+// BenchmarkAppend and BenchmarkDriver encode the same result with this
+// package and with the driver.
+func BenchmarkAppend(b *testing.B) {
+	docs, buf := benchDocs(), make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if buf, err = Append(buf[:0], docs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDriver(b *testing.B) {
+	docs := benchDocs()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := bson.MarshalExtJSON(bson.D{{Key: "v", Value: docs}}, true, false); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
