@@ -22,8 +22,12 @@
 //	                  an identity belong to at most one user
 //	auth_userpass     email/password accounts, _id = the email
 //	auth_tokens       confirmation and reset tokens (hashed), 30 min
-//	auth_sessions     one per refresh token; deleting it revokes both tokens
+//	auth_sessions     one per refresh token; deleting it revokes both tokens;
+//	                  an anonymous one records its last refresh (daily,
+//	                  also as the user's last_active_at)
 //	auth_api_keys     server and user API keys (SHA-256 of the key)
 //	auth_keys         token signing keys (kid, secret, created, active)
-//	auth_state        the app's domain id
+//	auth_state        the app's domain id; since when anonymous activity
+//	                  is recorded (anonymous users inactive 90 days are
+//	                  deleted, anon.go)
 package auth

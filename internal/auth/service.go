@@ -94,6 +94,11 @@ type Service struct {
 	jwks      jwksCache
 	dummyHash string // an argon2id hash verified for unknown users
 
+	// activitySince is when the deployment started recording anonymous
+	// sessions' activity: no anonymous user is deleted for inactivity
+	// before anonInactivity has passed since (anon.go).
+	activitySince time.Time
+
 	hooksMu sync.RWMutex
 	hooks   []EventHook
 
@@ -164,6 +169,9 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.domainID = dom
+	if s.activitySince, err = s.loadActivitySince(ctx); err != nil {
+		return nil, err
+	}
 	s.access = newAccessCache(s.cacheTTL, maxAccessCacheEntries)
 	s.users = newUserCache(s.cacheTTL, maxUserCacheEntries)
 	s.keys = &keyRing{s: s}
@@ -257,32 +265,57 @@ func (s *Service) ensureIndexes(ctx context.Context) error {
 	return nil
 }
 
-// loadDomainID reads the domain id, creating it on first start. Two
-// processes starting together both try to insert; the loser reads the
-// winner's.
+// loadDomainID reads the domain id, creating it on first start.
 func (s *Service) loadDomainID(ctx context.Context) (string, error) {
+	doc, err := s.stateOnce(ctx, "domain", bson.D{{Key: "domain_id", Value: bson.NewObjectID().Hex()}})
+	if err != nil {
+		return "", fmt.Errorf("auth: domain id: %w", err)
+	}
+	id, ok := lookupString(doc, "domain_id")
+	if !ok {
+		return "", errors.New("auth: malformed domain document")
+	}
+	return id, nil
+}
+
+// loadActivitySince reads when this deployment started recording the
+// activity of anonymous sessions (see anon.go), recording now on first
+// start.
+func (s *Service) loadActivitySince(ctx context.Context) (time.Time, error) {
+	doc, err := s.stateOnce(ctx, "anon_activity", bson.D{{Key: "since", Value: dt(s.now())}})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("auth: anonymous activity record: %w", err)
+	}
+	t := lookupTime(doc, "since")
+	if t.IsZero() {
+		return time.Time{}, errors.New("auth: malformed anonymous activity document")
+	}
+	return t, nil
+}
+
+// stateOnce returns the auth_state document whose _id is id, storing
+// {_id: id} plus fields when there is none. Two processes starting together both try to
+// insert; the loser reads the winner's.
+func (s *Service) stateOnce(ctx context.Context, id string, fields bson.D) (bson.D, error) {
 	c := s.coll(collState)
 	for range 2 {
-		doc, err := c.FindOne(ctx, bson.D{{Key: "_id", Value: "domain"}}, store.FindOptions{})
+		doc, err := c.FindOne(ctx, idFilter(id), store.FindOptions{})
 		if err == nil {
-			if id, ok := lookupString(doc, "domain_id"); ok {
-				return id, nil
-			}
-			return "", errors.New("auth: malformed domain document")
+			return doc, nil
 		}
 		if !errors.Is(err, store.ErrNoDocuments) {
-			return "", fmt.Errorf("auth: read domain id: %w", err)
+			return nil, fmt.Errorf("read: %w", err)
 		}
-		id := bson.NewObjectID().Hex()
-		_, err = c.InsertOne(ctx, bson.D{{Key: "_id", Value: "domain"}, {Key: "domain_id", Value: id}})
+		doc = append(bson.D{{Key: "_id", Value: id}}, fields...)
+		_, err = c.InsertOne(ctx, doc)
 		if err == nil {
-			return id, nil
+			return doc, nil
 		}
 		if !store.IsDuplicateKey(err) {
-			return "", fmt.Errorf("auth: store domain id: %w", err)
+			return nil, fmt.Errorf("store: %w", err)
 		}
 	}
-	return "", errors.New("auth: could not establish a domain id")
+	return nil, errors.New("could not be established")
 }
 
 // internalError logs err and returns the opaque error clients see.

@@ -46,6 +46,9 @@ type Session struct {
 	Identity  IdentityRef
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// LastActiveAt is when an anonymous session was last used to
+	// refresh an access token (see touchSession; zero if never).
+	LastActiveAt time.Time
 }
 
 func invalidAccess(err error) error {
@@ -136,6 +139,7 @@ func (s *Service) RefreshAccessToken(ctx context.Context, refreshToken string) (
 	if err != nil {
 		return "", err
 	}
+	s.touchSession(ctx, sess)
 	cd, err := s.CustomData(ctx, sess.UserID)
 	if err != nil {
 		return "", s.internalError(ctx, "custom user data", err)
@@ -250,7 +254,8 @@ func (s *Service) loadSession(ctx context.Context, id string) (*Session, error) 
 	ipi, _ := lookupString(ident, "provider_id")
 	return &Session{ID: id, UserID: uid.Hex(), DeviceID: dev,
 		Identity:  IdentityRef{ID: iid, ProviderType: ipt, ProviderID: ipi},
-		CreatedAt: lookupTime(d, "created_at"), ExpiresAt: lookupTime(d, "expires_at")}, nil
+		CreatedAt: lookupTime(d, "created_at"), ExpiresAt: lookupTime(d, "expires_at"),
+		LastActiveAt: lookupTime(d, "last_active_at")}, nil
 }
 
 // sessionAlive reports whether the session exists and belongs to userID,
@@ -361,11 +366,13 @@ func (c *sessionCache) forget(id string, now time.Time) {
 // the signing keys reloaded.
 const janitorInterval = 10 * time.Minute
 
-// janitor deletes expired sessions and tokens until ctx ends. Every
-// process runs one; their deletes are idempotent.
+// janitor deletes expired sessions and tokens, and (every
+// anonPurgeEvery) inactive anonymous users, until ctx ends. Every process
+// runs one; their deletes are idempotent.
 func (s *Service) janitor(ctx context.Context) {
 	t := time.NewTicker(janitorInterval)
 	defer t.Stop()
+	var purged time.Time // when inactive anonymous users were last deleted
 	for {
 		select {
 		case <-ctx.Done():
@@ -373,6 +380,14 @@ func (s *Service) janitor(ctx context.Context) {
 		case <-t.C:
 		}
 		s.deleteExpired(ctx)
+		if now := s.now(); now.Sub(purged) >= anonPurgeEvery {
+			purged = now
+			if n, err := s.purgeAnonymous(ctx); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "auth: delete inactive anonymous users", "deleted", n, "err", err)
+			} else if n > 0 {
+				s.log.InfoContext(ctx, "auth: deleted inactive anonymous users", "deleted", n)
+			}
+		}
 		// Pick up a key rotated by another process, so every process
 		// ends up signing with the newest key.
 		if err := s.keys.load(ctx, false); err != nil && ctx.Err() == nil {

@@ -486,13 +486,14 @@ func (s *Service) linkIdentity(ctx context.Context, userID string, ident Identit
 	return s.User(ctx, userID)
 }
 
-// touchLogin records a successful login.
+// touchLogin records a successful login, which is also activity (see
+// anon.go).
 func (s *Service) touchLogin(ctx context.Context, u *User) {
 	oid, _ := bson.ObjectIDFromHex(u.ID)
 	now := s.now().UTC().Truncate(time.Millisecond)
 	u.LastLoginAt = now
-	if _, err := s.coll(collUsers).UpdateOne(ctx, idFilter(oid),
-		bson.D{{Key: "$set", Value: bson.D{{Key: "last_login_at", Value: dt(now)}}}}, store.UpdateOptions{}); err != nil {
+	if _, err := s.coll(collUsers).UpdateOne(ctx, idFilter(oid), bson.D{{Key: "$set", Value: bson.D{
+		{Key: "last_login_at", Value: dt(now)}, {Key: "last_active_at", Value: dt(now)}}}}, store.UpdateOptions{}); err != nil {
 		s.log.WarnContext(ctx, "auth: record login time", "err", err)
 	}
 }
