@@ -13,9 +13,9 @@ import (
 // TestAnonymousUsersInactive90DaysAreDeleted: an anonymous user nobody
 // has logged in as or refreshed a session of for 90 days is deleted with
 // its sessions (a DELETE event fires); one whose session was refreshed
-// is kept until 90 days after that; normal users, anonymous users that
-// linked another identity, and anonymous users of a deployment that has
-// recorded activity for less than 90 days are kept.
+// is kept until 90 days after that (a second refresh the same day is not
+// recorded); normal users and anonymous users that linked another
+// identity are kept.
 func TestAnonymousUsersInactive90DaysAreDeleted(t *testing.T) {
 	e := newEnv(t, testApp())
 	ctx := ctxT(t)
