@@ -172,35 +172,37 @@ func TestReadChunksAndSingleEntries(t *testing.T) {
 	if n, err := coll.CountDocuments(ctx, bson.D{}, store.CountOptions{}); err != nil || n != 2+3 {
 		t.Fatalf("stored documents: %d %v (want 2 single entries and 3 chunks)", n, err)
 	}
-	names := func(docs []bson.D) string {
-		var s []string
-		for _, d := range docs {
-			s = append(s, lookup(d, "name").(string))
-		}
-		return strings.Join(s, ",")
-	}
 	all, err := Read(ctx, st, Query{})
-	if err != nil || names(all) != "single1,single2,c0,c1,c2,c3,c4,c5,c6" {
-		t.Fatalf("all: %s %v", names(all), err)
+	if err != nil || entryNames(all) != "single1,single2,c0,c1,c2,c3,c4,c5,c6" {
+		t.Fatalf("all: %s %v", entryNames(all), err)
 	}
-	if got, _ := Read(ctx, st, Query{Limit: 5}); names(got) != "c2,c3,c4,c5,c6" {
-		t.Errorf("limit 5: %s", names(got))
+	if got, _ := Read(ctx, st, Query{Limit: 5}); entryNames(got) != "c2,c3,c4,c5,c6" {
+		t.Errorf("limit 5: %s", entryNames(got))
 	}
-	if got, _ := Read(ctx, st, Query{Type: "function", Limit: 4}); names(got) != "c2,c3,c5,c6" {
-		t.Errorf("type function, limit 4: %s", names(got))
+	if got, _ := Read(ctx, st, Query{Type: "function", Limit: 4}); entryNames(got) != "c2,c3,c5,c6" {
+		t.Errorf("type function, limit 4: %s", entryNames(got))
 	}
-	if got, _ := Read(ctx, st, Query{Type: "trigger"}); names(got) != "c4" {
-		t.Errorf("type trigger: %s", names(got))
+	if got, _ := Read(ctx, st, Query{Type: "trigger"}); entryNames(got) != "c4" {
+		t.Errorf("type trigger: %s", entryNames(got))
 	}
-	if got, _ := Read(ctx, st, Query{After: lookup(all[3], "_id")}); names(got) != "c2,c3,c4,c5,c6" {
-		t.Errorf("after c1: %s", names(got))
+	if got, _ := Read(ctx, st, Query{After: lookup(all[3], "_id")}); entryNames(got) != "c2,c3,c4,c5,c6" {
+		t.Errorf("after c1: %s", entryNames(got))
 	}
-	if got, _ := Read(ctx, st, Query{After: lookup(all[0], "_id"), Type: "function"}); names(got) != "single2,c0,c1,c2,c3,c5,c6" {
-		t.Errorf("after single1, functions: %s", names(got))
+	if got, _ := Read(ctx, st, Query{After: lookup(all[0], "_id"), Type: "function"}); entryNames(got) != "single2,c0,c1,c2,c3,c5,c6" {
+		t.Errorf("after single1, functions: %s", entryNames(got))
 	}
 	if got, _ := Read(ctx, st, Query{After: lookup(all[8], "_id")}); len(got) != 0 {
-		t.Errorf("after the newest: %s", names(got))
+		t.Errorf("after the newest: %s", entryNames(got))
 	}
+}
+
+// entryNames is the names of entries read, comma-separated.
+func entryNames(docs []bson.D) string {
+	var s []string
+	for _, d := range docs {
+		s = append(s, lookup(d, "name").(string))
+	}
+	return strings.Join(s, ",")
 }
 
 // legacyEntryDoc is an entry as earlier versions stored it: alone, or

@@ -171,16 +171,9 @@ func TestReadMixedFormats(t *testing.T) {
 	record("p3")
 	insert(legacyEntryDoc(Entry{Type: "trigger", Name: "t3"}))
 
-	names := func(docs []bson.D) string {
-		var s []string
-		for _, d := range docs {
-			s = append(s, lookup(d, "name").(string))
-		}
-		return strings.Join(s, ",")
-	}
 	all, err := Read(ctx, st, Query{})
-	if err != nil || names(all) != "s1,p1,t1,p2,a1,t2,p3,t3" {
-		t.Fatalf("all: %s %v", names(all), err)
+	if err != nil || entryNames(all) != "s1,p1,t1,p2,a1,t2,p3,t3" {
+		t.Fatalf("all: %s %v", entryNames(all), err)
 	}
 	for _, c := range []struct {
 		q    Query
@@ -196,8 +189,8 @@ func TestReadMixedFormats(t *testing.T) {
 		{Query{After: lookup(all[7], "_id")}, ""},
 	} {
 		got, err := Read(ctx, st, c.q)
-		if err != nil || names(got) != c.want {
-			t.Errorf("%+v: %s %v, want %s", c.q, names(got), err, c.want)
+		if err != nil || entryNames(got) != c.want {
+			t.Errorf("%+v: %s %v, want %s", c.q, entryNames(got), err, c.want)
 		}
 	}
 	// Stored documents: 2 alone, 1 array chunk, 3 packed chunks.
