@@ -101,9 +101,11 @@ func authEventDoc(ev auth.AuthEvent) bson.D {
 // runAuth delivers recorded authentication events while r holds the
 // authLease: oldest first, one at a time, each removed once its function
 // returned (a function error is logged, not retried, as for other
-// triggers). An event whose delivery was cut short by shutdown stays
-// recorded and is delivered again by the next holder: at least once.
-func (r *Runner) runAuth(ctx context.Context) {
+// triggers). An event whose handler was cut short (the lease lost, or
+// still running ShutdownGrace after Close) stays recorded and is delivered
+// again by the next holder: at least once.
+func (r *Runner) runAuth(w work) {
+	ctx := w.ctx
 	c := authEventColl(r.cfg.Store)
 	byName := map[string]*Trigger{}
 	for _, t := range r.auth {
@@ -125,12 +127,13 @@ func (r *Runner) runAuth(ctx context.Context) {
 			ev, _ := lookupValue(d, "event").(bson.D)
 			if t := byName[name]; t == nil {
 				r.log.Warn("authentication trigger event dropped: the trigger is no longer enabled", "trigger", name)
-			} else if _, err := r.cfg.Functions.Call(ctx, functions.SystemCaller(), t.Function, []any{ev}); err != nil {
-				if ctx.Err() != nil {
+			} else if _, err := r.cfg.Functions.Call(w.handlers, functions.SystemCaller(), t.Function, []any{ev}); err != nil {
+				if w.handlers.Err() != nil {
 					return
 				}
 				r.log.Error("authentication trigger failed", "trigger", t.Name, "function", t.Function, "error", err)
 			}
+			// Delivered: removed even if the lease was lost meanwhile.
 			if _, err := c.DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: lookupValue(d, "_id")}}); err != nil {
 				r.log.Warn("removing a delivered authentication trigger event", "trigger", name, "error", err)
 			}

@@ -44,7 +44,8 @@ func (d *dbTrigger) pipeline() []bson.D {
 	return p
 }
 
-func (d *dbTrigger) run(ctx context.Context) {
+func (d *dbTrigger) run(w work) {
+	ctx := w.ctx
 	log := d.r.log.With("trigger", d.t.Name)
 	st := d.r.cfg.Store
 	for ctx.Err() == nil {
@@ -64,7 +65,7 @@ func (d *dbTrigger) run(ctx context.Context) {
 		if s.Status == StatusDisabled && d.t.SkipCatchupEvents {
 			s.ResumeToken = nil
 		}
-		err = d.stream(ctx, s.ResumeToken)
+		err = d.stream(w, s.ResumeToken)
 		if ctx.Err() != nil {
 			return
 		}
@@ -96,9 +97,11 @@ func (d *dbTrigger) sleep(ctx context.Context) {
 	}
 }
 
-// stream delivers events from token (nil: from now) until ctx ends, the
-// stream fails or the trigger must be suspended (errSuspend).
-func (d *dbTrigger) stream(ctx context.Context, token bson.D) error {
+// stream delivers events from token (nil: from now) until w.ctx ends, the
+// stream fails or the trigger must be suspended (errSuspend). Handlers run
+// under w.handlers: those running when w.ctx ends finish and are recorded.
+func (d *dbTrigger) stream(w work, token bson.D) error {
+	ctx := w.ctx
 	st := d.r.cfg.Store
 	opts := store.WatchOptions{ResumeAfter: token, MaxAwaitTime: d.r.cfg.Heartbeat}
 	if d.t.FullDocument {
@@ -134,8 +137,14 @@ func (d *dbTrigger) stream(ctx context.Context, token bson.D) error {
 	}
 	defer cs.Close(context.WithoutCancel(ctx))
 	un := &unordered{d: d}
-	// Handlers still running end with ctx; none outlives the stream.
+	// None of the handlers outlives the stream; at shutdown the mark
+	// moves over those that finish.
 	defer un.wg.Wait()
+	defer func() {
+		if ctx.Err() != nil && len(un.window) > 0 {
+			_ = un.advance(w.handlers, true, -1)
+		}
+	}()
 	// An ordered trigger's positions are written by rec; what it holds is
 	// written before the stream returns (deferred calls run last first).
 	rec := newTokenRecorder(st, d.t.Name)
@@ -189,12 +198,12 @@ func (d *dbTrigger) stream(ctx context.Context, token bson.D) error {
 			return errSuspend{err}
 		}
 		if d.t.Unordered {
-			if err := un.launch(ctx, arg, cs.ResumeToken()); err != nil {
+			if err := un.launch(w, arg, cs.ResumeToken()); err != nil {
 				return err
 			}
 			continue
 		}
-		if _, err := d.r.cfg.Functions.Call(ctx, functions.SystemCaller(), d.t.Function, []any{arg}); err != nil {
+		if _, err := d.r.cfg.Functions.Call(w.handlers, functions.SystemCaller(), d.t.Function, []any{arg}); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -235,7 +244,8 @@ func (u *unordered) limit() int {
 	return u.d.r.cfg.MaxInFlight
 }
 
-func (u *unordered) launch(ctx context.Context, arg bson.D, tok bson.D) error {
+func (u *unordered) launch(w work, arg bson.D, tok bson.D) error {
+	ctx := w.ctx
 	if len(u.window) >= u.limit() {
 		if err := u.advance(ctx, true, 1); err != nil {
 			return err
@@ -247,7 +257,7 @@ func (u *unordered) launch(ctx context.Context, arg bson.D, tok bson.D) error {
 	go func() {
 		defer u.wg.Done()
 		defer close(j.done)
-		_, j.err = u.d.r.cfg.Functions.Call(ctx, functions.SystemCaller(), u.d.t.Function, []any{arg})
+		_, j.err = u.d.r.cfg.Functions.Call(w.handlers, functions.SystemCaller(), u.d.t.Function, []any{arg})
 	}()
 	return u.advance(ctx, false, 0)
 }

@@ -151,11 +151,21 @@ func (r *Runner) release(l *lease) {
 	}
 }
 
-// leased runs run(ctx) while r holds name's lease: it waits for the lease,
-// renews it every LeaseTTL/3, and cancels run's context when the lease is
-// lost or expires unrenewed (the store did not answer in time). It owns
-// the renewal goroutine and returns when ctx ends.
-func (r *Runner) leased(ctx context.Context, name string, run func(ctx context.Context)) {
+// work is what a leased trigger runs under. ctx ends when the trigger must
+// take no more work: the runner is closing, or the lease was lost.
+// handlers is the context its handlers run under: it ends when the lease
+// is lost or expires, or ShutdownGrace after ctx ends for a Close, so a
+// handler running at a clean shutdown finishes and is recorded rather than
+// cut short and delivered again by the next holder.
+type work struct {
+	ctx, handlers context.Context
+}
+
+// leased runs run while r holds name's lease: it waits for the lease,
+// renews it every LeaseTTL/3 until run returns, and ends run's contexts
+// when the lease is lost or expires unrenewed (the store did not answer in
+// time). It owns the renewal goroutine and returns when ctx ends.
+func (r *Runner) leased(ctx context.Context, name string, run func(w work)) {
 	defer r.wg.Done()
 	log := r.log.With("trigger", name)
 	for ctx.Err() == nil {
@@ -168,30 +178,39 @@ func (r *Runner) leased(ctx context.Context, name string, run func(ctx context.C
 			continue
 		}
 		log.Info("trigger lease acquired", "holder", r.id, "epoch", l.epoch)
-		lctx, cancel := context.WithCancel(ctx)
+		wctx, stopWork := context.WithCancel(ctx)
+		hctx, stopHandlers := context.WithCancel(context.WithoutCancel(ctx))
+		// Closing gives running handlers ShutdownGrace (the timer, if it
+		// outlives run, only cancels what is already cancelled).
+		stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(r.cfg.ShutdownGrace, stopHandlers) })
+		// The lease is renewed while handlers drain, so it stays this
+		// runner's until they are done.
+		rctx, stopRenewing := context.WithCancel(context.WithoutCancel(ctx))
 		var renewer sync.WaitGroup
 		renewer.Add(1)
 		go func() {
 			defer renewer.Done()
-			defer cancel()
+			lost := func() { stopWork(); stopHandlers() }
 			for {
 				wait := r.cfg.LeaseTTL / 3
 				if left := time.Until(l.validUntil); left < wait {
 					wait = left
 				}
-				if !sleepCtx(lctx, wait) {
+				if !sleepCtx(rctx, wait) {
 					return
 				}
 				if !time.Now().Before(l.validUntil) {
 					log.Warn("trigger lease expired before it could be renewed")
+					lost()
 					return
 				}
-				err := r.renew(lctx, l)
-				if lctx.Err() != nil {
+				err := r.renew(rctx, l)
+				if rctx.Err() != nil {
 					return
 				}
 				if errors.Is(err, errLeaseLost) {
 					log.Warn("trigger lease lost to another process")
+					lost()
 					return
 				}
 				if err != nil {
@@ -200,8 +219,11 @@ func (r *Runner) leased(ctx context.Context, name string, run func(ctx context.C
 				}
 			}
 		}()
-		run(lctx)
-		cancel()
+		run(work{ctx: wctx, handlers: hctx})
+		stopGrace()
+		stopWork()
+		stopHandlers()
+		stopRenewing()
 		renewer.Wait()
 		if ctx.Err() != nil {
 			r.release(l)

@@ -49,6 +49,10 @@ type Config struct {
 	// locks its directory): leases left by an earlier process that died
 	// are void, so a restart does not wait LeaseTTL for them to expire.
 	Exclusive bool
+	// ShutdownGrace is how long Close lets running handlers finish before
+	// cancelling them (default 5 s). A handler that finishes is recorded as
+	// delivered; one cancelled is delivered again by the next holder.
+	ShutdownGrace time.Duration
 	// MaxInFlight bounds the concurrent handlers of one unordered trigger
 	// (default 64; the functions engine's own limit applies as well).
 	MaxInFlight int
@@ -95,6 +99,9 @@ func New(triggers []*Trigger, cfg Config) *Runner {
 	cfg.MaxThroughputInFlight = max(cfg.MaxThroughputInFlight, cfg.MaxInFlight)
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 30 * time.Second
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 5 * time.Second
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = realClock{}
@@ -172,15 +179,15 @@ func (r *Runner) Start(ctx context.Context) error {
 			return errors.New("triggers: SCHEDULED triggers need a store")
 		case t.Type == TypeScheduled:
 			r.wg.Add(1)
-			go r.leased(ctx, t.Name, func(ctx context.Context) { r.runScheduled(ctx, t) })
+			go r.leased(ctx, t.Name, func(w work) { r.runScheduled(w, t) })
 		}
 	}
 	return nil
 }
 
-// Close stops every trigger and waits for running handlers to return.
-// Authentication events not yet delivered stay recorded in the store for
-// the next runner.
+// Close stops every trigger and waits for running handlers to return,
+// letting them finish for up to ShutdownGrace. Authentication events not
+// yet delivered stay recorded in the store for the next runner.
 func (r *Runner) Close() error {
 	r.mu.Lock()
 	if r.closed {

@@ -40,7 +40,8 @@ func (realClock) SleepUntil(ctx context.Context, t time.Time) bool {
 // start (each once, oldest first) unless the trigger was disabled and has
 // skip_catchup_events. A handler error is logged and recorded; the
 // schedule goes on (function errors do not stop a trigger, spec §2.6).
-func (r *Runner) runScheduled(ctx context.Context, t *Trigger) {
+func (r *Runner) runScheduled(w work, t *Trigger) {
+	ctx := w.ctx
 	log := r.log.With("trigger", t.Name)
 	st, clock := r.cfg.Store, r.cfg.Clock
 	var last time.Time
@@ -73,8 +74,8 @@ func (r *Runner) runScheduled(ctx context.Context, t *Trigger) {
 		}
 		set := bson.D{{Key: "last_tick", Value: bson.NewDateTimeFromTime(next)},
 			{Key: "last_delivered", Value: bson.NewDateTimeFromTime(clock.Now())}}
-		if _, err := r.cfg.Functions.Call(ctx, functions.SystemCaller(), t.Function, nil); err != nil {
-			if ctx.Err() != nil {
+		if _, err := r.cfg.Functions.Call(w.handlers, functions.SystemCaller(), t.Function, nil); err != nil {
+			if w.handlers.Err() != nil {
 				return
 			}
 			log.Error("scheduled trigger function failed", "function", t.Function, "tick", next, "error", err)
@@ -83,7 +84,8 @@ func (r *Runner) runScheduled(ctx context.Context, t *Trigger) {
 			set = append(set, bson.E{Key: "error", Value: ""})
 		}
 		last = next
-		r.recordTick(ctx, t, set)
+		// Recorded even when Close came during the call: it finished.
+		r.recordTick(w.handlers, t, set)
 	}
 }
 
