@@ -231,7 +231,11 @@ func TestAuthEventSurvivesCrash(t *testing.T) {
 		"functions/countLogins.js": `exports = async (ev) => context.services.get("mongodb-atlas").db("tracker").collection("logins").insertOne(
 			{user_id: ev.user.id, op: ev.operationType})`,
 		"triggers/onLogin.json": `{"name":"onLogin","type":"AUTHENTICATION","config":{"operation_type":"LOGIN","providers":["anon-user"]},"function_name":"countLogins"}`,
-	}, func(c *Config) { c.Functions = block; c.LeaseTTL = 300 * time.Millisecond; c.ShutdownGrace = 10 * time.Millisecond })
+	}, func(c *Config) {
+		c.Functions = block
+		c.LeaseTTL = 300 * time.Millisecond
+		c.ShutdownGrace = 10 * time.Millisecond
+	})
 	res, err := s.auth.Login(ctx, auth.LoginRequest{Provider: "anon-user", ClientIP: "127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
