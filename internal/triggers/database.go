@@ -189,6 +189,10 @@ func (d *dbTrigger) stream(w work, token bson.D) error {
 			}
 			continue
 		}
+		if ctx.Err() != nil {
+			// An event already buffered: left for the next holder.
+			return ctx.Err()
+		}
 		ev := cs.Event()
 		if op, _ := lookupValue(ev, "operationType").(string); op == "invalidate" {
 			return errSuspend{errors.New("the watched namespace was dropped or renamed (invalidate event)")}
