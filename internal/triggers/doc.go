@@ -11,6 +11,8 @@
 // their resume token under __atoll after handled events, scheduled
 // triggers their last tick, and authentication events are recorded under
 // __atoll before the auth request returns and removed once delivered.
+// A clean shutdown (Runner.Close) lets running handlers finish, for up to
+// Config.ShutdownGrace, so it redelivers nothing they completed.
 // Processes sharing a store run each trigger (and authentication event
 // delivery) in one process at a time, through leases that another process
 // takes over when they expire (lease.go explains why they are insert-only).
