@@ -1,13 +1,19 @@
-// Package ejson writes BSON values as canonical Extended JSON, byte for
-// byte as the driver's bson.MarshalExtJSON writes them, without the
-// driver's reflection and value-writer state machine for the types
-// results and log entries are almost always made of: documents, arrays,
-// strings, numbers, booleans, null, undefined, ObjectIds and dates. Any
-// other type is handed to the driver. A differential test and a fuzz
-// target hold the two encoders together.
+// Package ejson reads and writes Extended JSON without the driver's
+// reflection and state machines, for the shapes requests and results
+// are almost always made of: documents, arrays, strings, numbers,
+// booleans, null, undefined, ObjectIds and dates.
 //
-// It is a leaf package: the client API writes results and change events
-// with it, and the functions engine the arguments and results it logs.
+// Append writes BSON values as canonical Extended JSON, byte for byte
+// as the driver's bson.MarshalExtJSON writes them; any other type is
+// handed to the driver. ParseDocument reads a canonical or relaxed
+// Extended JSON object into a bson.D, exactly as bson.UnmarshalExtJSON
+// reads it; any input it is not sure to read the same way, errors
+// included, is handed to the driver. Differential tests and fuzz
+// targets hold each side to the driver.
+//
+// It is a leaf package: the client API reads request bodies and writes
+// results and change events with it, and the functions engine writes
+// the arguments and results it logs.
 package ejson
 
 import (
