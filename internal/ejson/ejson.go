@@ -11,9 +11,9 @@
 // included, is handed to the driver. Differential tests and fuzz
 // targets hold each side to the driver.
 //
-// It is a leaf package: the client API reads request bodies and writes
-// results and change events with it, and the functions engine writes
-// the arguments and results it logs.
+// It is a leaf package: the client API writes results and change events
+// with it (and can read request bodies with ParseDocument), and the
+// functions engine the arguments and results it logs.
 package ejson
 
 import (

@@ -3,6 +3,7 @@ package ejson
 import (
 	"math"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -30,11 +31,14 @@ func ParseDocument(b []byte) (bson.D, error) {
 // parseFast reads b if it sticks to the forms the reader knows to
 // decode exactly as the driver does; ok is false otherwise.
 func parseFast(b []byte) (d bson.D, ok bool) {
-	r := reader{b: b}
+	r := readers.Get().(*reader)
+	defer r.release()
+	r.b, r.i, r.depth = b, 0, 0
 	r.skipSpace()
 	if !r.eat('{') {
 		return nil, false
 	}
+	r.src = string(b)
 	d, ok = r.document()
 	if !ok {
 		return nil, false
@@ -50,8 +54,41 @@ func parseFast(b []byte) (d bson.D, ok bool) {
 type reader struct {
 	b     []byte
 	i     int
-	depth int    // open objects and arrays, wrappers included
-	buf   []byte // decoded text of the last string that had escapes
+	depth int // open objects and arrays, wrappers included
+
+	// src is b as a string: strings without escapes are cut from it,
+	// so a document costs one allocation for all of them. They keep
+	// the whole text alive while any of them is.
+	src string
+	// rawStart and rawEnd place the last string read in src; rawStart
+	// is -1 when it had escapes and was decoded into buf.
+	rawStart, rawEnd int
+	buf              []byte
+
+	// elems and items hold the members of the documents and arrays
+	// being read, innermost last, until each is complete and is
+	// copied out at its exact size.
+	elems []bson.E
+	items []any
+}
+
+// readers keeps the scratch space of readers between calls.
+var readers = sync.Pool{New: func() any { return new(reader) }}
+
+// maxKept bounds the scratch space a reader keeps in the pool.
+const maxKept = 1 << 10
+
+// release returns r to the pool, without references into the text
+// or the values read.
+func (r *reader) release() {
+	r.b, r.src = nil, ""
+	clear(r.elems)
+	clear(r.items)
+	if cap(r.elems) > maxKept || cap(r.items) > maxKept || cap(r.buf) > maxKept {
+		return
+	}
+	r.elems, r.items, r.buf = r.elems[:0], r.items[:0], r.buf[:0]
+	readers.Put(r)
 }
 
 // wrapper identifies the first key of a nested object.
@@ -139,7 +176,7 @@ func (r *reader) document() (bson.D, bool) {
 	if !ok {
 		return nil, false
 	}
-	return r.members(string(key))
+	return r.members(r.text(key))
 }
 
 // object reads a nested object after its '{': a wrapper or a document.
@@ -158,7 +195,7 @@ func (r *reader) object() (any, bool) {
 	}
 	switch kind := wrapperKind(key); kind {
 	case notWrapper:
-		return r.members(string(key))
+		return r.members(r.text(key))
 	case otherWrapper:
 		return nil, false
 	default:
@@ -183,16 +220,20 @@ func (r *reader) key() ([]byte, bool) {
 // members reads the members of a document whose first key, with its
 // colon, has been read, up to and including the closing '}'.
 func (r *reader) members(key string) (bson.D, bool) {
-	d := make(bson.D, 0, 4)
+	base := len(r.elems)
 	for {
 		v, ok := r.value()
 		if !ok {
 			return nil, false
 		}
-		d = append(d, bson.E{Key: key, Value: v})
+		r.elems = append(r.elems, bson.E{Key: key, Value: v})
 		r.skipSpace()
 		if r.eat('}') {
 			r.depth--
+			d := make(bson.D, len(r.elems)-base)
+			copy(d, r.elems[base:])
+			clear(r.elems[base:])
+			r.elems = r.elems[:base]
 			return d, true
 		}
 		if !r.eat(',') {
@@ -203,7 +244,7 @@ func (r *reader) members(key string) (bson.D, bool) {
 		if !ok {
 			return nil, false
 		}
-		key = string(k)
+		key = r.text(k)
 	}
 }
 
@@ -217,16 +258,20 @@ func (r *reader) array() (bson.A, bool) {
 		r.depth--
 		return bson.A{}, true
 	}
-	a := make(bson.A, 0, 4)
+	base := len(r.items)
 	for {
 		v, ok := r.value()
 		if !ok {
 			return nil, false
 		}
-		a = append(a, v)
+		r.items = append(r.items, v)
 		r.skipSpace()
 		if r.eat(']') {
 			r.depth--
+			a := make(bson.A, len(r.items)-base)
+			copy(a, r.items[base:])
+			clear(r.items[base:])
+			r.items = r.items[:base]
 			return a, true
 		}
 		if !r.eat(',') {
@@ -253,7 +298,10 @@ func (r *reader) value() (any, bool) {
 		return a, ok
 	case '"':
 		s, ok := r.str()
-		return string(s), ok
+		if !ok {
+			return nil, false
+		}
+		return r.text(s), true
 	case 't':
 		return true, r.literal("true")
 	case 'f':
@@ -287,15 +335,26 @@ func (r *reader) str() ([]byte, bool) {
 	for r.i < len(r.b) {
 		switch r.b[r.i] {
 		case '"':
+			r.rawStart, r.rawEnd = start, r.i
 			r.i++
 			return r.b[start : r.i-1], true
 		case '\\':
+			r.rawStart = -1
 			r.buf = append(r.buf[:0], r.b[start:r.i]...)
 			return r.escaped()
 		}
 		r.i++
 	}
 	return nil, false
+}
+
+// text returns the string whose decoded bytes s the last call of str
+// returned.
+func (r *reader) text(s []byte) string {
+	if r.rawStart >= 0 {
+		return r.src[r.rawStart:r.rawEnd]
+	}
+	return string(s)
 }
 
 // escaped continues str from the first backslash, decoding into r.buf.

@@ -270,6 +270,15 @@ var parseEdges = []string{
 	strings.Repeat(`{"a":`, MaxDepth-1) + `{"$date":{"$numberLong":"1"}}` + strings.Repeat(`}`, MaxDepth-1),
 }
 
+// The driver reads its input in 512-byte chunks; these put literals,
+// numbers and escapes across the first boundary.
+func init() {
+	for pad := 490; pad <= 520; pad++ {
+		parseEdges = append(parseEdges, `{"p":"`+strings.Repeat("x", pad)+
+			`","t":true,"n":-12.5e1,"u":"\u00e9\ud83c\udf89","f":false,"z":null,"i":7,"o":{"$numberInt":"3"}}`)
+	}
+}
+
 // TestParseEdges: hand-picked inputs read exactly as the driver reads
 // them.
 func TestParseEdges(t *testing.T) {
