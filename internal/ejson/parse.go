@@ -19,6 +19,9 @@ import (
 // reads in a peculiar way, any syntax error, trailing bytes after the
 // document) makes the whole input go to the driver, so every error
 // comes from the driver.
+//
+// The strings of a document read directly share one copy of b, so
+// keeping any of them keeps that copy; b itself is not retained.
 func ParseDocument(b []byte) (bson.D, error) {
 	if d, ok := parseFast(b); ok {
 		return d, nil
