@@ -1,6 +1,7 @@
 package clientapi
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/atollhq/atoll/internal/ejson"
 	"github.com/atollhq/atoll/internal/server/apierror"
 )
 
@@ -32,7 +34,7 @@ func (a *API) readBody(w http.ResponseWriter, r *http.Request, allowEmpty bool) 
 		}
 		return nil, apierror.New(http.StatusBadRequest, apierror.CodeBadRequest, "could not read request body")
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		if allowEmpty {
 			return bson.D{}, nil
 		}
@@ -41,8 +43,8 @@ func (a *API) readBody(w http.ResponseWriter, r *http.Request, allowEmpty bool) 
 	if e := checkJSONContentType(r); e != nil {
 		return nil, e
 	}
-	var doc bson.D
-	if err := bson.UnmarshalExtJSON(body, false, &doc); err != nil {
+	doc, err := ejson.ParseDocument(body)
+	if err != nil {
 		// The decoder's message can quote the input; keep the answer generic.
 		return nil, apierror.New(http.StatusBadRequest, apierror.CodeBadRequest,
 			"request body is not a valid Extended JSON object")

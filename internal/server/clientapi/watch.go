@@ -150,8 +150,8 @@ func decodeBaasRequest(s string) (functionRequest, *apierror.Error) {
 		return functionRequest{}, apierror.New(http.StatusBadRequest, apierror.CodeInvalidParameter,
 			"baas_request is not base64")
 	}
-	var doc bson.D
-	if err := bson.UnmarshalExtJSON(raw, false, &doc); err != nil {
+	doc, err := ejson.ParseDocument(raw)
+	if err != nil {
 		return functionRequest{}, apierror.New(http.StatusBadRequest, apierror.CodeBadRequest,
 			"baas_request is not a valid Extended JSON object")
 	}
