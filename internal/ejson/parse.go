@@ -42,10 +42,11 @@ func parseFast(b []byte) (d bson.D, ok bool) {
 		return nil, false
 	}
 	r.src = string(b)
-	d, ok = r.document()
+	v, ok := r.object(true)
 	if !ok {
 		return nil, false
 	}
+	d = v.(bson.D)
 	r.skipSpace()
 	if r.i != len(r.b) {
 		return nil, false
@@ -164,9 +165,9 @@ func (r *reader) open() bool {
 	return r.depth <= MaxDepth
 }
 
-// document reads the top-level object after its '{'. At the top level
-// the driver treats no key as a wrapper.
-func (r *reader) document() (bson.D, bool) {
+// object reads an object after its '{': a wrapper or a document. At
+// the top level the driver treats no key as a wrapper.
+func (r *reader) object(top bool) (any, bool) {
 	if !r.open() {
 		return nil, false
 	}
@@ -179,24 +180,11 @@ func (r *reader) document() (bson.D, bool) {
 	if !ok {
 		return nil, false
 	}
-	return r.members(r.text(key))
-}
-
-// object reads a nested object after its '{': a wrapper or a document.
-func (r *reader) object() (any, bool) {
-	if !r.open() {
-		return nil, false
+	kind := notWrapper
+	if !top {
+		kind = wrapperKind(key)
 	}
-	r.skipSpace()
-	if r.eat('}') {
-		r.depth--
-		return bson.D{}, true
-	}
-	key, ok := r.key()
-	if !ok {
-		return nil, false
-	}
-	switch kind := wrapperKind(key); kind {
+	switch kind {
 	case notWrapper:
 		return r.members(r.text(key))
 	case otherWrapper:
@@ -294,7 +282,7 @@ func (r *reader) value() (any, bool) {
 	switch c := r.b[r.i]; c {
 	case '{':
 		r.i++
-		return r.object()
+		return r.object(false)
 	case '[':
 		r.i++
 		a, ok := r.array()
