@@ -35,7 +35,11 @@ func (h *heldFunctions) Call(ctx context.Context, _ functions.Caller, _ string, 
 	h.mu.Lock()
 	h.keys = append(h.keys, key)
 	h.mu.Unlock()
-	h.started <- key
+	select {
+	case h.started <- key:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	select {
 	case <-h.release:
 		return nil, nil
